@@ -1,0 +1,73 @@
+// The Backend interface: where src/ (host C++) and kernels/ (CUDA) meet. A backend owns the
+// walker storage of one chunk and the loop over its walkers, nothing else: the physics comes
+// from the shared headers.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "langevin/grid.hpp"
+#include "langevin/init.hpp"
+#include "langevin/model.hpp"
+
+namespace langevin {
+
+/// What one chunk's walkers look like at a sample. Histograms use grid.hpp's slot layout.
+struct Observation {
+    std::vector<std::uint64_t> marginal; ///< per dimension d: bins_d + 2 slots, concatenated
+    std::vector<std::uint64_t> joint;    ///< D = 2 with grid.joint: bins0 * bins1 + 2 slots
+    std::vector<std::uint64_t> basins;   ///< finite walkers per basin of the potential
+    std::vector<double> block_sums;      ///< per kMomentBlock block: moment_width(D) sums
+    std::uint64_t outside_box = 0;       ///< finite walkers outside the grid in any dimension
+};
+
+/// Settings a user may tune without changing any result.
+struct BackendOptions {
+    int threads = 0;    ///< CPU: OpenMP threads (0: all)
+    int block_size = 0; ///< CUDA: threads per block of the stepping kernel (0: default)
+    int device = 0;     ///< CUDA device ordinal
+};
+
+class Backend {
+public:
+    virtual ~Backend() = default;
+    virtual std::string name() const = 0;
+    virtual std::string device() const = 0;
+    /// Most walkers one chunk may hold for this dimension/precision (memory bound).
+    virtual std::uint64_t max_chunk_walkers(int dim, Precision precision) const = 0;
+
+    /// Allocates walkers [first_walker, first_walker + count) and draws their initial state.
+    virtual void initialize(const Model& model, const InitSpec& init, std::uint64_t first_walker,
+                            std::uint64_t count) = 0;
+    /// Advances every walker of the chunk by n_steps from first_step at temperature kT.
+    virtual void advance(const Model& model, std::uint64_t first_step, std::uint64_t n_steps,
+                         double kT) = 0;
+    /// Histograms, basin counts and block partial sums of the chunk's current state.
+    virtual Observation observe(const Model& model, const Grid& grid) const = 0;
+
+    /// Copies the chunk's state out (structure of arrays: x[d * count + i]), widened to double.
+    virtual void save(std::vector<double>& x, std::vector<double>& v) const = 0;
+    /// Replaces the chunk's state (same layout; count = x.size() / dim).
+    virtual void load(const Model& model, std::uint64_t first_walker, const std::vector<double>& x,
+                      const std::vector<double>& v) = 0;
+};
+
+/// Backends compiled into this build, in order of preference ("cuda" before "cpu").
+std::vector<std::string> compiled_backends();
+/// Whether a backend can run here (CUDA: a device is present).
+bool backend_available(const std::string& name, std::string* why = nullptr);
+/// "auto" picks cuda when available, else cpu. Throws with the reason when unavailable.
+std::unique_ptr<Backend> make_backend(const std::string& name, const BackendOptions& options = {});
+
+std::unique_ptr<Backend> make_cpu_backend(const BackendOptions& options);
+#if defined(LGV_HAVE_CUDA)
+std::unique_ptr<Backend> make_cuda_backend(const BackendOptions& options);
+/// Number of CUDA devices (0 when the driver or a device is missing); *why says why.
+int cuda_device_count(std::string* why);
+/// One line per CUDA device: name, memory, compute capability.
+std::vector<std::string> cuda_device_descriptions();
+#endif
+
+} // namespace langevin

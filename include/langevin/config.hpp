@@ -1,0 +1,19 @@
+// Studies from TOML (host only; toml++ stays in src/). See README "Configuration" for the keys.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "langevin/study.hpp"
+
+namespace langevin {
+
+/// Parses a study file, applies `--set section.key=value` overrides, fills defaults and
+/// validates. Errors name the key, the value, what is allowed, and the file's line.
+Study load_study(const std::string& path, const std::vector<std::string>& overrides = {});
+
+/// The same from TOML text; `source` names it in messages.
+Study parse_study(const std::string& text, const std::string& source,
+                  const std::vector<std::string>& overrides = {});
+
+} // namespace langevin

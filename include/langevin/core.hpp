@@ -1,0 +1,44 @@
+// Shared macros and portable math: compiles under g++ and nvcc, makes no CUDA runtime call.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#if defined(__CUDACC__)
+#define LGV_HD __host__ __device__
+#define LGV_INLINE __forceinline__
+#else
+#define LGV_HD
+#define LGV_INLINE inline
+#endif
+
+namespace langevin {
+
+/// Float or double, selected per run (`ensemble.precision`).
+enum class Precision { float32, float64 };
+
+// Overloads that resolve to the CUDA math library on the device and libm on the host; std::
+// functions are not callable from device code.
+LGV_HD LGV_INLINE float lgv_exp(float x) { return ::expf(x); }
+LGV_HD LGV_INLINE double lgv_exp(double x) { return ::exp(x); }
+LGV_HD LGV_INLINE float lgv_sqrt(float x) { return ::sqrtf(x); }
+LGV_HD LGV_INLINE double lgv_sqrt(double x) { return ::sqrt(x); }
+LGV_HD LGV_INLINE float lgv_sin(float x) { return ::sinf(x); }
+LGV_HD LGV_INLINE double lgv_sin(double x) { return ::sin(x); }
+LGV_HD LGV_INLINE float lgv_cos(float x) { return ::cosf(x); }
+LGV_HD LGV_INLINE double lgv_cos(double x) { return ::cos(x); }
+
+/// True unless x is NaN or ±inf. Bit test, so it survives any optimisation setting.
+LGV_HD LGV_INLINE bool lgv_isfinite(float x) {
+    std::uint32_t bits;
+    std::memcpy(&bits, &x, sizeof bits);
+    return (bits & 0x7f800000u) != 0x7f800000u;
+}
+LGV_HD LGV_INLINE bool lgv_isfinite(double x) {
+    std::uint64_t bits;
+    std::memcpy(&bits, &x, sizeof bits);
+    return (bits & 0x7ff0000000000000ull) != 0x7ff0000000000000ull;
+}
+
+} // namespace langevin

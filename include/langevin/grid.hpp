@@ -1,0 +1,42 @@
+// Binning shared by every backend. A histogram of B bins has B + 2 slots: slot 0 counts finite
+// walkers outside the grid, slots 1..B the bins, slot B + 1 non-finite walkers, so the slots
+// always sum to the number of walkers (CUB's histogram would drop outliers silently).
+#pragma once
+
+#include "langevin/core.hpp"
+#include "langevin/potential.hpp"
+
+namespace langevin {
+
+/// Bins of one coordinate: `bins` equal bins on [lo, hi).
+struct Axis {
+    double lo = 0, hi = 1;
+    int bins = 1;
+};
+
+/// The user's histogram grid: one axis per dimension; `joint` adds the 2-D histogram (D = 2).
+struct Grid {
+    int dim = 1;
+    Axis axes[kMaxDim];
+    bool joint = false;
+};
+
+/// Slot of x on an axis: 0 outside [lo, hi), 1..bins inside. Double arithmetic, no FMA pattern,
+/// so the host and the device agree on every finite x.
+LGV_HD LGV_INLINE int axis_slot(double x, const Axis& axis) {
+    const double u = (x - axis.lo) / (axis.hi - axis.lo) * axis.bins;
+    if (!(u >= 0.0 && u < double(axis.bins)))
+        return 0;
+    return 1 + static_cast<int>(u);
+}
+
+/// Slots of the joint histogram of axes 0 and 1: 0 outside, 1 + i0 * bins1 + i1 inside,
+/// bins0 * bins1 + 1 for non-finite walkers.
+LGV_HD LGV_INLINE int joint_slot(double x0, double x1, const Axis& a0, const Axis& a1) {
+    const int s0 = axis_slot(x0, a0), s1 = axis_slot(x1, a1);
+    if (s0 == 0 || s1 == 0)
+        return 0;
+    return 1 + (s0 - 1) * a1.bins + (s1 - 1);
+}
+
+} // namespace langevin

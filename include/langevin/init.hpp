@@ -1,0 +1,47 @@
+// Initial conditions, drawn from streams of their own purpose (independent of the dynamics).
+#pragma once
+
+#include "langevin/potential.hpp"
+#include "langevin/rng.hpp"
+
+namespace langevin {
+
+/// How walkers start. Velocities (underdamped only) are Maxwell-Boltzmann at the initial T:
+/// v_d ~ N(0, T0/m).
+struct InitSpec {
+    enum class Kind { point, uniform, gaussian };
+    Kind kind = Kind::point;
+    double point[kMaxDim] = {}; ///< point, and the gaussian's mean
+    double low[kMaxDim] = {};   ///< uniform box
+    double high[kMaxDim] = {};
+    double sigma[kMaxDim] = {}; ///< gaussian standard deviation per coordinate
+    double velocity_sigma = 0;  ///< sqrt(T0 / m); 0 for overdamped runs
+};
+
+template <class T, int D>
+LGV_HD LGV_INLINE void init_walker(const InitSpec& init, std::uint64_t seed, std::uint64_t walker,
+                                   Vec<T, D>& x, Vec<T, D>& v) {
+    WalkerRng rng(stream_key(seed, Purpose::init_position), walker, 0);
+    Vec<T, D> r;
+    if (init.kind == InitSpec::Kind::uniform)
+        rng.uniforms(r); // (0, 1]
+    else if (init.kind == InitSpec::Kind::gaussian)
+        rng.normals(r);
+#pragma unroll
+    for (int d = 0; d < D; ++d) {
+        if (init.kind == InitSpec::Kind::point)
+            x[d] = T(init.point[d]);
+        else if (init.kind == InitSpec::Kind::uniform)
+            x[d] = T(init.high[d] - (init.high[d] - init.low[d]) * double(r[d]));
+        else
+            x[d] = T(init.point[d] + init.sigma[d] * double(r[d]));
+    }
+    WalkerRng vrng(stream_key(seed, Purpose::init_velocity), walker, 0);
+    Vec<T, D> xi;
+    vrng.normals(xi);
+#pragma unroll
+    for (int d = 0; d < D; ++d)
+        v[d] = T(init.velocity_sigma * double(xi[d]));
+}
+
+} // namespace langevin

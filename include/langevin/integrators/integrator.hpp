@@ -1,0 +1,38 @@
+// What every integrator shares. An integrator is a plain struct with
+//   name, underdamped, dt and its parameters,
+//   Coeffs<T> coefficients<T>(kT): the per-temperature constants of one step,
+//   Carry<T, D>: what one step hands the next (a pre-drawn normal, a cached force),
+//   begin(pot, x, rng) -> Carry, step(pot, coeffs, x, v, rng, carry),
+//   words_per_step<T, D>(): 32-bit Philox words drawn per step (fixed whatever the branch),
+//   params(), make(values).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "langevin/error.hpp"
+#include "langevin/rng.hpp"
+
+namespace langevin {
+
+/// One named integrator parameter with its default.
+struct IntegratorParamSpec {
+    const char* name;
+    double default_value;
+    const char* doc;
+};
+
+using IntegratorValues = std::map<std::string, double>;
+
+namespace detail {
+inline double positive_integrator_param(const IntegratorValues& values, const char* name) {
+    const auto it = values.find(name);
+    LGV_REQUIRE(it != values.end(), "integrator.", name, " is missing");
+    LGV_REQUIRE(it->second > 0 && std::isfinite(it->second), "integrator.", name, " = ",
+                it->second, ": must be a finite number > 0");
+    return it->second;
+}
+} // namespace detail
+
+} // namespace langevin

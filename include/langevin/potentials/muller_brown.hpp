@@ -1,0 +1,96 @@
+// Muller-Brown surface (2-D): E(x, y) = sum_{i=1..4} A_i exp[a_i (x - x0_i)^2
+//   + b_i (x - x0_i)(y - y0_i) + c_i (y - y0_i)^2], with the standard constants
+// A = (-200, -100, -170, 15), a = (-1, -1, -6.5, 0.7), b = (0, 0, 11, 0.6),
+// c = (-10, -10, -6.5, 0.7), x0 = (1, 0, -0.5, -1), y0 = (0, 0.5, 1.5, 1). No parameters.
+// Minima: A (-0.558224, 1.441726) E = -146.70 (global), B (0.623499, 0.028038) -108.17,
+// C (-0.050011, 0.466694) -80.77. Stiff (largest Hessian eigenvalue ~4099): EM needs dt < 4.9e-4.
+// Basins: 200 steps of capped steepest descent (h = 1e-4, moves at most 0.02 per step), then
+// the nearest of the three minima.
+// Reference: K. Muller & L. D. Brown, Theor. Chim. Acta 53, 75 (1979).
+#pragma once
+
+#include <vector>
+
+#include "langevin/potential.hpp"
+
+namespace langevin {
+
+struct MullerBrown {
+    static constexpr const char* name = "muller_brown";
+    static constexpr const char* summary = "Muller-Brown 2-D surface, three minima";
+    static constexpr int fixed_dim = 2;
+    static constexpr bool separable = false;
+    static constexpr bool product_basins = false;
+    int dim = 2;
+    // Members, not static arrays, so they travel with the struct into kernels.
+    double A[4] = {-200.0, -100.0, -170.0, 15.0};
+    double a[4] = {-1.0, -1.0, -6.5, 0.7};
+    double b[4] = {0.0, 0.0, 11.0, 0.6};
+    double c[4] = {-10.0, -10.0, -6.5, 0.7};
+    double x0[4] = {1.0, 0.0, -0.5, -1.0};
+    double y0[4] = {0.0, 0.5, 1.5, 1.0};
+    double minima[3][2] = {{-0.558224, 1.441726}, {0.623499, 0.028038}, {-0.050011, 0.466694}};
+
+    template <class T, int D> LGV_HD LGV_INLINE T energy(const Vec<T, D>& p) const {
+        T e = T(0);
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            const T dx = p[0] - T(x0[i]), dy = p[1] - T(y0[i]);
+            e += T(A[i]) * lgv_exp(T(a[i]) * dx * dx + T(b[i]) * dx * dy + T(c[i]) * dy * dy);
+        }
+        return e;
+    }
+    template <class T, int D> LGV_HD LGV_INLINE Vec<T, D> force(const Vec<T, D>& p) const {
+        T gx = T(0), gy = T(0);
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            const T dx = p[0] - T(x0[i]), dy = p[1] - T(y0[i]);
+            const T w =
+                T(A[i]) * lgv_exp(T(a[i]) * dx * dx + T(b[i]) * dx * dy + T(c[i]) * dy * dy);
+            gx += w * (T(2) * T(a[i]) * dx + T(b[i]) * dy);
+            gy += w * (T(b[i]) * dx + T(2) * T(c[i]) * dy);
+        }
+        Vec<T, D> f;
+        f[0] = -gx;
+        f[1] = -gy;
+        return f;
+    }
+    template <class T> LGV_HD LGV_INLINE T coord_energy(int, T) const { return T(0); }
+
+    LGV_HD static constexpr int basin_count() { return 3; }
+    static const char* basin_name(int i) {
+        return i == 0 ? "A (global)" : (i == 1 ? "B" : "C");
+    }
+    template <class T, int D> LGV_HD int basin(const Vec<T, D>& start) const {
+        Vec<double, 2> p{{double(start[0]), double(start[1])}};
+        for (int it = 0; it < 200; ++it) {
+            const Vec<double, 2> f = force(p);
+            double sx = 1e-4 * f[0], sy = 1e-4 * f[1];
+            const double len = lgv_sqrt(sx * sx + sy * sy);
+            if (len > 0.02) {
+                sx *= 0.02 / len;
+                sy *= 0.02 / len;
+            }
+            p[0] += sx;
+            p[1] += sy;
+        }
+        int best = 0;
+        double best_d2 = 1e300;
+        for (int m = 0; m < 3; ++m) {
+            const double dx = p[0] - minima[m][0], dy = p[1] - minima[m][1];
+            const double d2 = dx * dx + dy * dy;
+            if (d2 < best_d2) {
+                best_d2 = d2;
+                best = m;
+            }
+        }
+        return best;
+    }
+    template <class T> LGV_HD LGV_INLINE int coord_basin(int, T) const { return -1; }
+
+    static std::vector<ParamSpec> params() { return {}; }
+    static MullerBrown make(const ParamValues&, int) { return MullerBrown{}; }
+    Range default_range(int d) const { return d == 0 ? Range{-1.5, 1.2} : Range{-0.5, 2.0}; }
+};
+
+} // namespace langevin

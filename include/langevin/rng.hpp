@@ -1,0 +1,119 @@
+// Counter-based random streams: cuRAND's Philox4_32_10 device API, compiled for host and device.
+//
+// A stream is keyed by (seed, purpose); walker i uses subsequence i; a step t of an integrator
+// drawing k 32-bit words per step starts at offset t*k. No state is stored between launches, so
+// a trajectory is a pure function of (seed, walker, initial state, model, schedule), whatever the
+// launch shape. This is the ONLY file that includes curand_kernel.h.
+#pragma once
+
+#include "langevin/core.hpp"
+#include "langevin/vec.hpp"
+
+#if !defined(QUALIFIERS)
+#if defined(__CUDACC__)
+#define QUALIFIERS static __forceinline__ __host__ __device__
+#else
+#define QUALIFIERS static inline
+#endif
+#endif
+#include <curand_kernel.h>
+
+namespace langevin {
+
+/// What a stream is used for: each purpose is an independent key for the same seed.
+enum class Purpose : std::uint32_t { dynamics = 0, init_position = 1, init_velocity = 2 };
+
+/// Philox key of (seed, purpose). Dynamics uses the seed unchanged, so a bare cuRAND loop with
+/// curand_init(seed, walker, 0) reproduces our Euler-Maruyama noise.
+LGV_HD LGV_INLINE std::uint64_t stream_key(std::uint64_t seed, Purpose purpose) {
+    if (purpose == Purpose::dynamics)
+        return seed;
+    // splitmix64 finaliser: decorrelates nearby seeds and purposes.
+    std::uint64_t z = seed + 0x9e3779b97f4a7c15ull * (static_cast<std::uint64_t>(purpose) + 1);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/// Normals per cuRAND call: curand_normal4 (float) or curand_normal2_double (double); each
+/// call consumes exactly four 32-bit words of the Philox stream.
+template <class T> struct NormalsPerCall;
+template <> struct NormalsPerCall<float> {
+    static constexpr int value = 4;
+};
+template <> struct NormalsPerCall<double> {
+    static constexpr int value = 2;
+};
+
+/// 32-bit words consumed when drawing a block of D normals of type T.
+template <class T, int D> LGV_HD constexpr std::uint64_t words_per_block() {
+    return 4u * ((D + NormalsPerCall<T>::value - 1) / NormalsPerCall<T>::value);
+}
+
+/// One walker's stream positioned at a word offset.
+class WalkerRng {
+public:
+    LGV_HD LGV_INLINE WalkerRng(std::uint64_t key, std::uint64_t walker, std::uint64_t offset) {
+        curand_init(key, walker, offset, &state_);
+    }
+
+    /// D independent N(0,1) draws in T; consumes words_per_block<T, D>() words.
+    template <class T, int D> LGV_HD LGV_INLINE void normals(Vec<T, D>& out) {
+        fill(out);
+    }
+
+    /// D independent uniforms on (0, 1]; consumes words_per_block<T, D>() words.
+    template <class T, int D> LGV_HD LGV_INLINE void uniforms(Vec<T, D>& out) {
+        fill_uniform(out);
+    }
+
+    /// Four raw 32-bit words (for the golden known-answer test).
+    LGV_HD LGV_INLINE uint4 words() { return curand4(&state_); }
+
+private:
+    template <int D> LGV_HD LGV_INLINE void fill(Vec<float, D>& out) {
+#pragma unroll
+        for (int b = 0; b < (D + 3) / 4; ++b) {
+            const float4 r = curand_normal4(&state_);
+            const float q[4] = {r.x, r.y, r.z, r.w};
+#pragma unroll
+            for (int j = 0; j < 4; ++j)
+                if (4 * b + j < D)
+                    out[4 * b + j] = q[j];
+        }
+    }
+    template <int D> LGV_HD LGV_INLINE void fill(Vec<double, D>& out) {
+#pragma unroll
+        for (int b = 0; b < (D + 1) / 2; ++b) {
+            const double2 r = curand_normal2_double(&state_);
+            out[2 * b] = r.x;
+            if (2 * b + 1 < D)
+                out[2 * b + 1] = r.y;
+        }
+    }
+
+    template <int D> LGV_HD LGV_INLINE void fill_uniform(Vec<float, D>& out) {
+#pragma unroll
+        for (int b = 0; b < (D + 3) / 4; ++b) {
+            const float4 r = curand_uniform4(&state_);
+            const float q[4] = {r.x, r.y, r.z, r.w};
+#pragma unroll
+            for (int j = 0; j < 4; ++j)
+                if (4 * b + j < D)
+                    out[4 * b + j] = q[j];
+        }
+    }
+    template <int D> LGV_HD LGV_INLINE void fill_uniform(Vec<double, D>& out) {
+#pragma unroll
+        for (int b = 0; b < (D + 1) / 2; ++b) {
+            const double2 r = curand_uniform2_double(&state_);
+            out[2 * b] = r.x;
+            if (2 * b + 1 < D)
+                out[2 * b + 1] = r.y;
+        }
+    }
+
+    curandStatePhilox4_32_10_t state_;
+};
+
+} // namespace langevin

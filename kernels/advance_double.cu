@@ -1,0 +1,8 @@
+// Initial conditions and stepping kernels for double walkers.
+#include "cuda_advance.cuh"
+
+namespace langevin::cuda {
+template void launch_initialize<double>(const Model&, const InitSpec&, const DeviceChunk&);
+template void launch_advance<double>(const Model&, const DeviceChunk&, std::uint64_t, std::uint64_t,
+                                 double, int);
+} // namespace langevin::cuda

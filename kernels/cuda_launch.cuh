@@ -1,0 +1,62 @@
+// Launchers of the CUDA backend, one translation unit per (stage, precision) so that the many
+// template instantiations compile in parallel.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "cuda_check.cuh"
+#include "langevin/backend.hpp"
+
+namespace langevin::cuda {
+
+/// Owning device allocation that only grows.
+class DeviceBuffer {
+public:
+    DeviceBuffer() = default;
+    DeviceBuffer(const DeviceBuffer&) = delete;
+    DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+    ~DeviceBuffer() {
+        if (ptr_)
+            cudaFree(ptr_);
+    }
+    void* reserve(std::size_t bytes) {
+        if (bytes > size_) {
+            if (ptr_)
+                LGV_CUDA_CHECK(cudaFree(ptr_));
+            ptr_ = nullptr;
+            size_ = 0;
+            LGV_CUDA_CHECK(cudaMalloc(&ptr_, std::max<std::size_t>(bytes, 1)));
+            size_ = bytes;
+        }
+        return ptr_;
+    }
+    void* get() const { return ptr_; }
+
+private:
+    void* ptr_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+/// One chunk of walkers on the device: structure of arrays x[d * count + i].
+struct DeviceChunk {
+    void* x = nullptr;
+    void* v = nullptr;
+    std::uint64_t first = 0, count = 0;
+};
+
+/// Scratch space of the reductions.
+struct Workspace {
+    DeviceBuffer temp, counts, total, block_sums;
+};
+
+template <class T>
+void launch_initialize(const Model& model, const InitSpec& init, const DeviceChunk& chunk);
+template <class T>
+void launch_advance(const Model& model, const DeviceChunk& chunk, std::uint64_t first_step,
+                    std::uint64_t n_steps, double kT, int block_size);
+template <class T>
+void launch_observe(const Model& model, const Grid& grid, const DeviceChunk& chunk, Workspace& ws,
+                    Observation& out);
+
+} // namespace langevin::cuda

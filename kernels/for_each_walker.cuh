@@ -1,0 +1,57 @@
+// The kernels: one thread per walker, state in registers, the shared per-walker bodies.
+#pragma once
+
+#include "langevin/advance.hpp"
+#include "langevin/init.hpp"
+#include "langevin/observe.hpp"
+
+namespace langevin::kernels {
+
+template <class T, int D>
+__device__ __forceinline__ void fetch(const T* xs, const T* vs, std::uint64_t n, std::uint64_t i,
+                                      Vec<T, D>& x, Vec<T, D>& v) {
+#pragma unroll
+    for (int d = 0; d < D; ++d) {
+        x[d] = xs[d * n + i];
+        v[d] = vs[d * n + i];
+    }
+}
+
+template <class T, int D>
+__device__ __forceinline__ void store(T* xs, T* vs, std::uint64_t n, std::uint64_t i,
+                                      const Vec<T, D>& x, const Vec<T, D>& v) {
+#pragma unroll
+    for (int d = 0; d < D; ++d) {
+        xs[d * n + i] = x[d];
+        vs[d * n + i] = v[d];
+    }
+}
+
+template <class T, int D>
+__global__ void initialize(InitSpec init, std::uint64_t seed, std::uint64_t first_walker, T* xs,
+                           T* vs, std::uint64_t n) {
+    const std::uint64_t i = std::uint64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i >= n)
+        return;
+    Vec<T, D> x, v;
+    init_walker(init, seed, first_walker + i, x, v);
+    store(xs, vs, n, i, x, v);
+}
+
+template <class Integ, class Pot, class T, int D>
+__global__ void advance(Integ integ, Pot pot, typename Integ::template Coeffs<T> coeffs,
+                        std::uint64_t key, std::uint64_t first_walker, std::uint64_t first_step,
+                        std::uint64_t n_steps, T* xs, T* vs, std::uint64_t n) {
+    const std::uint64_t i = std::uint64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i >= n)
+        return;
+    Vec<T, D> x, v;
+    fetch(xs, vs, n, i, x, v);
+    advance_walker(integ, pot, coeffs, x, v, key, first_walker + i, first_step, n_steps);
+    store(xs, vs, n, i, x, v);
+}
+
+/// Threads per moment block: each sums kMomentBlock / kMomentThreads walkers in a fixed order.
+constexpr int kMomentThreads = 256;
+
+} // namespace langevin::kernels

@@ -1,0 +1,251 @@
+// Boltzmann references by Gauss-Legendre quadrature (Boost.Math nodes).
+#include "langevin/boltzmann.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+
+#include <boost/math/quadrature/gauss.hpp>
+
+namespace langevin {
+namespace {
+
+constexpr int kNodes = 8; // per bin and direction: exact for polynomials of degree 15
+
+/// Gauss-Legendre nodes and weights on [-1, 1].
+struct Rule {
+    std::vector<double> x, w;
+    Rule() {
+        using G = boost::math::quadrature::gauss<double, kNodes>;
+        const auto& a = G::abscissa();
+        const auto& wt = G::weights();
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            x.push_back(a[i]);
+            w.push_back(wt[i]);
+            if (a[i] != 0) {
+                x.push_back(-a[i]);
+                w.push_back(wt[i]);
+            }
+        }
+    }
+};
+const Rule& rule() {
+    static const Rule r;
+    return r;
+}
+
+using Energy1 = std::function<double(double)>;
+
+/// The 1-D energy whose Boltzmann factor is the marginal of coordinate d, if there is one.
+template <class Pot> bool marginal_energy(const Pot& pot, int d, Energy1& out) {
+    if constexpr (std::is_same_v<Pot, Free>) {
+        return false; // not normalisable
+    } else if constexpr (Pot::separable) {
+        out = [pot, d](double x) { return pot.coord_energy(d, x); };
+        return true;
+    } else if constexpr (Pot::fixed_dim == 0 || Pot::fixed_dim == 1) {
+        if (pot.dim != 1)
+            return false;
+        out = [pot](double x) { return pot.energy(Vec<double, 1>{{x}}); };
+        return true;
+    } else {
+        return false;
+    }
+}
+
+/// Smallest energy on a fine scan of [lo, hi]: the shift that keeps exp() in range.
+double scan_min(const Energy1& e, double lo, double hi) {
+    double m = std::numeric_limits<double>::infinity();
+    for (int i = 0; i <= 4096; ++i)
+        m = std::min(m, e(lo + (hi - lo) * i / 4096.0));
+    return m;
+}
+
+/// Integral of exp(-(E - shift)/kT) over [a, b], one Gauss-Legendre panel.
+double panel(const Energy1& e, double shift, double kT, double a, double b) {
+    const Rule& r = rule();
+    const double half = 0.5 * (b - a), mid = 0.5 * (a + b);
+    double s = 0;
+    for (std::size_t i = 0; i < r.x.size(); ++i) {
+        const double x = mid + half * r.x[i];
+        s += r.w[i] * std::exp(-(e(x) - shift) / kT);
+    }
+    return s * half;
+}
+
+/// A range outside which exp(-(E - Emin)/kT) < 1e-15 of its peak (at most 2^40 times wider).
+Range tails(const Energy1& e, Range r, double kT) {
+    for (int i = 0; i < 40; ++i) {
+        const double emin = scan_min(e, r.lo, r.hi);
+        const double cut = emin + 35.0 * kT;
+        if (e(r.lo) > cut && e(r.hi) > cut)
+            return r;
+        const double w = r.hi - r.lo;
+        r = {r.lo - w, r.hi + w};
+    }
+    return r;
+}
+
+std::vector<double> normalise(std::vector<double> p) {
+    double total = 0;
+    for (double v : p)
+        total += v;
+    if (!(total > 0) || !std::isfinite(total))
+        return {};
+    for (double& v : p)
+        v /= total;
+    return p;
+}
+
+/// Probability per basin value of a 1-D marginal over the real line. Panels whose ends lie in
+/// different basins are split at the boundary (found by bisection), so the basin rule is
+/// integrated exactly rather than node by node.
+std::vector<double> line_basins(const Energy1& e, const std::function<int(double)>& basin,
+                                int n_basins, Range start, double kT) {
+    const Range r = tails(e, start, kT);
+    const double shift = scan_min(e, r.lo, r.hi);
+    const int panels = 4000;
+    std::vector<double> p(n_basins, 0.0);
+    for (int k = 0; k < panels; ++k) {
+        const double a = r.lo + (r.hi - r.lo) * k / panels;
+        const double b = r.lo + (r.hi - r.lo) * (k + 1) / panels;
+        const int ba = basin(a), bb = basin(b);
+        if (ba == bb) {
+            p[ba] += panel(e, shift, kT, a, b);
+            continue;
+        }
+        double lo = a, hi = b;
+        for (int i = 0; i < 80; ++i) {
+            const double mid = 0.5 * (lo + hi);
+            (basin(mid) == ba ? lo : hi) = mid;
+        }
+        p[ba] += panel(e, shift, kT, a, lo);
+        p[bb] += panel(e, shift, kT, lo, b);
+    }
+    return normalise(p);
+}
+
+} // namespace
+
+std::vector<double> boltzmann_marginal(const Model& model, int d, const Axis& axis, double kT) {
+    if (!(kT > 0))
+        return {};
+    Energy1 e;
+    const bool ok = std::visit([&](const auto& pot) { return marginal_energy(pot, d, e); },
+                               model.potential);
+    if (!ok)
+        return {};
+    const double shift = scan_min(e, axis.lo, axis.hi);
+    std::vector<double> p(axis.bins);
+    const double width = (axis.hi - axis.lo) / axis.bins;
+    for (int b = 0; b < axis.bins; ++b)
+        p[b] = panel(e, shift, kT, axis.lo + b * width, axis.lo + (b + 1) * width);
+    return normalise(p);
+}
+
+std::vector<double> boltzmann_joint(const Model& model, const Axis& a0, const Axis& a1, double kT) {
+    if (!(kT > 0) || model.dim() != 2)
+        return {};
+    std::function<double(double, double)> e;
+    const bool ok = std::visit(
+        [&](const auto& pot) {
+            using Pot = std::decay_t<decltype(pot)>;
+            if constexpr (std::is_same_v<Pot, Free>) {
+                return false;
+            } else if constexpr (Pot::fixed_dim == 0 || Pot::fixed_dim == 2) {
+                e = [pot](double x, double y) { return pot.energy(Vec<double, 2>{{x, y}}); };
+                return true;
+            } else {
+                return false;
+            }
+        },
+        model.potential);
+    if (!ok)
+        return {};
+    const Rule& r = rule();
+    const double w0 = (a0.hi - a0.lo) / a0.bins, w1 = (a1.hi - a1.lo) / a1.bins;
+    // Energies at every node first, then the shift, then the factors.
+    const std::size_t q = r.x.size();
+    std::vector<double> energies(std::size_t(a0.bins) * a1.bins * q * q);
+    double emin = std::numeric_limits<double>::infinity();
+    std::size_t k = 0;
+    for (int i = 0; i < a0.bins; ++i)
+        for (int j = 0; j < a1.bins; ++j)
+            for (std::size_t u = 0; u < q; ++u)
+                for (std::size_t v = 0; v < q; ++v) {
+                    const double x = a0.lo + w0 * (i + 0.5 + 0.5 * r.x[u]);
+                    const double y = a1.lo + w1 * (j + 0.5 + 0.5 * r.x[v]);
+                    energies[k] = e(x, y);
+                    emin = std::min(emin, energies[k++]);
+                }
+    std::vector<double> p(std::size_t(a0.bins) * a1.bins, 0.0);
+    k = 0;
+    for (std::size_t bin = 0; bin < p.size(); ++bin)
+        for (std::size_t u = 0; u < q; ++u)
+            for (std::size_t v = 0; v < q; ++v)
+                p[bin] += r.w[u] * r.w[v] * std::exp(-(energies[k++] - emin) / kT);
+    return normalise(p);
+}
+
+std::vector<double> boltzmann_basins(const Model& model, const Grid& grid, double kT) {
+    if (!(kT > 0))
+        return {};
+    return std::visit(
+        [&](const auto& pot) -> std::vector<double> {
+            using Pot = std::decay_t<decltype(pot)>;
+            const int n = Pot::basin_count();
+            if (n == 0)
+                return {};
+            if constexpr (Pot::product_basins) {
+                // P(global) = prod_d P(x_d in its global cell): coordinates are independent.
+                double global = 1.0;
+                for (int d = 0; d < pot.dim; ++d) {
+                    const Energy1 e = [&pot, d](double x) { return pot.coord_energy(d, x); };
+                    const auto p = line_basins(
+                        e, [&pot, d](double x) { return pot.coord_basin(d, x); }, 2,
+                        pot.default_range(d), kT);
+                    if (p.empty())
+                        return {};
+                    global *= p[0];
+                }
+                return {global, 1.0 - global};
+            } else if constexpr (Pot::fixed_dim == 1) {
+                const Energy1 e = [&pot](double x) { return pot.energy(Vec<double, 1>{{x}}); };
+                return line_basins(
+                    e, [&pot](double x) { return pot.basin(Vec<double, 1>{{x}}); }, n,
+                    pot.default_range(0), kT);
+            } else if constexpr (Pot::fixed_dim == 0 || Pot::fixed_dim == 2) {
+                if (pot.dim != 2)
+                    return {};
+                // Over the histogram grid, 2x2 Gauss-Legendre nodes on a 160 x 160 panel mesh;
+                // each node is classified by the walkers' own basin rule.
+                const Axis &a0 = grid.axes[0], &a1 = grid.axes[1];
+                const int m = 160;
+                const double g = 0.5 / std::sqrt(3.0);
+                const double w0 = (a0.hi - a0.lo) / m, w1 = (a1.hi - a1.lo) / m;
+                std::vector<double> e, pos;
+                std::vector<int> basin;
+                double emin = std::numeric_limits<double>::infinity();
+                for (int i = 0; i < m; ++i)
+                    for (int j = 0; j < m; ++j)
+                        for (double du : {0.5 - g, 0.5 + g})
+                            for (double dv : {0.5 - g, 0.5 + g}) {
+                                const Vec<double, 2> x{
+                                    {a0.lo + w0 * (i + du), a1.lo + w1 * (j + dv)}};
+                                e.push_back(pot.energy(x));
+                                basin.push_back(pot.basin(x));
+                                emin = std::min(emin, e.back());
+                            }
+                std::vector<double> p(n, 0.0);
+                for (std::size_t k = 0; k < e.size(); ++k)
+                    p[basin[k]] += std::exp(-(e[k] - emin) / kT);
+                return normalise(p);
+            } else {
+                return {};
+            }
+        },
+        model.potential);
+}
+
+} // namespace langevin

@@ -1,0 +1,507 @@
+// TOML study files: schema, defaults, validation, overrides.
+#include "langevin/config.hpp"
+
+#include <fstream>
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+namespace langevin {
+namespace {
+
+std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& s : items)
+        out += (out.empty() ? "" : ", ") + s;
+    return out;
+}
+
+std::string node_text(const toml::node& node) {
+    if (const auto str = node.value_exact<std::string>())
+        return "\"" + *str + "\"";
+    std::ostringstream out;
+    node.visit([&](const auto& v) { out << v; });
+    return out.str();
+}
+
+/// Reads keys section by section, remembering what it used (for unknown-key errors), where each
+/// key came from (for messages) and the resolved value (for output).
+class Reader {
+public:
+    Reader(toml::table root, std::string source, std::set<std::string> overridden)
+        : root_(std::move(root)), source_(std::move(source)), overridden_(std::move(overridden)) {}
+
+    std::string where(const std::string& section, const std::string& key) const {
+        const std::string full = section + "." + key;
+        if (overridden_.count(full))
+            return "--set " + full + ": ";
+        if (const toml::node* n = find(section, key))
+            return detail::concat(source_, ":", n->source().begin.line, ": ");
+        return source_ + ": ";
+    }
+
+    [[noreturn]] void fail(const std::string& section, const std::string& key,
+                           const std::string& value, const std::string& allowed) const {
+        throw Error(detail::concat(where(section, key), "[", section, "] ", key, " = ", value, ": ",
+                                   allowed));
+    }
+
+    const toml::node* find(const std::string& section, const std::string& key) const {
+        const toml::table* t = root_[section].as_table();
+        return t ? t->get(key) : nullptr;
+    }
+    bool has(const std::string& section, const std::string& key) const {
+        return find(section, key) != nullptr;
+    }
+
+    double number(const std::string& section, const std::string& key, double fallback,
+                  const char* rule = nullptr, bool (*ok)(double) = nullptr) {
+        used_[section].insert(key);
+        double v = fallback;
+        if (const toml::node* n = find(section, key)) {
+            if (auto i = n->value_exact<std::int64_t>())
+                v = double(*i);
+            else if (auto f = n->value_exact<double>())
+                v = *f;
+            else
+                fail(section, key, node_text(*n), "must be a number");
+            if (!std::isfinite(v))
+                fail(section, key, node_text(*n), "must be finite");
+        }
+        if (ok && !ok(v))
+            fail(section, key, detail::concat(v), rule);
+        resolved_[section].insert_or_assign(key, v);
+        return v;
+    }
+
+    std::int64_t integer(const std::string& section, const std::string& key, std::int64_t fallback,
+                         std::int64_t min, std::int64_t max = INT64_MAX) {
+        used_[section].insert(key);
+        std::int64_t v = fallback;
+        if (const toml::node* n = find(section, key)) {
+            if (auto i = n->value_exact<std::int64_t>())
+                v = *i;
+            else if (auto f = n->value_exact<double>();
+                     f && *f == std::floor(*f) && std::fabs(*f) < 9.0e18)
+                v = static_cast<std::int64_t>(*f); // 1e6 is fine
+            else
+                fail(section, key, node_text(*n), "must be an integer");
+        }
+        if (v < min || v > max)
+            fail(section, key, detail::concat(v),
+                 max == INT64_MAX ? detail::concat("must be an integer >= ", min)
+                                  : detail::concat("must be an integer in [", min, ", ", max, "]"));
+        resolved_[section].insert_or_assign(key, v);
+        return v;
+    }
+
+    bool boolean(const std::string& section, const std::string& key, bool fallback) {
+        used_[section].insert(key);
+        bool v = fallback;
+        if (const toml::node* n = find(section, key)) {
+            if (auto b = n->value_exact<bool>())
+                v = *b;
+            else
+                fail(section, key, node_text(*n), "must be true or false");
+        }
+        resolved_[section].insert_or_assign(key, v);
+        return v;
+    }
+
+    std::string choice(const std::string& section, const std::string& key,
+                       const std::string& fallback, const std::vector<std::string>& allowed) {
+        used_[section].insert(key);
+        std::string v = fallback;
+        if (const toml::node* n = find(section, key)) {
+            if (auto s = n->value_exact<std::string>())
+                v = *s;
+            else
+                fail(section, key, node_text(*n), "must be a string: one of " + quoted(allowed));
+        }
+        if (std::find(allowed.begin(), allowed.end(), v) == allowed.end())
+            fail(section, key, "\"" + v + "\"", "allowed values are " + quoted(allowed));
+        resolved_[section].insert_or_assign(key, v);
+        return v;
+    }
+
+    /// A number (broadcast to every dimension) or an array of exactly `dim` numbers.
+    std::vector<double> per_dim(const std::string& section, const std::string& key,
+                                const std::vector<double>& fallback, int dim) {
+        used_[section].insert(key);
+        std::vector<double> v = fallback;
+        if (const toml::node* n = find(section, key)) {
+            v.clear();
+            if (const toml::array* a = n->as_array()) {
+                for (const auto& e : *a) {
+                    auto x = e.value<double>();
+                    if (!x || !std::isfinite(*x))
+                        fail(section, key, node_text(*n), "must be a list of finite numbers");
+                    v.push_back(*x);
+                }
+                if (static_cast<int>(v.size()) != dim)
+                    fail(section, key, node_text(*n),
+                         detail::concat("must be one number or a list of ", dim,
+                                        " numbers (one per dimension)"));
+            } else if (auto x = n->value<double>(); x && std::isfinite(*x)) {
+                v.assign(dim, *x);
+            } else {
+                fail(section, key, node_text(*n), "must be a number or a list of numbers");
+            }
+        }
+        toml::array out;
+        for (double x : v)
+            out.push_back(x);
+        resolved_[section].insert_or_assign(key, out);
+        return v;
+    }
+
+    /// [lo, hi] (broadcast) or [[lo, hi], ...] with one pair per dimension.
+    std::vector<Range> ranges(const std::string& section, const std::string& key,
+                              const std::vector<Range>& fallback, int dim) {
+        used_[section].insert(key);
+        std::vector<Range> v = fallback;
+        const std::string rule = detail::concat(
+            "must be [lo, hi] or a list of ", dim, " pairs [[lo, hi], ...] with lo < hi");
+        if (const toml::node* n = find(section, key)) {
+            v.clear();
+            const toml::array* a = n->as_array();
+            if (!a)
+                fail(section, key, node_text(*n), rule);
+            auto pair = [&](const toml::node& e) {
+                const toml::array* p = e.as_array();
+                if (!p || p->size() != 2)
+                    fail(section, key, node_text(*n), rule);
+                auto lo = (*p)[0].value<double>(), hi = (*p)[1].value<double>();
+                if (!lo || !hi || !std::isfinite(*lo) || !std::isfinite(*hi) || !(*lo < *hi))
+                    fail(section, key, node_text(*n), rule);
+                return Range{*lo, *hi};
+            };
+            if (a->size() == 2 && !(*a)[0].is_array()) {
+                v.assign(dim, pair(*n));
+            } else {
+                if (static_cast<int>(a->size()) != dim)
+                    fail(section, key, node_text(*n), rule);
+                for (const auto& e : *a)
+                    v.push_back(pair(e));
+            }
+        }
+        toml::array out;
+        for (const Range& r : v)
+            out.push_back(toml::array{r.lo, r.hi});
+        resolved_[section].insert_or_assign(key, out);
+        return v;
+    }
+
+    /// Errors for sections and keys nobody asked for.
+    void reject_unknown(const std::map<std::string, std::vector<std::string>>& extra_allowed) {
+        for (const auto& [name, node] : root_) {
+            const std::string section(name.str());
+            if (!used_.count(section) && !extra_allowed.count(section)) {
+                std::vector<std::string> known;
+                for (const auto& [s, keys] : used_)
+                    known.push_back("[" + s + "]");
+                throw Error(detail::concat(source_, ":", node.source().begin.line,
+                                           ": unknown section [", section,
+                                           "]; allowed sections: ", join(known)));
+            }
+            const toml::table* t = node.as_table();
+            if (!t)
+                throw Error(detail::concat(source_, ":", node.source().begin.line, ": ", section,
+                                           " must be a [section] table"));
+            for (const auto& [k, value] : *t) {
+                const std::string key(k.str());
+                if (used_[section].count(key))
+                    continue;
+                std::vector<std::string> allowed(used_[section].begin(), used_[section].end());
+                throw Error(detail::concat(where(section, key), "unknown key [", section, "] ", key,
+                                           "; allowed keys: ", join(allowed)));
+            }
+        }
+    }
+
+    std::string resolved_json() const {
+        toml::table out;
+        for (const auto& [section, t] : resolved_)
+            out.insert_or_assign(section, t);
+        std::ostringstream s;
+        s << toml::json_formatter{out};
+        return s.str();
+    }
+
+    void mark_used(const std::string& section, const std::string& key) {
+        used_[section].insert(key);
+    }
+    void set_resolved(const std::string& section, const std::string& key, const toml::node& v) {
+        v.visit([&](const auto& x) { resolved_[section].insert_or_assign(key, x); });
+    }
+
+private:
+    static std::string quoted(const std::vector<std::string>& items) {
+        std::vector<std::string> q;
+        for (const auto& s : items)
+            q.push_back("\"" + s + "\"");
+        return join(q);
+    }
+
+    toml::table root_;
+    std::string source_;
+    std::set<std::string> overridden_;
+    std::map<std::string, std::set<std::string>> used_;
+    std::map<std::string, toml::table> resolved_;
+};
+
+bool positive(double x) { return x > 0; }
+bool non_negative(double x) { return x >= 0; }
+
+/// Applies `section.key=value`; the value is TOML ("1e-3", "[0, 1]", "\"baoab\"") or a bare word.
+void apply_override(toml::table& root, const std::string& assignment) {
+    const auto eq = assignment.find('=');
+    const auto dot = assignment.find('.');
+    LGV_REQUIRE(eq != std::string::npos && dot != std::string::npos && dot < eq,
+                "--set ", assignment, ": expected section.key=value, e.g. integrator.dt=1e-3");
+    const std::string section = assignment.substr(0, dot);
+    const std::string key = assignment.substr(dot + 1, eq - dot - 1);
+    const std::string value = assignment.substr(eq + 1);
+    LGV_REQUIRE(!section.empty() && !key.empty() && key.find('.') == std::string::npos,
+                "--set ", assignment, ": expected section.key=value");
+    toml::table parsed;
+    try {
+        parsed = toml::parse("v = " + value);
+    } catch (const toml::parse_error&) {
+        parsed = toml::table{{"v", value}}; // a bare word: a string
+    }
+    if (!root.contains(section))
+        root.insert(section, toml::table{});
+    toml::table* t = root[section].as_table();
+    LGV_REQUIRE(t, "--set ", assignment, ": ", section, " is not a section");
+    t->insert_or_assign(key, *parsed.get("v"));
+}
+
+template <class Variant> std::vector<std::string> registry_names() {
+    std::vector<std::string> names;
+    for_each_alternative<Variant>([&](auto alt) { names.push_back(decltype(alt)::name); });
+    return names;
+}
+
+/// Builds the chosen registry entry by name: f(Alternative{}) returns its value.
+template <class Variant, class F> Variant make_by_name(const std::string& name, F&& f) {
+    std::optional<Variant> out;
+    for_each_alternative<Variant>([&](auto alt) {
+        if (!out && name == decltype(alt)::name)
+            out.emplace(f(alt));
+    });
+    return *out;
+}
+
+/// Rethrows a potential's or integrator's own validation error with the key's location.
+template <class F> auto located(const Reader& r, const std::string& section, F&& f) {
+    try {
+        return f();
+    } catch (const Error& e) {
+        // Messages start with "section.key ..." (see potential.hpp, integrator.hpp).
+        std::string msg = e.what();
+        std::string key;
+        if (msg.rfind(section + ".", 0) == 0) {
+            key = msg.substr(section.size() + 1);
+            key = key.substr(0, key.find_first_of(" :"));
+        }
+        throw Error(r.where(section, key) + msg);
+    }
+}
+
+Study build_study(Reader& r, const std::string& source) {
+    Study s;
+    s.source = source;
+
+    // [potential] first: it fixes the dimension everything else is sized by.
+    const std::string kind = r.choice("potential", "kind", "double_well", registry_names<Potential>());
+    int fixed_dim = 0;
+    std::vector<ParamSpec> specs;
+    for_each_alternative<Potential>([&](auto alt) {
+        using P = decltype(alt);
+        if (kind == P::name) {
+            fixed_dim = P::fixed_dim;
+            specs = P::params();
+        }
+    });
+    int dim = fixed_dim;
+    if (fixed_dim == 0) {
+        dim = static_cast<int>(r.integer("potential", "dim", 1, 1, kMaxDim));
+        if (!dim_compiled(dim, CompiledDims{}))
+            r.fail("potential", "dim", std::to_string(dim),
+                   "not compiled in; compiled dimensions: " + dim_list_text(CompiledDims{}) +
+                       " (rebuild with -DLANGEVIN_DIMS=\"...;" + std::to_string(dim) + "\")");
+    } else if (r.has("potential", "dim")) {
+        r.integer("potential", "dim", fixed_dim, fixed_dim, fixed_dim);
+    }
+    ParamValues values;
+    for (const ParamSpec& p : specs) {
+        if (p.per_dim)
+            values[p.name] = r.per_dim("potential", p.name,
+                                       std::vector<double>(dim, p.default_value), dim);
+        else
+            values[p.name] = {r.number("potential", p.name, p.default_value)};
+    }
+    s.model.potential = located(r, "potential", [&] {
+        return make_by_name<Potential>(kind, [&](auto alt) {
+            return Potential{decltype(alt)::make(values, dim)};
+        });
+    });
+
+    // [integrator]
+    const std::string ikind =
+        r.choice("integrator", "kind", "euler_maruyama", registry_names<Integrator>());
+    IntegratorValues ivalues;
+    std::vector<std::string> inames;
+    for_each_alternative<Integrator>([&](auto alt) {
+        using I = decltype(alt);
+        if (ikind == I::name)
+            for (const auto& p : I::params()) {
+                ivalues[p.name] = r.number("integrator", p.name, p.default_value);
+                inames.push_back(p.name);
+            }
+    });
+    if (r.has("integrator", "mass") && !ivalues.count("mass"))
+        r.fail("integrator", "mass", node_text(*r.find("integrator", "mass")),
+               "applies only to underdamped integrators (baoab); " + ikind +
+                   " is overdamped and has no mass");
+    s.model.integrator = located(r, "integrator", [&] {
+        return make_by_name<Integrator>(ikind,
+                                        [&](auto alt) { return Integrator{decltype(alt)::make(ivalues)}; });
+    });
+
+    // [ensemble]
+    s.walkers = r.integer("ensemble", "walkers", 100000, 1);
+    s.model.seed = r.integer("ensemble", "seed", 1, 0);
+    s.model.precision = r.choice("ensemble", "precision", "float32", {"float32", "float64"}) ==
+                                "float32"
+                            ? Precision::float32
+                            : Precision::float64;
+    s.chunk = r.integer("ensemble", "chunk", 0, 0);
+
+    // [histogram] before the initial box, whose default is the grid.
+    std::vector<Range> default_ranges;
+    std::visit([&](const auto& p) {
+        for (int d = 0; d < dim; ++d)
+            default_ranges.push_back(p.default_range(d));
+    }, s.model.potential);
+    s.grid.dim = dim;
+    std::vector<double> bins = r.per_dim("histogram", "bins", std::vector<double>(dim, 100), dim);
+    std::vector<Range> ranges = r.ranges("histogram", "range", default_ranges, dim);
+    for (int d = 0; d < dim; ++d) {
+        if (!(bins[d] >= 1 && bins[d] <= 1e6 && bins[d] == std::floor(bins[d])))
+            r.fail("histogram", "bins", detail::concat(bins[d]),
+                   "must be an integer in [1, 1000000] (or one per dimension)");
+        s.grid.axes[d] = Axis{ranges[d].lo, ranges[d].hi, static_cast<int>(bins[d])};
+    }
+    s.grid.joint = r.boolean("histogram", "joint", dim == 2);
+    if (s.grid.joint && dim != 2)
+        r.fail("histogram", "joint", "true", "the joint histogram needs potential.dim = 2");
+    if (s.grid.joint && double(s.grid.axes[0].bins) * s.grid.axes[1].bins > 4e6)
+        r.fail("histogram", "bins", detail::concat(bins[0], " x ", bins[1]),
+               "the joint 2-D histogram allows at most 4e6 bins");
+
+    const std::string init = r.choice("ensemble", "init", "point", {"point", "uniform", "gaussian"});
+    std::vector<double> lows, highs;
+    for (const Range& g : ranges) {
+        lows.push_back(g.lo);
+        highs.push_back(g.hi);
+    }
+    const bool point_used = init != "uniform";
+    const bool box_used = init == "uniform";
+    const bool sigma_used = init == "gaussian";
+    auto check_unused = [&](const char* key, bool used, const char* needs) {
+        if (!used && r.has("ensemble", key))
+            r.fail("ensemble", key, node_text(*r.find("ensemble", key)),
+                   std::string("only used with init = \"") + needs + "\" (init is \"" + init +
+                       "\")");
+    };
+    check_unused("init_point", point_used, "point\" or \"gaussian");
+    check_unused("init_low", box_used, "uniform");
+    check_unused("init_high", box_used, "uniform");
+    check_unused("init_sigma", sigma_used, "gaussian");
+    if (point_used) {
+        const auto p = r.per_dim("ensemble", "init_point", std::vector<double>(dim, 0.0), dim);
+        std::copy(p.begin(), p.end(), s.init.point);
+    }
+    if (box_used) {
+        const auto lo = r.per_dim("ensemble", "init_low", lows, dim);
+        const auto hi = r.per_dim("ensemble", "init_high", highs, dim);
+        for (int d = 0; d < dim; ++d)
+            if (!(lo[d] < hi[d]))
+                r.fail("ensemble", "init_high", detail::concat(hi[d]),
+                       detail::concat("must exceed init_low (", lo[d], ") in every dimension"));
+        std::copy(lo.begin(), lo.end(), s.init.low);
+        std::copy(hi.begin(), hi.end(), s.init.high);
+    }
+    if (sigma_used) {
+        const auto sg = r.per_dim("ensemble", "init_sigma", std::vector<double>(dim, 1.0), dim);
+        for (int d = 0; d < dim; ++d)
+            if (!(sg[d] > 0))
+                r.fail("ensemble", "init_sigma", detail::concat(sg[d]), "must be > 0");
+        std::copy(sg.begin(), sg.end(), s.init.sigma);
+    }
+    s.init.kind = init == "point"     ? InitSpec::Kind::point
+                  : init == "uniform" ? InitSpec::Kind::uniform
+                                      : InitSpec::Kind::gaussian;
+
+    // [temperature]
+    r.choice("temperature", "kind", "constant", {"constant"});
+    s.temperature = r.number("temperature", "T", 1.0, "must be >= 0", non_negative);
+    std::visit([&](const auto& i) {
+        if constexpr (std::decay_t<decltype(i)>::underdamped)
+            s.init.velocity_sigma = std::sqrt(s.temperature / i.mass);
+    }, s.model.integrator);
+
+    // [run]
+    s.steps = r.integer("run", "steps", 1000, 0);
+    s.sample_every = r.integer("run", "sample_every", std::max<std::int64_t>(1, s.steps), 1);
+
+    // [backend]
+    s.backend = r.choice("backend", "kind", "auto", {"auto", "cpu", "cuda"});
+    s.options.threads = static_cast<int>(r.integer("backend", "threads", 0, 0, 4096));
+    s.options.block_size = static_cast<int>(r.integer("backend", "block_size", 0, 0, 1024));
+    s.options.device = static_cast<int>(r.integer("backend", "device", 0, 0, 1024));
+    if (s.options.block_size % 32 != 0)
+        r.fail("backend", "block_size", std::to_string(s.options.block_size),
+               "must be 0 (default) or a multiple of 32 up to 1024");
+
+    r.reject_unknown({});
+    s.resolved_json = r.resolved_json();
+    return s;
+}
+
+} // namespace
+
+Study parse_study(const std::string& text, const std::string& source,
+                  const std::vector<std::string>& overrides) {
+    toml::table root;
+    try {
+        root = toml::parse(text, source);
+    } catch (const toml::parse_error& e) {
+        throw Error(detail::concat(source, ":", e.source().begin.line, ": invalid TOML: ",
+                                   e.description()));
+    }
+    std::set<std::string> overridden;
+    for (const std::string& o : overrides) {
+        apply_override(root, o);
+        overridden.insert(o.substr(0, o.find('=')));
+    }
+    Reader reader(std::move(root), source, overridden);
+    return build_study(reader, source);
+}
+
+Study load_study(const std::string& path, const std::vector<std::string>& overrides) {
+    std::ifstream in(path);
+    LGV_REQUIRE(in, path, ": cannot open the study file");
+    std::stringstream text;
+    text << in.rdbuf();
+    return parse_study(text.str(), path, overrides);
+}
+
+} // namespace langevin

@@ -1,0 +1,244 @@
+// CPU backend: OpenMP over walkers, structure-of-arrays storage, the shared per-walker body.
+#include <algorithm>
+#include <unistd.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "langevin/advance.hpp"
+#include "langevin/backend.hpp"
+#include "langevin/observe.hpp"
+
+namespace langevin {
+namespace {
+
+int thread_count(int requested) {
+#ifdef _OPENMP
+    return requested > 0 ? requested : omp_get_max_threads();
+#else
+    (void)requested;
+    return 1;
+#endif
+}
+
+class CpuBackend final : public Backend {
+public:
+    explicit CpuBackend(const BackendOptions& options) : options_(options) {}
+
+    std::string name() const override { return "cpu"; }
+    std::string device() const override {
+        return detail::concat("CPU, ", thread_count(options_.threads), " OpenMP thread(s)");
+    }
+    std::uint64_t max_chunk_walkers(int dim, Precision precision) const override {
+        const double bytes = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGESIZE));
+        const double per_walker = 2.0 * dim * (precision == Precision::float32 ? 4 : 8);
+        return std::max<std::uint64_t>(kMomentBlock,
+                                       static_cast<std::uint64_t>(0.25 * bytes / per_walker));
+    }
+
+    void initialize(const Model& model, const InitSpec& init, std::uint64_t first_walker,
+                    std::uint64_t count) override {
+        resize(model, first_walker, count);
+        visit_potential(model, [&](const auto&, auto t, auto Dc) {
+            using T = decltype(t);
+            constexpr int D = decltype(Dc)::value;
+            T* xs = data<T>(x_);
+            T* vs = data<T>(v_);
+            const std::int64_t n = static_cast<std::int64_t>(count_);
+#pragma omp parallel for schedule(static) num_threads(thread_count(options_.threads))
+            for (std::int64_t i = 0; i < n; ++i) {
+                Vec<T, D> x, v;
+                init_walker(init, model.seed, first_ + std::uint64_t(i), x, v);
+                store(xs, vs, i, x, v);
+            }
+        });
+    }
+
+    void advance(const Model& model, std::uint64_t first_step, std::uint64_t n_steps,
+                 double kT) override {
+        if (n_steps == 0)
+            return;
+        visit_model(model, [&](const auto& pot, const auto& integ, auto t, auto Dc) {
+            using T = decltype(t);
+            constexpr int D = decltype(Dc)::value;
+            const auto coeffs = integ.template coefficients<T>(kT);
+            T* xs = data<T>(x_);
+            T* vs = data<T>(v_);
+            const std::int64_t n = static_cast<std::int64_t>(count_);
+#pragma omp parallel for schedule(static) num_threads(thread_count(options_.threads))
+            for (std::int64_t i = 0; i < n; ++i) {
+                Vec<T, D> x, v;
+                fetch(xs, vs, i, x, v);
+                advance_walker(integ, pot, coeffs, x, v, model.seed, first_ + std::uint64_t(i),
+                               first_step, n_steps);
+                store(xs, vs, i, x, v);
+            }
+        });
+    }
+
+    Observation observe(const Model& model, const Grid& grid) const override {
+        Observation out;
+        visit_potential(model, [&](const auto& pot, auto t, auto Dc) {
+            using T = decltype(t);
+            constexpr int D = decltype(Dc)::value;
+            observe_typed<T, D>(pot, grid, out);
+        });
+        return out;
+    }
+
+    void save(std::vector<double>& x, std::vector<double>& v) const override {
+        if (precision_ == Precision::float32) {
+            x.assign(x_.f.begin(), x_.f.end());
+            v.assign(v_.f.begin(), v_.f.end());
+        } else {
+            x = x_.d;
+            v = v_.d;
+        }
+    }
+    void load(const Model& model, std::uint64_t first_walker, const std::vector<double>& x,
+              const std::vector<double>& v) override {
+        const int dim = model.dim();
+        LGV_REQUIRE(x.size() % dim == 0 && v.size() == x.size(),
+                    "load: state arrays do not match dimension ", dim);
+        resize(model, first_walker, x.size() / dim);
+        if (precision_ == Precision::float32) {
+            x_.f.assign(x.begin(), x.end());
+            v_.f.assign(v.begin(), v.end());
+        } else {
+            x_.d = x;
+            v_.d = v;
+        }
+    }
+
+private:
+    struct Storage {
+        std::vector<float> f;
+        std::vector<double> d;
+    };
+    template <class T> static T* data(Storage& s) {
+        if constexpr (std::is_same_v<T, float>)
+            return s.f.data();
+        else
+            return s.d.data();
+    }
+    template <class T> static const T* data(const Storage& s) {
+        if constexpr (std::is_same_v<T, float>)
+            return s.f.data();
+        else
+            return s.d.data();
+    }
+    template <class T, int D>
+    void fetch(const T* xs, const T* vs, std::int64_t i, Vec<T, D>& x, Vec<T, D>& v) const {
+        for (int d = 0; d < D; ++d) {
+            x[d] = xs[std::size_t(d) * count_ + i];
+            v[d] = vs[std::size_t(d) * count_ + i];
+        }
+    }
+    template <class T, int D>
+    void store(T* xs, T* vs, std::int64_t i, const Vec<T, D>& x, const Vec<T, D>& v) const {
+        for (int d = 0; d < D; ++d) {
+            xs[std::size_t(d) * count_ + i] = x[d];
+            vs[std::size_t(d) * count_ + i] = v[d];
+        }
+    }
+
+    void resize(const Model& model, std::uint64_t first_walker, std::uint64_t count) {
+        precision_ = model.precision;
+        dim_ = model.dim();
+        first_ = first_walker;
+        count_ = count;
+        const std::size_t size = std::size_t(count) * dim_;
+        x_ = Storage{};
+        v_ = Storage{};
+        if (precision_ == Precision::float32) {
+            x_.f.resize(size);
+            v_.f.resize(size);
+        } else {
+            x_.d.resize(size);
+            v_.d.resize(size);
+        }
+    }
+
+    template <class T, int D, class Pot>
+    void observe_typed(const Pot& pot, const Grid& grid, Observation& out) const {
+        const T* xs = data<T>(x_);
+        const T* vs = data<T>(v_);
+        std::size_t marginal_size = 0;
+        std::vector<std::size_t> offset(D);
+        for (int d = 0; d < D; ++d) {
+            offset[d] = marginal_size;
+            marginal_size += grid.axes[d].bins + 2;
+        }
+        const bool joint = D == 2 && grid.joint;
+        const std::size_t joint_size =
+            joint ? std::size_t(grid.axes[0].bins) * grid.axes[D - 1].bins + 2 : 0;
+        const int n_basins = Pot::basin_count();
+        const int width = moment_width(D);
+        // Blocks are aligned to global walker ids: a chunk starts on a block boundary.
+        const std::uint64_t n_blocks = (count_ + kMomentBlock - 1) / kMomentBlock;
+        out.marginal.assign(marginal_size, 0);
+        out.joint.assign(joint_size, 0);
+        out.basins.assign(n_basins, 0);
+        out.block_sums.assign(n_blocks * width, 0.0);
+        double shift[D];
+        grid_centres(grid, shift);
+        std::uint64_t outside = 0;
+#pragma omp parallel num_threads(thread_count(options_.threads))
+        {
+            std::vector<std::uint64_t> marginal(marginal_size, 0), jointc(joint_size, 0),
+                basins(n_basins, 0);
+            std::uint64_t local_outside = 0;
+#pragma omp for schedule(static)
+            for (std::int64_t b = 0; b < std::int64_t(n_blocks); ++b) {
+                double* sums = &out.block_sums[std::size_t(b) * width];
+                const std::uint64_t end = std::min<std::uint64_t>(count_, (b + 1) * kMomentBlock);
+                for (std::uint64_t i = b * kMomentBlock; i < end; ++i) {
+                    Vec<T, D> x, v;
+                    fetch(xs, vs, std::int64_t(i), x, v);
+                    if (!walker_is_finite(x, v)) {
+                        for (int d = 0; d < D; ++d)
+                            ++marginal[offset[d] + grid.axes[d].bins + 1];
+                        if (joint)
+                            ++jointc[joint_size - 1];
+                        continue;
+                    }
+                    for (int d = 0; d < D; ++d)
+                        ++marginal[offset[d] + axis_slot(double(x[d]), grid.axes[d])];
+                    if (joint)
+                        ++jointc[joint_slot(double(x[0]), double(x[D - 1]), grid.axes[0],
+                                            grid.axes[D - 1])];
+                    if (n_basins > 0)
+                        ++basins[pot.basin(x)];
+                    local_outside += inside_grid(x, grid) ? 0 : 1;
+                    accumulate_moments(pot, x, v, shift, sums);
+                }
+            }
+#pragma omp critical
+            {
+                for (std::size_t k = 0; k < marginal_size; ++k)
+                    out.marginal[k] += marginal[k];
+                for (std::size_t k = 0; k < joint_size; ++k)
+                    out.joint[k] += jointc[k];
+                for (int k = 0; k < n_basins; ++k)
+                    out.basins[k] += basins[k];
+                outside += local_outside;
+            }
+        }
+        out.outside_box = outside;
+    }
+
+    BackendOptions options_;
+    Precision precision_ = Precision::float32;
+    int dim_ = 1;
+    std::uint64_t first_ = 0, count_ = 0;
+    Storage x_, v_;
+};
+
+} // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(const BackendOptions& options) {
+    return std::make_unique<CpuBackend>(options);
+}
+
+} // namespace langevin

@@ -1,0 +1,127 @@
+// Study files: defaults, overrides, and errors that name the key, the value, what is allowed and
+// the line.
+#include <nlohmann/json.hpp>
+
+#include "test_support.hpp"
+
+using namespace langevin;
+using test::study_from;
+
+namespace {
+
+std::string error_of(const std::string& toml, const std::vector<std::string>& sets = {}) {
+    try {
+        study_from(toml, sets);
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "<no error>";
+}
+
+#define EXPECT_CONTAINS(text, part)                                                                \
+    EXPECT_NE(std::string(text).find(part), std::string::npos) << "message: " << (text)
+
+} // namespace
+
+TEST(Config, DefaultsAreFilledAndResolved) {
+    const Study s = study_from("");
+    EXPECT_EQ(s.walkers, 100000u);
+    EXPECT_EQ(s.model.dim(), 1);
+    EXPECT_TRUE(std::holds_alternative<DoubleWell>(s.model.potential));
+    EXPECT_TRUE(std::holds_alternative<EulerMaruyama>(s.model.integrator));
+    EXPECT_EQ(s.grid.axes[0].bins, 100);
+    const auto j = nlohmann::json::parse(s.resolved_json);
+    EXPECT_EQ(j["integrator"]["dt"], 1e-3);
+    EXPECT_EQ(j["potential"]["kind"], "double_well");
+    EXPECT_EQ(j["ensemble"]["precision"], "float32");
+    EXPECT_EQ(j["run"]["steps"], 1000);
+}
+
+TEST(Config, OverridesApplyAndParseTomlValues) {
+    const Study s = study_from("[potential]\nkind = \"harmonic\"\n",
+                               {"potential.dim=3", "potential.centre=[1, 2, 3]",
+                                "integrator.kind=baoab", "integrator.mass=2",
+                                "ensemble.walkers=1e6", "histogram.range=[[-1, 1], [0, 4], [0, 6]]"});
+    EXPECT_EQ(s.model.dim(), 3);
+    EXPECT_EQ(std::get<Harmonic>(s.model.potential).centre[2], 3.0);
+    EXPECT_EQ(std::get<BAOAB>(s.model.integrator).mass, 2.0);
+    EXPECT_EQ(s.walkers, 1000000u);
+    EXPECT_EQ(s.grid.axes[1].hi, 4.0);
+    EXPECT_NEAR(s.init.velocity_sigma, std::sqrt(1.0 / 2.0), 1e-15); // sqrt(T / m)
+}
+
+TEST(Config, ErrorsNameKeyValueRuleAndLine) {
+    const std::string bad_dt = "[integrator]\nkind = \"euler_maruyama\"\ndt = -0.1\n";
+    const std::string e1 = error_of(bad_dt);
+    EXPECT_CONTAINS(e1, "<test>:3");
+    EXPECT_CONTAINS(e1, "dt = -0.1");
+    EXPECT_CONTAINS(e1, "> 0");
+
+    const std::string e2 = error_of("[ensemble]\nwalkers = 10\nwalkrs = 5\n");
+    EXPECT_CONTAINS(e2, "<test>:3");
+    EXPECT_CONTAINS(e2, "unknown key [ensemble] walkrs");
+    EXPECT_CONTAINS(e2, "walkers");
+
+    const std::string e3 = error_of("[potential]\nkind = \"quartic\"\n");
+    EXPECT_CONTAINS(e3, "\"quartic\"");
+    EXPECT_CONTAINS(e3, "\"muller_brown\"");
+
+    const std::string e4 = error_of("[ensemble]\nwalkers = \"many\"\n");
+    EXPECT_CONTAINS(e4, "walkers = \"many\"");
+    EXPECT_CONTAINS(e4, "integer");
+
+    const std::string e5 = error_of("[potential]\nkind = \"harmonic\"\nk = 0\n");
+    EXPECT_CONTAINS(e5, "<test>:3");
+    EXPECT_CONTAINS(e5, "potential.k = 0");
+
+    const std::string e6 = error_of("[potential]\nkind = \"rastrigin\"\ndim = 7\n");
+    EXPECT_CONTAINS(e6, "dim = 7");
+    EXPECT_CONTAINS(e6, "compiled dimensions");
+
+    const std::string e7 = error_of("[integrator]\nmass = 2\n");
+    EXPECT_CONTAINS(e7, "mass");
+    EXPECT_CONTAINS(e7, "underdamped");
+
+    const std::string e8 = error_of("", {"integrator.dt=0"});
+    EXPECT_CONTAINS(e8, "--set integrator.dt");
+
+    const std::string e9 = error_of("[histogram]\nrange = [2, 1]\n");
+    EXPECT_CONTAINS(e9, "lo < hi");
+
+    const std::string e10 = error_of("[bogus]\nx = 1\n");
+    EXPECT_CONTAINS(e10, "unknown section [bogus]");
+
+    const std::string e11 = error_of("[ensemble]\ninit = \"point\"\ninit_sigma = 1\n");
+    EXPECT_CONTAINS(e11, "init_sigma");
+    EXPECT_CONTAINS(e11, "gaussian");
+
+    const std::string e12 = error_of("[run]\nsteps = 10\n[temperature]\nT = -1\n");
+    EXPECT_CONTAINS(e12, "<test>:4");
+    EXPECT_CONTAINS(e12, "T = -1");
+
+    const std::string e13 = error_of("[ensemble\n");
+    EXPECT_CONTAINS(e13, "invalid TOML");
+
+    const std::string e14 = error_of("[potential]\nkind = \"muller_brown\"\ndim = 3\n");
+    EXPECT_CONTAINS(e14, "dim = 3");
+
+    EXPECT_CONTAINS(error_of("", {"nodot=1"}), "section.key=value");
+}
+
+TEST(Config, ExampleStudiesLoad) {
+    for (const char* name : {"double_well", "harmonic", "muller_brown", "brownian"}) {
+        const Study s =
+            load_study(std::string(LGV_SOURCE_DIR "/data/examples/") + name + ".toml");
+        EXPECT_GT(s.walkers, 0u) << name;
+    }
+    EXPECT_THROW(load_study("/nonexistent/study.toml"), Error);
+}
+
+TEST(Config, SampleSteps) {
+    Study s = study_from("[run]\nsteps = 10\nsample_every = 4\n");
+    EXPECT_EQ(sample_steps(s), (std::vector<std::uint64_t>{4, 8, 10}));
+    s = study_from("[run]\nsteps = 8\nsample_every = 4\n");
+    EXPECT_EQ(sample_steps(s), (std::vector<std::uint64_t>{4, 8}));
+    s = study_from("[run]\nsteps = 0\n");
+    EXPECT_EQ(sample_steps(s), (std::vector<std::uint64_t>{0}));
+}

@@ -1,0 +1,163 @@
+// CUDA-only checks: the device draws the golden integer stream bitwise, and the CUDA backend
+// agrees with the CPU backend (positions to float tolerance, histograms statistically).
+#include <fstream>
+#include <sstream>
+
+#include <cuda_runtime.h>
+
+#include "langevin/rng.hpp"
+#include "langevin/stats.hpp"
+#include "test_support.hpp"
+
+using namespace langevin;
+
+namespace {
+
+void require_device() {
+    std::string why;
+    if (!backend_available("cuda", &why)) {
+        if (test::cuda_required())
+            FAIL() << "LANGEVIN_REQUIRE_CUDA=1 but no CUDA device: " << why;
+        GTEST_SKIP() << why;
+    }
+}
+
+__global__ void draw_words(const unsigned long long* rows, int n, unsigned* out) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n)
+        return;
+    WalkerRng rng(rows[3 * i], rows[3 * i + 1], rows[3 * i + 2]);
+    const uint4 w = rng.words();
+    out[4 * i] = w.x;
+    out[4 * i + 1] = w.y;
+    out[4 * i + 2] = w.z;
+    out[4 * i + 3] = w.w;
+}
+
+} // namespace
+
+TEST(Gpu, DeviceDrawsTheGoldenIntegerStream) {
+    require_device();
+    if (IsSkipped() || HasFatalFailure())
+        return;
+    std::ifstream in(LGV_SOURCE_DIR "/data/golden/philox_words.txt");
+    ASSERT_TRUE(in);
+    std::vector<unsigned long long> keys;
+    std::vector<unsigned> expected;
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty() || line[0] == '#')
+            continue;
+        std::istringstream s(line);
+        unsigned long long a, b, c;
+        unsigned w[4];
+        s >> a >> b >> c >> w[0] >> w[1] >> w[2] >> w[3];
+        keys.insert(keys.end(), {a, b, c});
+        expected.insert(expected.end(), w, w + 4);
+    }
+    const int n = int(keys.size() / 3);
+    unsigned long long* d_keys;
+    unsigned* d_out;
+    ASSERT_EQ(cudaMalloc(&d_keys, keys.size() * 8), cudaSuccess);
+    ASSERT_EQ(cudaMalloc(&d_out, expected.size() * 4), cudaSuccess);
+    cudaMemcpy(d_keys, keys.data(), keys.size() * 8, cudaMemcpyHostToDevice);
+    draw_words<<<(n + 63) / 64, 64>>>(d_keys, n, d_out);
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    std::vector<unsigned> got(expected.size());
+    cudaMemcpy(got.data(), d_out, got.size() * 4, cudaMemcpyDeviceToHost);
+    cudaFree(d_keys);
+    cudaFree(d_out);
+    EXPECT_EQ(got, expected);
+}
+
+TEST(Gpu, PositionsAgreeWithTheCpuOverShortRuns) {
+    require_device();
+    if (IsSkipped() || HasFatalFailure())
+        return;
+    const std::vector<std::vector<std::string>> cases = {
+        {"potential.kind=double_well", "integrator.kind=euler_maruyama"},
+        {"potential.kind=double_well", "integrator.kind=leimkuhler_matthews"},
+        {"potential.kind=double_well", "integrator.kind=baoab"},
+        {"potential.kind=muller_brown", "integrator.kind=euler_maruyama", "integrator.dt=1e-5",
+         "temperature.T=10", "ensemble.init_point=[-0.5, 1.4]"},
+        {"potential.kind=rastrigin", "potential.dim=8", "integrator.kind=baoab",
+         "integrator.dt=0.001"},
+    };
+    for (const auto& c : cases)
+        for (const char* precision : {"float32", "float64"}) {
+            std::vector<std::string> sets = c;
+            sets.push_back(std::string("ensemble.precision=") + precision);
+            sets.push_back("ensemble.walkers=8192");
+            sets.push_back("ensemble.init=gaussian");
+            sets.push_back("ensemble.init_sigma=0.3");
+            if (sets[0] != "potential.kind=muller_brown")
+                sets.push_back("ensemble.init_point=0.2");
+            const Study s = test::study_from("[integrator]\ndt = 0.01\n[temperature]\nT = 0.5\n",
+                                             sets);
+            std::vector<double> xc, vc, xg, vg;
+            auto cpu = make_backend("cpu");
+            auto gpu = make_backend("cuda");
+            for (Backend* b : {cpu.get(), gpu.get()}) {
+                b->initialize(s.model, s.init, 0, s.walkers);
+                b->advance(s.model, 0, 100, s.temperature);
+            }
+            cpu->save(xc, vc);
+            gpu->save(xg, vg);
+            ASSERT_EQ(xc.size(), xg.size());
+            const double tol = std::string(precision) == "float32" ? 1e-3 : 1e-9;
+            double worst = 0;
+            for (std::size_t i = 0; i < xc.size(); ++i)
+                worst = std::max(worst, std::fabs(xc[i] - xg[i]) / (1 + std::fabs(xc[i])));
+            EXPECT_LT(worst, tol) << c[0] << " " << c[1] << " " << precision;
+        }
+}
+
+TEST(Gpu, HistogramsAgreeStatisticallyWithTheCpu) {
+    require_device();
+    if (IsSkipped() || HasFatalFailure())
+        return;
+    // Different seeds on the two backends: a two-sample chi^2 test of homogeneity.
+    const std::string toml = R"(
+[ensemble]
+walkers = 131072
+init_point = 1.0
+[potential]
+kind = "double_well"
+tilt = 0.25
+[integrator]
+kind = "leimkuhler_matthews"
+dt = 0.01
+[temperature]
+T = 0.5
+[run]
+steps = 2000
+[histogram]
+bins = 40
+range = [-2, 2]
+)";
+    auto cpu = make_backend("cpu");
+    auto gpu = make_backend("cuda");
+    const RunResult a = run_study(test::study_from(toml, {"ensemble.seed=1"}), *cpu);
+    const RunResult b = run_study(test::study_from(toml, {"ensemble.seed=2"}), *gpu);
+    const auto& ca = a.samples.back().histograms[0].counts;
+    const auto& cb = b.samples.back().histograms[0].counts;
+    double chi2 = 0;
+    int dof = -1;
+    for (std::size_t i = 0; i < ca.size(); ++i) {
+        const double n = double(ca[i]) + double(cb[i]);
+        if (n < 10)
+            continue;
+        const double e = n / 2; // equal sample sizes
+        chi2 += (ca[i] - e) * (ca[i] - e) / e + (cb[i] - e) * (cb[i] - e) / e;
+        ++dof;
+    }
+    EXPECT_GT(chi2_survival(chi2, dof), 1e-6) << chi2 << " / " << dof;
+    EXPECT_EQ(b.backend, "cuda");
+}
+
+TEST(Gpu, RequireCudaMeansTheCudaBackendIsUsedByAuto) {
+    require_device();
+    if (IsSkipped() || HasFatalFailure())
+        return;
+    EXPECT_EQ(make_backend("auto")->name(), "cuda");
+}

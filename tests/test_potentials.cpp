@@ -1,0 +1,159 @@
+// The potential contract, for every registered potential: force = -grad E (central differences
+// at random points), finite energies, basins that the Boltzmann module can use; plus the exact
+// facts of VALIDATION.md.
+#include <random>
+
+#include "langevin/model.hpp"
+#include "test_support.hpp"
+
+using namespace langevin;
+
+namespace {
+
+template <class P> P make_default(int dim) {
+    ParamValues v;
+    for (const ParamSpec& s : P::params())
+        v[s.name] = {s.default_value};
+    return P::make(v, dim);
+}
+
+template <class P> std::vector<int> dims_to_test() {
+    if constexpr (P::fixed_dim > 0)
+        return {P::fixed_dim};
+    std::vector<int> out;
+    for (int d : {1, 2, 3, 8})
+        if (dim_compiled(d, CompiledDims{}))
+            out.push_back(d);
+    return out;
+}
+
+} // namespace
+
+TEST(PotentialContract, ForceIsMinusGradientEverywhere) {
+    std::mt19937_64 gen(7);
+    int tested = 0;
+    for_each_alternative<Potential>([&](auto alt) {
+        using P = decltype(alt);
+        for (int dim : dims_to_test<P>()) {
+            const P pot = make_default<P>(dim);
+            with_dim(pot, [&](auto Dc) {
+                constexpr int D = decltype(Dc)::value;
+                for (int trial = 0; trial < 200; ++trial) {
+                    Vec<double, D> x;
+                    for (int d = 0; d < D; ++d) {
+                        const Range r = pot.default_range(d);
+                        x[d] = std::uniform_real_distribution<double>(r.lo, r.hi)(gen);
+                    }
+                    const Vec<double, D> f = pot.force(x);
+                    ASSERT_TRUE(std::isfinite(pot.energy(x))) << P::name;
+                    for (int d = 0; d < D; ++d) {
+                        const double h = 1e-5;
+                        Vec<double, D> up = x, down = x;
+                        up[d] += h;
+                        down[d] -= h;
+                        const double grad = (pot.energy(up) - pot.energy(down)) / (2 * h);
+                        const double scale = 1.0 + std::fabs(grad);
+                        EXPECT_NEAR(f[d], -grad, 1e-6 * scale * scale)
+                            << P::name << " D = " << D << " coordinate " << d;
+                    }
+                    // Separable potentials: E is the sum of their coordinate energies.
+                    if constexpr (P::separable) {
+                        double sum = 0;
+                        for (int d = 0; d < D; ++d)
+                            sum += pot.coord_energy(d, x[d]);
+                        EXPECT_NEAR(sum, pot.energy(x), 1e-9 * (1 + std::fabs(sum))) << P::name;
+                    }
+                    // Basins are valid indices.
+                    const int b = pot.basin(x);
+                    if (P::basin_count() > 0) {
+                        EXPECT_GE(b, 0);
+                        EXPECT_LT(b, P::basin_count());
+                    } else {
+                        EXPECT_EQ(b, -1);
+                    }
+                }
+                // Float and double agree on the force to float accuracy.
+                Vec<float, D> xf;
+                Vec<double, D> xd;
+                for (int d = 0; d < D; ++d) {
+                    xd[d] = 0.3 + 0.1 * d;
+                    xf[d] = float(xd[d]);
+                }
+                const auto ff = pot.force(xf);
+                const auto fd = pot.force(xd);
+                for (int d = 0; d < D; ++d)
+                    EXPECT_NEAR(ff[d], fd[d], 1e-4 * (1 + std::fabs(fd[d]))) << P::name;
+                ++tested;
+            });
+        }
+    });
+    EXPECT_GE(tested, 7);
+}
+
+TEST(PotentialFacts, MullerBrown) {
+    const MullerBrown mb = make_default<MullerBrown>(2);
+    EXPECT_NEAR(mb.energy(Vec<double, 2>{{0.0, 0.0}}), -48.401274173183893, 1e-12);
+    const double minima[3][3] = {{-0.558224, 1.441726, -146.699517},
+                                 {0.623499, 0.028038, -108.166724},
+                                 {-0.050011, 0.466694, -80.767818}};
+    for (int m = 0; m < 3; ++m) {
+        const Vec<double, 2> x{{minima[m][0], minima[m][1]}};
+        EXPECT_NEAR(mb.energy(x), minima[m][2], 1e-5);
+        const auto f = mb.force(x);
+        EXPECT_LT(std::hypot(f[0], f[1]), 1e-2); // coordinates are given to 6 digits
+        EXPECT_EQ(mb.basin(x), m);
+    }
+    // The saddles separate basins: a small step either side lands in different minima.
+    EXPECT_NEAR(mb.energy(Vec<double, 2>{{-0.822002, 0.624313}}), -40.664844, 1e-5);
+    EXPECT_NEAR(mb.energy(Vec<double, 2>{{0.212487, 0.292988}}), -72.248940, 1e-5);
+    EXPECT_EQ(mb.basin(Vec<double, 2>{{-0.822002 - 0.05, 0.624313 + 0.1}}), 0);
+    EXPECT_EQ(mb.basin(Vec<double, 2>{{0.212487 + 0.05, 0.292988 - 0.05}}), 1);
+    EXPECT_EQ(mb.basin(Vec<double, 2>{{0.212487 - 0.05, 0.292988 + 0.05}}), 2);
+}
+
+TEST(PotentialFacts, RastriginAckleyStyblinskiTang) {
+    const Rastrigin r1 = make_default<Rastrigin>(1);
+    EXPECT_NEAR(r1.energy(Vec<double, 1>{{0.99495864}}), 0.99495906, 1e-7);
+    EXPECT_NEAR(r1.force(Vec<double, 1>{{0.99495864}})[0], 0.0, 1e-5);
+    EXPECT_NEAR(r1.barrier, 0.5025, 1e-3);
+    EXPECT_EQ(r1.basin(Vec<double, 1>{{0.4}}), 0);
+    EXPECT_EQ(r1.basin(Vec<double, 1>{{0.6}}), 1);
+
+    const Ackley a2 = make_default<Ackley>(2);
+    EXPECT_NEAR(a2.energy(Vec<double, 2>{{0.0, 0.0}}), 0.0, 1e-12);
+    EXPECT_NEAR(a2.energy(Vec<double, 2>{{1.0, 0.0}}), 2.6375310921, 1e-9);
+    EXPECT_NEAR(double(a2.energy(Vec<float, 2>{{0.0f, 0.0f}})), 0.0, 1e-5); // float32
+
+    const StyblinskiTang s3 = make_default<StyblinskiTang>(3);
+    const double xm = -2.903534027771177;
+    EXPECT_NEAR(s3.energy(Vec<double, 3>{{xm, xm, xm}}), -39.166165703771 * 3, 1e-9);
+    EXPECT_NEAR(s3.barrier, 0.15673, 1e-4);
+    EXPECT_EQ(s3.basin(Vec<double, 3>{{xm, xm, xm}}), 0);
+    EXPECT_EQ(s3.basin(Vec<double, 3>{{xm, 2.7, xm}}), 1);
+}
+
+TEST(PotentialFacts, DoubleWellBarrier) {
+    ParamValues v{{"a", {1.0}}, {"b", {1.0}}, {"tilt", {0.25}}};
+    const DoubleWell dw = DoubleWell::make(v, 1);
+    // E'(x_b) = 0 with x_b the middle root; E(x_b) - E(right minimum) = d* = 0.76186 (h = 0.25).
+    EXPECT_NEAR(dw.force(Vec<double, 1>{{dw.barrier}})[0], 0.0, 1e-12);
+    double right = 1.0;
+    for (int i = 0; i < 100; ++i) // Newton on E' near the right well
+        right -= (4 * right * (right * right - 1) + 0.25) / (12 * right * right - 4);
+    EXPECT_NEAR(dw.energy(Vec<double, 1>{{dw.barrier}}) - dw.energy(Vec<double, 1>{{right}}),
+                0.76186, 1e-5);
+    EXPECT_EQ(dw.basin(Vec<double, 1>{{-1.0}}), 0);
+    EXPECT_EQ(dw.basin(Vec<double, 1>{{1.0}}), 1);
+}
+
+TEST(PotentialParams, InvalidValuesAreNamed) {
+    ParamValues v{{"k", {-1.0}}, {"centre", {0.0}}};
+    try {
+        Harmonic::make(v, 1);
+        FAIL() << "k = -1 accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("potential.k = -1"), std::string::npos) << e.what();
+    }
+    ParamValues c{{"k", {1.0}}, {"centre", {0.0, 1.0, 2.0}}};
+    EXPECT_THROW(Harmonic::make(c, 2), Error); // 3 values for D = 2
+}

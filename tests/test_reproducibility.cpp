@@ -1,0 +1,172 @@
+// Bitwise reproducibility: a walker's trajectory depends on (seed, walker id, initial state,
+// model, schedule) only, never on chunking, threads, block sizes, or how steps are split.
+#include "test_support.hpp"
+
+using namespace langevin;
+using test::BackendTest;
+using test::study_from;
+
+namespace {
+
+const char* kDoubleWell = R"(
+[ensemble]
+walkers = 20000
+seed = 11
+init = "uniform"
+[potential]
+kind = "double_well"
+tilt = 0.25
+[integrator]
+kind = "euler_maruyama"
+dt = 0.01
+[temperature]
+T = 0.5
+[run]
+steps = 200
+sample_every = 50
+[histogram]
+bins = 40
+range = [-2, 2]
+)";
+
+struct State {
+    std::vector<double> x, v;
+};
+
+State run_state(Backend& b, const Study& s, std::uint64_t first, std::uint64_t count,
+                const std::vector<std::uint64_t>& splits) {
+    b.initialize(s.model, s.init, first, count);
+    std::uint64_t step = 0;
+    for (std::uint64_t n : splits) {
+        b.advance(s.model, step, n, s.temperature);
+        step += n;
+    }
+    State out;
+    b.save(out.x, out.v);
+    return out;
+}
+
+void expect_same_samples(const RunResult& a, const RunResult& b) {
+    ASSERT_EQ(a.samples.size(), b.samples.size());
+    for (std::size_t k = 0; k < a.samples.size(); ++k) {
+        const SampleResult &p = a.samples[k], &q = b.samples[k];
+        EXPECT_EQ(p.mean, q.mean) << "sample " << k; // bitwise: operator== on doubles
+        EXPECT_EQ(p.var, q.var);
+        EXPECT_EQ(p.mean_energy, q.mean_energy);
+        EXPECT_EQ(p.outside, q.outside);
+        EXPECT_EQ(p.nonfinite, q.nonfinite);
+        ASSERT_EQ(p.histograms.size(), q.histograms.size());
+        for (std::size_t h = 0; h < p.histograms.size(); ++h)
+            EXPECT_EQ(p.histograms[h].counts, q.histograms[h].counts);
+        for (std::size_t b2 = 0; b2 < p.basins.size(); ++b2)
+            EXPECT_EQ(p.basins[b2].empirical, q.basins[b2].empirical);
+    }
+}
+
+/// Every integrator, both precisions.
+const std::vector<std::vector<std::string>> kVariants = {
+    {"integrator.kind=euler_maruyama", "ensemble.precision=float32"},
+    {"integrator.kind=leimkuhler_matthews", "ensemble.precision=float32"},
+    {"integrator.kind=baoab", "ensemble.precision=float32"},
+    {"integrator.kind=euler_maruyama", "ensemble.precision=float64"},
+    {"integrator.kind=leimkuhler_matthews", "ensemble.precision=float64"},
+    {"integrator.kind=baoab", "ensemble.precision=float64"},
+};
+
+} // namespace
+
+class Reproducibility : public BackendTest {};
+
+TEST_P(Reproducibility, SplittingStepsAcrossCallsChangesNothing) {
+    for (const auto& variant : kVariants) {
+        const Study s = study_from(kDoubleWell, variant);
+        auto b = backend();
+        const State whole = run_state(*b, s, 0, 5000, {300});
+        const State split = run_state(*b, s, 0, 5000, {1, 99, 7, 193});
+        EXPECT_EQ(whole.x, split.x) << variant[0] << " " << variant[1];
+        EXPECT_EQ(whole.v, split.v) << variant[0] << " " << variant[1];
+    }
+}
+
+TEST_P(Reproducibility, Walker17AloneEqualsWalker17InAMillion) {
+    for (const auto& variant : kVariants) {
+        const Study s = study_from(kDoubleWell, variant);
+        auto b = backend();
+        const State alone = run_state(*b, s, 17, 1, {25, 25});
+        const std::uint64_t n = 1000000;
+        const State crowd = run_state(*b, s, 0, n, {50});
+        EXPECT_EQ(alone.x[0], crowd.x[17]) << variant[0] << " " << variant[1];
+        EXPECT_EQ(alone.v[0], crowd.v[17]) << variant[0] << " " << variant[1];
+    }
+}
+
+TEST_P(Reproducibility, ChunkSizesChangeNothing) {
+    for (const auto& variant : kVariants) {
+        const Study base = study_from(kDoubleWell, variant);
+        auto b = backend();
+        Study s = base;
+        s.chunk = 0; // one chunk
+        const RunResult one = run_study(s, *b);
+        EXPECT_EQ(one.chunks, 1u);
+        for (std::uint64_t chunk : {4096u, 12288u}) {
+            s.chunk = chunk;
+            const RunResult many = run_study(s, *b);
+            EXPECT_GT(many.chunks, 1u);
+            expect_same_samples(one, many);
+        }
+        // Chunks also change nothing in 2-D (joint histograms, Muller-Brown basins).
+        Study mb = study_from(R"(
+[ensemble]
+walkers = 9000
+init = "gaussian"
+init_point = [-0.5, 1.4]
+init_sigma = 0.2
+[potential]
+kind = "muller_brown"
+[integrator]
+dt = 1e-4
+[temperature]
+T = 15
+[run]
+steps = 100
+sample_every = 50
+[histogram]
+bins = [30, 30]
+)", {variant[0], variant[1]});
+        const RunResult mb_one = run_study(mb, *b);
+        mb.chunk = 4096;
+        expect_same_samples(mb_one, run_study(mb, *b));
+    }
+}
+
+TEST_P(Reproducibility, ThreadCountsAndBlockSizesChangeNothing) {
+    for (const auto& variant : kVariants) {
+        const Study s = study_from(kDoubleWell, variant);
+        std::vector<BackendOptions> options;
+        if (GetParam() == "cpu")
+            for (int t : {1, 2, 3})
+                options.push_back(BackendOptions{t, 0, 0});
+        else
+            for (int bs : {32, 64, 256, 1024})
+                options.push_back(BackendOptions{0, bs, 0});
+        auto first = backend(options[0]);
+        const State ref = run_state(*first, s, 0, 20000, {120});
+        const RunResult ref_run = run_study(s, *first);
+        for (std::size_t k = 1; k < options.size(); ++k) {
+            auto b = backend(options[k]);
+            const State other = run_state(*b, s, 0, 20000, {120});
+            EXPECT_EQ(ref.x, other.x) << variant[0] << " option " << k;
+            EXPECT_EQ(ref.v, other.v) << variant[0] << " option " << k;
+            expect_same_samples(ref_run, run_study(s, *b));
+        }
+    }
+}
+
+TEST_P(Reproducibility, SeedsChangeTrajectories) {
+    const Study s = study_from(kDoubleWell);
+    const Study t = study_from(kDoubleWell, {"ensemble.seed=12"});
+    auto b = backend();
+    EXPECT_NE(run_state(*b, s, 0, 100, {10}).x, run_state(*b, t, 0, 100, {10}).x);
+}
+
+LGV_INSTANTIATE_BACKENDS(Reproducibility);

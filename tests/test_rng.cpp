@@ -1,0 +1,88 @@
+// The random streams: golden known answers, offsets, purposes.
+#include <fstream>
+#include <sstream>
+
+#include "langevin/rng.hpp"
+#include "test_support.hpp"
+
+using namespace langevin;
+
+namespace {
+
+struct GoldenRow {
+    std::uint64_t seed, walker, offset;
+    unsigned words[4];
+};
+
+std::vector<GoldenRow> golden_rows() {
+    std::ifstream in(LGV_SOURCE_DIR "/data/golden/philox_words.txt");
+    EXPECT_TRUE(in) << "missing data/golden/philox_words.txt";
+    std::vector<GoldenRow> rows;
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty() || line[0] == '#')
+            continue;
+        std::istringstream s(line);
+        GoldenRow r{};
+        s >> r.seed >> r.walker >> r.offset >> r.words[0] >> r.words[1] >> r.words[2] >> r.words[3];
+        rows.push_back(r);
+    }
+    return rows;
+}
+
+} // namespace
+
+TEST(Rng, GoldenKnownAnswersOnTheHost) {
+    const auto rows = golden_rows();
+    ASSERT_GE(rows.size(), 10u);
+    for (const GoldenRow& r : rows) {
+        WalkerRng rng(r.seed, r.walker, r.offset);
+        const uint4 w = rng.words();
+        EXPECT_EQ(w.x, r.words[0]) << "seed " << r.seed << " walker " << r.walker;
+        EXPECT_EQ(w.y, r.words[1]);
+        EXPECT_EQ(w.z, r.words[2]);
+        EXPECT_EQ(w.w, r.words[3]);
+    }
+}
+
+TEST(Rng, OffsetsAreStepsTimesWordsPerStep) {
+    // Drawing block after block equals re-initialising at offset t * k: no stored state needed.
+    constexpr std::uint64_t k = words_per_block<float, 5>();
+    static_assert(k == 8, "5 float normals take two curand_normal4 calls");
+    static_assert(words_per_block<double, 3>() == 8, "3 double normals take two normal2 calls");
+    WalkerRng sequential(42, 7, 0);
+    for (std::uint64_t t = 0; t < 50; ++t) {
+        Vec<float, 5> a, b;
+        sequential.normals(a);
+        WalkerRng fresh(42, 7, t * k);
+        fresh.normals(b);
+        for (int d = 0; d < 5; ++d)
+            ASSERT_EQ(a[d], b[d]) << "step " << t;
+    }
+}
+
+TEST(Rng, PurposesAndWalkersAreDistinctStreams) {
+    EXPECT_EQ(stream_key(99, Purpose::dynamics), 99u);
+    EXPECT_NE(stream_key(99, Purpose::init_position), stream_key(99, Purpose::init_velocity));
+    EXPECT_NE(stream_key(99, Purpose::init_position), 99u);
+    WalkerRng a(1, 0, 0), b(1, 1, 0);
+    EXPECT_NE(a.words().x, b.words().x);
+}
+
+TEST(Rng, NormalsHaveUnitVariance) {
+    // 2^18 draws: mean 0 and variance 1 within five standard errors.
+    const int n = 1 << 16;
+    double s = 0, s2 = 0;
+    for (int i = 0; i < n; ++i) {
+        WalkerRng rng(5, i, 0);
+        Vec<double, 4> x;
+        rng.normals(x);
+        for (int d = 0; d < 4; ++d) {
+            s += x[d];
+            s2 += x[d] * x[d];
+        }
+    }
+    const double m = s / (4.0 * n), v = s2 / (4.0 * n) - m * m;
+    EXPECT_LT(std::fabs(m) / std::sqrt(1.0 / (4.0 * n)), test::kZ);
+    EXPECT_LT(std::fabs(v - 1) / std::sqrt(2.0 / (4.0 * n)), test::kZ);
+}

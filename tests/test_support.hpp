@@ -1,0 +1,85 @@
+// Shared helpers: backend parametrisation, small studies from TOML text, sample statistics.
+#pragma once
+
+#include <cmath>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "langevin/backend.hpp"
+#include "langevin/config.hpp"
+#include "langevin/study.hpp"
+
+namespace langevin::test {
+
+/// LANGEVIN_REQUIRE_CUDA=1: a missing CUDA backend or device fails instead of skipping.
+inline bool cuda_required() {
+    const char* v = std::getenv("LANGEVIN_REQUIRE_CUDA");
+    return v && v[0] == '1';
+}
+
+/// Every test body runs once per backend; a backend that cannot run here skips (or fails).
+class BackendTest : public ::testing::TestWithParam<std::string> {
+protected:
+    void SetUp() override {
+        std::string why;
+        if (!backend_available(GetParam(), &why)) {
+            if (cuda_required())
+                FAIL() << "LANGEVIN_REQUIRE_CUDA=1 but backend " << GetParam()
+                       << " is unavailable: " << why;
+            GTEST_SKIP() << "backend " << GetParam() << " unavailable: " << why;
+        }
+    }
+    std::unique_ptr<Backend> backend(const BackendOptions& options = {}) const {
+        return make_backend(GetParam(), options);
+    }
+};
+
+inline std::string backend_name(const ::testing::TestParamInfo<std::string>& info) {
+    return info.param;
+}
+
+#define LGV_INSTANTIATE_BACKENDS(Suite)                                                            \
+    INSTANTIATE_TEST_SUITE_P(Backends, Suite, ::testing::Values("cpu", "cuda"),                    \
+                             ::langevin::test::backend_name)
+
+/// A study from TOML text plus overrides.
+inline Study study_from(const std::string& toml, const std::vector<std::string>& sets = {}) {
+    return parse_study(toml, "<test>", sets);
+}
+
+/// Mean and unbiased variance of coordinate d of a saved state (x[d * n + i]).
+struct Moments {
+    double mean = 0, var = 0;
+    std::size_t n = 0;
+};
+inline Moments moments(const std::vector<double>& x, int dim, int d) {
+    Moments m;
+    m.n = x.size() / dim;
+    double s = 0, s2 = 0;
+    for (std::size_t i = 0; i < m.n; ++i)
+        s += x[d * m.n + i];
+    m.mean = s / m.n;
+    for (std::size_t i = 0; i < m.n; ++i) {
+        const double u = x[d * m.n + i] - m.mean;
+        s2 += u * u;
+    }
+    m.var = s2 / (m.n - 1);
+    return m;
+}
+
+/// z-score of a sample mean against the exact mean and variance of a Gaussian law.
+inline double z_mean(const Moments& m, double mean, double var) {
+    return (m.mean - mean) / std::sqrt(var / m.n);
+}
+/// z-score of a sample variance against the exact variance (Gaussian: Var(s^2) = 2 var^2/(n-1)).
+inline double z_var(const Moments& m, double var) {
+    return (m.var - var) / (var * std::sqrt(2.0 / (m.n - 1)));
+}
+
+/// Five standard errors: with fixed seeds a correct sampler essentially never exceeds it.
+constexpr double kZ = 5.0;
+
+} // namespace langevin::test
