@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# One command on a fresh Debian/Ubuntu machine: install what is missing, build (with the CUDA
+# backend when nvcc is present), and run the default study (on the GPU when there is one).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+# nvcc is often installed outside PATH; CMake then finds it through CUDACXX.
+if ! command -v nvcc >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then
+    export CUDACXX=/usr/local/cuda/bin/nvcc
+fi
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLANGEVIN_BUILD_TESTS=OFF
+cmake --build build -j"$(nproc)" --target langevin
+./build/langevin info
+./build/langevin run data/examples/double_well.toml "$@"

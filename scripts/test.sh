@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Builds everything (the CUDA backend too when nvcc is present) and runs the whole test suite.
+# Without a GPU the CUDA tests skip; LANGEVIN_REQUIRE_CUDA=1 makes them fail instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+# nvcc is often installed outside PATH; CMake then finds it through CUDACXX.
+if ! command -v nvcc >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then
+    export CUDACXX=/usr/local/cuda/bin/nvcc
+fi
+build=${LANGEVIN_BUILD_DIR:-build}
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release ${LANGEVIN_CMAKE_ARGS:-}
+cmake --build "$build" -j"$(nproc)"
+ctest --test-dir "$build" -j"$(nproc)" --output-on-failure
