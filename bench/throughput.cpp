@@ -11,7 +11,7 @@
 
 #include "langevin/config.hpp"
 
-int main(int argc, char** argv) {
+int main(int argc, char **argv) {
     CLI::App app{"langevin_bench: walker-steps/s of one study"};
     std::string study_path;
     std::vector<std::string> overrides;
@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
             {"coordinate_steps_per_second", median * s.model.dim()}};
         std::cout << out.dump() << "\n";
         return 0;
-    } catch (const std::exception& e) {
+    } catch (const std::exception &e) {
         std::cerr << "error: " << e.what() << "\n";
         return 1;
     }

@@ -2,7 +2,7 @@
 #include "cuda_advance.cuh"
 
 namespace langevin::cuda {
-template void launch_initialize<float>(const Model&, const InitSpec&, const DeviceChunk&);
-template void launch_advance<float>(const Model&, const DeviceChunk&, std::uint64_t, std::uint64_t,
-                                 double, int);
+template void launch_initialize<float>(const Model &, const InitSpec &, const DeviceChunk &);
+template void launch_advance<float>(const Model &, const DeviceChunk &, std::uint64_t,
+                                    std::uint64_t, double, int);
 } // namespace langevin::cuda

@@ -12,21 +12,21 @@ inline unsigned grid_blocks(std::uint64_t count, int threads) {
 }
 
 template <class T>
-void launch_initialize(const Model& model, const InitSpec& init, const DeviceChunk& chunk) {
-    visit_potential_as<T>(model, [&](const auto&, auto, auto Dc) {
+void launch_initialize(const Model &model, const InitSpec &init, const DeviceChunk &chunk) {
+    visit_potential_as<T>(model, [&](const auto &, auto, auto Dc) {
         constexpr int D = decltype(Dc)::value;
         const int threads = 256;
         kernels::initialize<T, D><<<grid_blocks(chunk.count, threads), threads>>>(
-            init, model.seed, chunk.first, static_cast<T*>(chunk.x), static_cast<T*>(chunk.v),
+            init, model.seed, chunk.first, static_cast<T *>(chunk.x), static_cast<T *>(chunk.v),
             chunk.count);
         LGV_CUDA_CHECK_LAUNCH();
     });
 }
 
 template <class T>
-void launch_advance(const Model& model, const DeviceChunk& chunk, std::uint64_t first_step,
+void launch_advance(const Model &model, const DeviceChunk &chunk, std::uint64_t first_step,
                     std::uint64_t n_steps, double kT, int block_size) {
-    visit_model_as<T>(model, [&](const auto& pot, const auto& integ, auto, auto Dc) {
+    visit_model_as<T>(model, [&](const auto &pot, const auto &integ, auto, auto Dc) {
         using Pot = std::decay_t<decltype(pot)>;
         using Integ = std::decay_t<decltype(integ)>;
         constexpr int D = decltype(Dc)::value;
@@ -34,7 +34,7 @@ void launch_advance(const Model& model, const DeviceChunk& chunk, std::uint64_t 
         const int threads = block_size > 0 ? block_size : 256;
         kernels::advance<Integ, Pot, T, D><<<grid_blocks(chunk.count, threads), threads>>>(
             integ, pot, coeffs, model.seed, chunk.first, first_step, n_steps,
-            static_cast<T*>(chunk.x), static_cast<T*>(chunk.v), chunk.count);
+            static_cast<T *>(chunk.x), static_cast<T *>(chunk.v), chunk.count);
         LGV_CUDA_CHECK_LAUNCH();
     });
 }

@@ -10,11 +10,12 @@ namespace {
 
 class CudaBackend final : public Backend {
 public:
-    explicit CudaBackend(const BackendOptions& options) : options_(options) {
+    explicit CudaBackend(const BackendOptions &options) : options_(options) {
         int count = 0;
         LGV_CUDA_CHECK(cudaGetDeviceCount(&count));
-        LGV_REQUIRE(options.device >= 0 && options.device < count, "backend.device = ",
-                    options.device, ": this machine has ", count, " CUDA device(s)");
+        LGV_REQUIRE(options.device >= 0 && options.device < count,
+                    "backend.device = ", options.device, ": this machine has ", count,
+                    " CUDA device(s)");
         LGV_CUDA_CHECK(cudaSetDevice(options.device));
         LGV_CUDA_CHECK(cudaGetDeviceProperties(&props_, options.device));
     }
@@ -33,7 +34,7 @@ public:
         return std::min<std::uint64_t>(fit, (std::uint64_t(1) << 31) - kMomentBlock);
     }
 
-    void initialize(const Model& model, const InitSpec& init, std::uint64_t first_walker,
+    void initialize(const Model &model, const InitSpec &init, std::uint64_t first_walker,
                     std::uint64_t count) override {
         resize(model, first_walker, count);
         if (precision_ == Precision::float32)
@@ -43,7 +44,7 @@ public:
         LGV_CUDA_CHECK(cudaDeviceSynchronize());
     }
 
-    void advance(const Model& model, std::uint64_t first_step, std::uint64_t n_steps,
+    void advance(const Model &model, std::uint64_t first_step, std::uint64_t n_steps,
                  double kT) override {
         if (n_steps == 0 || chunk_.count == 0)
             return;
@@ -56,7 +57,7 @@ public:
         LGV_CUDA_CHECK(cudaDeviceSynchronize());
     }
 
-    Observation observe(const Model& model, const Grid& grid) const override {
+    Observation observe(const Model &model, const Grid &grid) const override {
         Observation out;
         if (precision_ == Precision::float32)
             cuda::launch_observe<float>(model, grid, chunk_, workspace_, out);
@@ -65,7 +66,7 @@ public:
         return out;
     }
 
-    void save(std::vector<double>& x, std::vector<double>& v) const override {
+    void save(std::vector<double> &x, std::vector<double> &v) const override {
         const std::size_t size = std::size_t(chunk_.count) * dim_;
         if (precision_ == Precision::float32) {
             std::vector<float> xf(size), vf(size);
@@ -80,8 +81,8 @@ public:
             LGV_CUDA_CHECK(cudaMemcpy(v.data(), chunk_.v, size * 8, cudaMemcpyDeviceToHost));
         }
     }
-    void load(const Model& model, std::uint64_t first_walker, const std::vector<double>& x,
-              const std::vector<double>& v) override {
+    void load(const Model &model, std::uint64_t first_walker, const std::vector<double> &x,
+              const std::vector<double> &v) override {
         const int dim = model.dim();
         LGV_REQUIRE(x.size() % dim == 0 && v.size() == x.size(),
                     "load: state arrays do not match dimension ", dim);
@@ -97,7 +98,7 @@ public:
     }
 
 private:
-    void resize(const Model& model, std::uint64_t first_walker, std::uint64_t count) {
+    void resize(const Model &model, std::uint64_t first_walker, std::uint64_t count) {
         precision_ = model.precision;
         dim_ = model.dim();
         const std::size_t bytes =
@@ -119,7 +120,7 @@ private:
 
 } // namespace
 
-int cuda_device_count(std::string* why) {
+int cuda_device_count(std::string *why) {
     int count = 0;
     const cudaError_t status = cudaGetDeviceCount(&count);
     if (status != cudaSuccess) {
@@ -141,13 +142,13 @@ std::vector<std::string> cuda_device_descriptions() {
         cudaDeviceProp p{};
         if (cudaGetDeviceProperties(&p, i) == cudaSuccess)
             out.push_back(detail::concat("device ", i, ": ", p.name, ", ", p.totalGlobalMem >> 20,
-                                         " MiB, sm_", p.major, p.minor, ", ",
-                                         p.multiProcessorCount, " SMs"));
+                                         " MiB, sm_", p.major, p.minor, ", ", p.multiProcessorCount,
+                                         " SMs"));
     }
     return out;
 }
 
-std::unique_ptr<Backend> make_cuda_backend(const BackendOptions& options) {
+std::unique_ptr<Backend> make_cuda_backend(const BackendOptions &options) {
     return std::make_unique<CudaBackend>(options);
 }
 

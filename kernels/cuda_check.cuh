@@ -8,17 +8,16 @@
 
 namespace langevin {
 
-inline void cuda_check(cudaError_t status, const char* expr, const char* file, int line) {
+inline void cuda_check(cudaError_t status, const char *expr, const char *file, int line) {
     if (status != cudaSuccess)
         throw CudaError(detail::concat(file, ":", line, ": ", expr, " failed: ",
-                                       cudaGetErrorName(status), ": ",
-                                       cudaGetErrorString(status)));
+                                       cudaGetErrorName(status), ": ", cudaGetErrorString(status)));
 }
 
 /// LANGEVIN_CUDA_SYNC=1 synchronises after each launch so an error names its kernel.
 inline bool cuda_sync_after_launch() {
     static const bool sync = [] {
-        const char* v = std::getenv("LANGEVIN_CUDA_SYNC");
+        const char *v = std::getenv("LANGEVIN_CUDA_SYNC");
         return v && v[0] == '1';
     }();
     return sync;

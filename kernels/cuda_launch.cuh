@@ -14,13 +14,13 @@ namespace langevin::cuda {
 class DeviceBuffer {
 public:
     DeviceBuffer() = default;
-    DeviceBuffer(const DeviceBuffer&) = delete;
-    DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+    DeviceBuffer(const DeviceBuffer &) = delete;
+    DeviceBuffer &operator=(const DeviceBuffer &) = delete;
     ~DeviceBuffer() {
         if (ptr_)
             cudaFree(ptr_);
     }
-    void* reserve(std::size_t bytes) {
+    void *reserve(std::size_t bytes) {
         if (bytes > size_) {
             if (ptr_)
                 LGV_CUDA_CHECK(cudaFree(ptr_));
@@ -31,17 +31,17 @@ public:
         }
         return ptr_;
     }
-    void* get() const { return ptr_; }
+    void *get() const { return ptr_; }
 
 private:
-    void* ptr_ = nullptr;
+    void *ptr_ = nullptr;
     std::size_t size_ = 0;
 };
 
 /// One chunk of walkers on the device: structure of arrays x[d * count + i].
 struct DeviceChunk {
-    void* x = nullptr;
-    void* v = nullptr;
+    void *x = nullptr;
+    void *v = nullptr;
     std::uint64_t first = 0, count = 0;
 };
 
@@ -51,12 +51,12 @@ struct Workspace {
 };
 
 template <class T>
-void launch_initialize(const Model& model, const InitSpec& init, const DeviceChunk& chunk);
+void launch_initialize(const Model &model, const InitSpec &init, const DeviceChunk &chunk);
 template <class T>
-void launch_advance(const Model& model, const DeviceChunk& chunk, std::uint64_t first_step,
+void launch_advance(const Model &model, const DeviceChunk &chunk, std::uint64_t first_step,
                     std::uint64_t n_steps, double kT, int block_size);
 template <class T>
-void launch_observe(const Model& model, const Grid& grid, const DeviceChunk& chunk, Workspace& ws,
-                    Observation& out);
+void launch_observe(const Model &model, const Grid &grid, const DeviceChunk &chunk, Workspace &ws,
+                    Observation &out);
 
 } // namespace langevin::cuda

@@ -17,8 +17,8 @@ namespace langevin::cuda {
 
 /// Slot of walker i in a marginal (d >= 0), the joint (d = -1), or the basin histogram (d = -2).
 template <class Pot, class T, int D> struct SlotOf {
-    const T* xs;
-    const T* vs;
+    const T *xs;
+    const T *vs;
     std::uint64_t n;
     Grid grid;
     Pot pot;
@@ -30,17 +30,17 @@ template <class Pot, class T, int D> struct SlotOf {
         if (d >= 0)
             return finite ? axis_slot(double(x[d]), grid.axes[d]) : grid.axes[d].bins + 1;
         if (d == -1)
-            return finite ? joint_slot(double(x[0]), double(x[D - 1]), grid.axes[0],
-                                       grid.axes[D - 1])
-                          : grid.axes[0].bins * grid.axes[D - 1].bins + 1;
+            return finite
+                       ? joint_slot(double(x[0]), double(x[D - 1]), grid.axes[0], grid.axes[D - 1])
+                       : grid.axes[0].bins * grid.axes[D - 1].bins + 1;
         return finite ? pot.basin(x) : Pot::basin_count();
     }
 };
 
 /// 1 for a finite walker outside the grid box.
 template <class T, int D> struct OutsideOf {
-    const T* xs;
-    const T* vs;
+    const T *xs;
+    const T *vs;
     std::uint64_t n;
     Grid grid;
     __host__ __device__ unsigned long long operator()(std::int64_t i) const {
@@ -53,15 +53,15 @@ template <class T, int D> struct OutsideOf {
 /// One CUDA block per moment block; thread t sums walkers t, t + 256, ... of it, then a fixed
 /// CUB block reduction: the order never depends on the stepping kernel's launch shape.
 template <class Pot, class T, int D>
-__global__ void moment_blocks(Pot pot, Grid grid, const T* xs, const T* vs, std::uint64_t n,
-                              double* out) {
+__global__ void moment_blocks(Pot pot, Grid grid, const T *xs, const T *vs, std::uint64_t n,
+                              double *out) {
     constexpr int W = moment_width(D);
     double sums[W];
-#pragma unroll
+    LGV_UNROLL
     for (int j = 0; j < W; ++j)
         sums[j] = 0.0;
     double shift[D];
-#pragma unroll
+    LGV_UNROLL
     for (int d = 0; d < D; ++d)
         shift[d] = 0.5 * (grid.axes[d].lo + grid.axes[d].hi);
     const std::uint64_t base = std::uint64_t(blockIdx.x) * kMomentBlock;
@@ -87,16 +87,16 @@ __global__ void moment_blocks(Pot pot, Grid grid, const T* xs, const T* vs, std:
 
 /// Counts slots 0..n_slots-1 of `slot_of` over the chunk, appending them to `out`.
 template <class F>
-void histogram(const F& slot_of, std::uint64_t count, int n_slots, Workspace& ws,
-               std::vector<std::uint64_t>& out) {
+void histogram(const F &slot_of, std::uint64_t count, int n_slots, Workspace &ws,
+               std::vector<std::uint64_t> &out) {
     auto samples =
         thrust::make_transform_iterator(thrust::counting_iterator<std::int64_t>(0), slot_of);
-    int* counts = static_cast<int*>(ws.counts.reserve(sizeof(int) * n_slots));
+    int *counts = static_cast<int *>(ws.counts.reserve(sizeof(int) * n_slots));
     std::size_t temp_bytes = 0;
     const int n = static_cast<int>(count);
     LGV_CUDA_CHECK(cub::DeviceHistogram::HistogramEven(nullptr, temp_bytes, samples, counts,
                                                        n_slots + 1, 0, n_slots, n));
-    void* temp = ws.temp.reserve(temp_bytes);
+    void *temp = ws.temp.reserve(temp_bytes);
     LGV_CUDA_CHECK(cub::DeviceHistogram::HistogramEven(temp, temp_bytes, samples, counts,
                                                        n_slots + 1, 0, n_slots, n));
     std::vector<int> host(n_slots);
@@ -105,13 +105,13 @@ void histogram(const F& slot_of, std::uint64_t count, int n_slots, Workspace& ws
 }
 
 template <class T>
-void launch_observe(const Model& model, const Grid& grid, const DeviceChunk& chunk, Workspace& ws,
-                    Observation& out) {
-    visit_potential_as<T>(model, [&](const auto& pot, auto, auto Dc) {
+void launch_observe(const Model &model, const Grid &grid, const DeviceChunk &chunk, Workspace &ws,
+                    Observation &out) {
+    visit_potential_as<T>(model, [&](const auto &pot, auto, auto Dc) {
         using Pot = std::decay_t<decltype(pot)>;
         constexpr int D = decltype(Dc)::value;
-        const T* xs = static_cast<const T*>(chunk.x);
-        const T* vs = static_cast<const T*>(chunk.v);
+        const T *xs = static_cast<const T *>(chunk.x);
+        const T *vs = static_cast<const T *>(chunk.v);
         const std::uint64_t n = chunk.count;
         for (int d = 0; d < D; ++d)
             histogram(SlotOf<Pot, T, D>{xs, vs, n, grid, pot, d}, n, grid.axes[d].bins + 2, ws,
@@ -127,10 +127,11 @@ void launch_observe(const Model& model, const Grid& grid, const DeviceChunk& chu
 
         auto flags = thrust::make_transform_iterator(thrust::counting_iterator<std::int64_t>(0),
                                                      OutsideOf<T, D>{xs, vs, n, grid});
-        auto* total = static_cast<unsigned long long*>(ws.total.reserve(sizeof(unsigned long long)));
+        auto *total =
+            static_cast<unsigned long long *>(ws.total.reserve(sizeof(unsigned long long)));
         std::size_t temp_bytes = 0;
         LGV_CUDA_CHECK(cub::DeviceReduce::Sum(nullptr, temp_bytes, flags, total, int(n)));
-        void* temp = ws.temp.reserve(temp_bytes);
+        void *temp = ws.temp.reserve(temp_bytes);
         LGV_CUDA_CHECK(cub::DeviceReduce::Sum(temp, temp_bytes, flags, total, int(n)));
         unsigned long long outside = 0;
         LGV_CUDA_CHECK(cudaMemcpy(&outside, total, sizeof outside, cudaMemcpyDeviceToHost));
@@ -138,7 +139,7 @@ void launch_observe(const Model& model, const Grid& grid, const DeviceChunk& chu
 
         const std::uint64_t n_blocks = (n + kMomentBlock - 1) / kMomentBlock;
         constexpr int W = moment_width(D);
-        auto* sums = static_cast<double*>(ws.block_sums.reserve(sizeof(double) * W * n_blocks));
+        auto *sums = static_cast<double *>(ws.block_sums.reserve(sizeof(double) * W * n_blocks));
         moment_blocks<Pot, T, D><<<static_cast<unsigned>(n_blocks), kernels::kMomentThreads>>>(
             pot, grid, xs, vs, n, sums);
         LGV_CUDA_CHECK_LAUNCH();

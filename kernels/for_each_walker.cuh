@@ -8,9 +8,9 @@
 namespace langevin::kernels {
 
 template <class T, int D>
-__device__ __forceinline__ void fetch(const T* xs, const T* vs, std::uint64_t n, std::uint64_t i,
-                                      Vec<T, D>& x, Vec<T, D>& v) {
-#pragma unroll
+__device__ __forceinline__ void fetch(const T *xs, const T *vs, std::uint64_t n, std::uint64_t i,
+                                      Vec<T, D> &x, Vec<T, D> &v) {
+    LGV_UNROLL
     for (int d = 0; d < D; ++d) {
         x[d] = xs[d * n + i];
         v[d] = vs[d * n + i];
@@ -18,9 +18,9 @@ __device__ __forceinline__ void fetch(const T* xs, const T* vs, std::uint64_t n,
 }
 
 template <class T, int D>
-__device__ __forceinline__ void store(T* xs, T* vs, std::uint64_t n, std::uint64_t i,
-                                      const Vec<T, D>& x, const Vec<T, D>& v) {
-#pragma unroll
+__device__ __forceinline__ void store(T *xs, T *vs, std::uint64_t n, std::uint64_t i,
+                                      const Vec<T, D> &x, const Vec<T, D> &v) {
+    LGV_UNROLL
     for (int d = 0; d < D; ++d) {
         xs[d * n + i] = x[d];
         vs[d * n + i] = v[d];
@@ -28,8 +28,8 @@ __device__ __forceinline__ void store(T* xs, T* vs, std::uint64_t n, std::uint64
 }
 
 template <class T, int D>
-__global__ void initialize(InitSpec init, std::uint64_t seed, std::uint64_t first_walker, T* xs,
-                           T* vs, std::uint64_t n) {
+__global__ void initialize(InitSpec init, std::uint64_t seed, std::uint64_t first_walker, T *xs,
+                           T *vs, std::uint64_t n) {
     const std::uint64_t i = std::uint64_t(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i >= n)
         return;
@@ -41,7 +41,7 @@ __global__ void initialize(InitSpec init, std::uint64_t seed, std::uint64_t firs
 template <class Integ, class Pot, class T, int D>
 __global__ void advance(Integ integ, Pot pot, typename Integ::template Coeffs<T> coeffs,
                         std::uint64_t key, std::uint64_t first_walker, std::uint64_t first_step,
-                        std::uint64_t n_steps, T* xs, T* vs, std::uint64_t n) {
+                        std::uint64_t n_steps, T *xs, T *vs, std::uint64_t n) {
     const std::uint64_t i = std::uint64_t(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i >= n)
         return;

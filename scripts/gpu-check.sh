@@ -22,31 +22,24 @@ ctest_rc=$?
 grep -E "tests passed|tests failed|Failed|\(Failed\)" "$out/ctest.log" | tail -15
 
 bench="$build/bench/langevin_bench"
-dw=data/examples/double_well.toml
 run_bench() { # label, args...
-    local label=$1; shift
-    local line
-    line=$("$bench" "$@" 2>&1 | tail -1)
-    echo "$label|$line" >>"$out/bench.txt"
+    local label=$1
+    shift
+    echo "$label|$("$bench" "$@" 2>&1 | tail -1)" >>"$out/bench.txt"
 }
+dw=bench/studies/double_well_em.toml
 : >"$out/bench.txt"
-em=(--set integrator.kind=euler_maruyama --set integrator.dt=1e-3 --set potential.tilt=0.1)
-n24=(--set ensemble.walkers=16777216)
-run_bench "dw EM f32 2^24 x1000" $dw --backend cuda "${em[@]}" "${n24[@]}" --set run.steps=1000
-run_bench "dw EM f32 2^24 x1000 +obs/100" $dw --backend cuda "${em[@]}" "${n24[@]}" \
-    --set run.steps=1000 --sample-every 100
-run_bench "dw EM f64 2^24 x1000" $dw --backend cuda "${em[@]}" "${n24[@]}" --set run.steps=1000 \
-    --set ensemble.precision=float64
-run_bench "dw BAOAB f32 2^24 x1000" $dw --backend cuda "${n24[@]}" --set run.steps=1000 \
-    --set integrator.kind=baoab
-run_bench "rastrigin8 EM f32 2^22 x500" $dw --backend cuda --set potential.kind=rastrigin \
-    --set potential.dim=8 --set ensemble.walkers=4194304 --set run.steps=500 \
-    --set histogram.range="[-5, 5]" --set ensemble.init_point=0
-run_bench "dw EM f32 cpu16 2^22 x100" $dw --backend cpu "${em[@]}" \
-    --set ensemble.walkers=4194304 --set run.steps=100 --repeats 3
+run_bench "dw EM f32 2^24 x1000" $dw --backend cuda
+run_bench "dw EM f32 2^24 x1000 +obs/100" $dw --backend cuda --sample-every 100
+run_bench "dw EM f64 2^24 x1000" $dw --backend cuda --set ensemble.precision=float64
+run_bench "dw BAOAB f32 2^24 x1000" $dw --backend cuda --set integrator.kind=baoab
+run_bench "rastrigin8 EM f32 2^22 x500" bench/studies/rastrigin8.toml --backend cuda
+run_bench "dw EM f32 cpu16 2^22 x100" $dw --backend cpu --set ensemble.walkers=4194304 \
+    --set run.steps=100 --repeats 3
 
-"$build/langevin" run $dw --backend cuda --json >"$out/example.json" 2>"$out/example.err"
-"$build/langevin" run $dw --backend cuda | tail -14
+example=data/examples/double_well.toml
+"$build/langevin" run $example --backend cuda --json >"$out/example.json" 2>"$out/example.err"
+"$build/langevin" run $example --backend cuda | tail -14
 
 echo
 echo "== summary ($(head -1 "$out/gpu.txt"), $(date -u +%F))"

@@ -11,7 +11,7 @@ std::vector<std::string> compiled_backends() {
 #endif
 }
 
-bool backend_available(const std::string& name, std::string* why) {
+bool backend_available(const std::string &name, std::string *why) {
     if (name == "cpu")
         return true;
     if (name == "cuda") {
@@ -33,7 +33,7 @@ bool backend_available(const std::string& name, std::string* why) {
     return false;
 }
 
-std::unique_ptr<Backend> make_backend(const std::string& name, const BackendOptions& options) {
+std::unique_ptr<Backend> make_backend(const std::string &name, const BackendOptions &options) {
     if (name == "auto")
         return make_backend(backend_available("cuda") ? "cuda" : "cpu", options);
     LGV_REQUIRE(name == "cpu" || name == "cuda", "backend = \"", name,

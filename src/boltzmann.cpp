@@ -18,8 +18,8 @@ struct Rule {
     std::vector<double> x, w;
     Rule() {
         using G = boost::math::quadrature::gauss<double, kNodes>;
-        const auto& a = G::abscissa();
-        const auto& wt = G::weights();
+        const auto &a = G::abscissa();
+        const auto &wt = G::weights();
         for (std::size_t i = 0; i < a.size(); ++i) {
             x.push_back(a[i]);
             w.push_back(wt[i]);
@@ -30,7 +30,7 @@ struct Rule {
         }
     }
 };
-const Rule& rule() {
+const Rule &rule() {
     static const Rule r;
     return r;
 }
@@ -38,7 +38,7 @@ const Rule& rule() {
 using Energy1 = std::function<double(double)>;
 
 /// The 1-D energy whose Boltzmann factor is the marginal of coordinate d, if there is one.
-template <class Pot> bool marginal_energy(const Pot& pot, int d, Energy1& out) {
+template <class Pot> bool marginal_energy(const Pot &pot, int d, Energy1 &out) {
     if constexpr (std::is_same_v<Pot, Free>) {
         return false; // not normalisable
     } else if constexpr (Pot::separable) {
@@ -55,7 +55,7 @@ template <class Pot> bool marginal_energy(const Pot& pot, int d, Energy1& out) {
 }
 
 /// Smallest energy on a fine scan of [lo, hi]: the shift that keeps exp() in range.
-double scan_min(const Energy1& e, double lo, double hi) {
+double scan_min(const Energy1 &e, double lo, double hi) {
     double m = std::numeric_limits<double>::infinity();
     for (int i = 0; i <= 4096; ++i)
         m = std::min(m, e(lo + (hi - lo) * i / 4096.0));
@@ -63,8 +63,8 @@ double scan_min(const Energy1& e, double lo, double hi) {
 }
 
 /// Integral of exp(-(E - shift)/kT) over [a, b], one Gauss-Legendre panel.
-double panel(const Energy1& e, double shift, double kT, double a, double b) {
-    const Rule& r = rule();
+double panel(const Energy1 &e, double shift, double kT, double a, double b) {
+    const Rule &r = rule();
     const double half = 0.5 * (b - a), mid = 0.5 * (a + b);
     double s = 0;
     for (std::size_t i = 0; i < r.x.size(); ++i) {
@@ -75,7 +75,7 @@ double panel(const Energy1& e, double shift, double kT, double a, double b) {
 }
 
 /// A range outside which exp(-(E - Emin)/kT) < 1e-15 of its peak (at most 2^40 times wider).
-Range tails(const Energy1& e, Range r, double kT) {
+Range tails(const Energy1 &e, Range r, double kT) {
     for (int i = 0; i < 40; ++i) {
         const double emin = scan_min(e, r.lo, r.hi);
         const double cut = emin + 35.0 * kT;
@@ -93,7 +93,7 @@ std::vector<double> normalise(std::vector<double> p) {
         total += v;
     if (!(total > 0) || !std::isfinite(total))
         return {};
-    for (double& v : p)
+    for (double &v : p)
         v /= total;
     return p;
 }
@@ -101,7 +101,7 @@ std::vector<double> normalise(std::vector<double> p) {
 /// Probability per basin value of a 1-D marginal over the real line. Panels whose ends lie in
 /// different basins are split at the boundary (found by bisection), so the basin rule is
 /// integrated exactly rather than node by node.
-std::vector<double> line_basins(const Energy1& e, const std::function<int(double)>& basin,
+std::vector<double> line_basins(const Energy1 &e, const std::function<int(double)> &basin,
                                 int n_basins, Range start, double kT) {
     const Range r = tails(e, start, kT);
     const double shift = scan_min(e, r.lo, r.hi);
@@ -128,12 +128,12 @@ std::vector<double> line_basins(const Energy1& e, const std::function<int(double
 
 } // namespace
 
-std::vector<double> boltzmann_marginal(const Model& model, int d, const Axis& axis, double kT) {
+std::vector<double> boltzmann_marginal(const Model &model, int d, const Axis &axis, double kT) {
     if (!(kT > 0))
         return {};
     Energy1 e;
-    const bool ok = std::visit([&](const auto& pot) { return marginal_energy(pot, d, e); },
-                               model.potential);
+    const bool ok =
+        std::visit([&](const auto &pot) { return marginal_energy(pot, d, e); }, model.potential);
     if (!ok)
         return {};
     const double shift = scan_min(e, axis.lo, axis.hi);
@@ -144,12 +144,12 @@ std::vector<double> boltzmann_marginal(const Model& model, int d, const Axis& ax
     return normalise(p);
 }
 
-std::vector<double> boltzmann_joint(const Model& model, const Axis& a0, const Axis& a1, double kT) {
+std::vector<double> boltzmann_joint(const Model &model, const Axis &a0, const Axis &a1, double kT) {
     if (!(kT > 0) || model.dim() != 2)
         return {};
     std::function<double(double, double)> e;
     const bool ok = std::visit(
-        [&](const auto& pot) {
+        [&](const auto &pot) {
             using Pot = std::decay_t<decltype(pot)>;
             if constexpr (std::is_same_v<Pot, Free>) {
                 return false;
@@ -163,7 +163,7 @@ std::vector<double> boltzmann_joint(const Model& model, const Axis& a0, const Ax
         model.potential);
     if (!ok)
         return {};
-    const Rule& r = rule();
+    const Rule &r = rule();
     const double w0 = (a0.hi - a0.lo) / a0.bins, w1 = (a1.hi - a1.lo) / a1.bins;
     // Energies at every node first, then the shift, then the factors.
     const std::size_t q = r.x.size();
@@ -188,11 +188,11 @@ std::vector<double> boltzmann_joint(const Model& model, const Axis& a0, const Ax
     return normalise(p);
 }
 
-std::vector<double> boltzmann_basins(const Model& model, const Grid& grid, double kT) {
+std::vector<double> boltzmann_basins(const Model &model, const Grid &grid, double kT) {
     if (!(kT > 0))
         return {};
     return std::visit(
-        [&](const auto& pot) -> std::vector<double> {
+        [&](const auto &pot) -> std::vector<double> {
             using Pot = std::decay_t<decltype(pot)>;
             const int n = Pot::basin_count();
             if (n == 0)

@@ -1,9 +1,9 @@
 // TOML study files: schema, defaults, validation, overrides.
 #include "langevin/config.hpp"
 
-#include <fstream>
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -14,18 +14,18 @@
 namespace langevin {
 namespace {
 
-std::string join(const std::vector<std::string>& items) {
+std::string join(const std::vector<std::string> &items) {
     std::string out;
-    for (const auto& s : items)
+    for (const auto &s : items)
         out += (out.empty() ? "" : ", ") + s;
     return out;
 }
 
-std::string node_text(const toml::node& node) {
+std::string node_text(const toml::node &node) {
     if (const auto str = node.value_exact<std::string>())
         return "\"" + *str + "\"";
     std::ostringstream out;
-    node.visit([&](const auto& v) { out << v; });
+    node.visit([&](const auto &v) { out << v; });
     return out.str();
 }
 
@@ -36,34 +36,34 @@ public:
     Reader(toml::table root, std::string source, std::set<std::string> overridden)
         : root_(std::move(root)), source_(std::move(source)), overridden_(std::move(overridden)) {}
 
-    std::string where(const std::string& section, const std::string& key) const {
+    std::string where(const std::string &section, const std::string &key) const {
         const std::string full = section + "." + key;
         if (overridden_.count(full))
             return "--set " + full + ": ";
-        if (const toml::node* n = find(section, key))
+        if (const toml::node *n = find(section, key))
             return detail::concat(source_, ":", n->source().begin.line, ": ");
         return source_ + ": ";
     }
 
-    [[noreturn]] void fail(const std::string& section, const std::string& key,
-                           const std::string& value, const std::string& allowed) const {
+    [[noreturn]] void fail(const std::string &section, const std::string &key,
+                           const std::string &value, const std::string &allowed) const {
         throw Error(detail::concat(where(section, key), "[", section, "] ", key, " = ", value, ": ",
                                    allowed));
     }
 
-    const toml::node* find(const std::string& section, const std::string& key) const {
-        const toml::table* t = root_[section].as_table();
+    const toml::node *find(const std::string &section, const std::string &key) const {
+        const toml::table *t = root_[section].as_table();
         return t ? t->get(key) : nullptr;
     }
-    bool has(const std::string& section, const std::string& key) const {
+    bool has(const std::string &section, const std::string &key) const {
         return find(section, key) != nullptr;
     }
 
-    double number(const std::string& section, const std::string& key, double fallback,
-                  const char* rule = nullptr, bool (*ok)(double) = nullptr) {
+    double number(const std::string &section, const std::string &key, double fallback,
+                  const char *rule = nullptr, bool (*ok)(double) = nullptr) {
         used_[section].insert(key);
         double v = fallback;
-        if (const toml::node* n = find(section, key)) {
+        if (const toml::node *n = find(section, key)) {
             if (auto i = n->value_exact<std::int64_t>())
                 v = double(*i);
             else if (auto f = n->value_exact<double>())
@@ -79,11 +79,11 @@ public:
         return v;
     }
 
-    std::int64_t integer(const std::string& section, const std::string& key, std::int64_t fallback,
+    std::int64_t integer(const std::string &section, const std::string &key, std::int64_t fallback,
                          std::int64_t min, std::int64_t max = INT64_MAX) {
         used_[section].insert(key);
         std::int64_t v = fallback;
-        if (const toml::node* n = find(section, key)) {
+        if (const toml::node *n = find(section, key)) {
             if (auto i = n->value_exact<std::int64_t>())
                 v = *i;
             else if (auto f = n->value_exact<double>();
@@ -100,10 +100,10 @@ public:
         return v;
     }
 
-    bool boolean(const std::string& section, const std::string& key, bool fallback) {
+    bool boolean(const std::string &section, const std::string &key, bool fallback) {
         used_[section].insert(key);
         bool v = fallback;
-        if (const toml::node* n = find(section, key)) {
+        if (const toml::node *n = find(section, key)) {
             if (auto b = n->value_exact<bool>())
                 v = *b;
             else
@@ -113,11 +113,11 @@ public:
         return v;
     }
 
-    std::string choice(const std::string& section, const std::string& key,
-                       const std::string& fallback, const std::vector<std::string>& allowed) {
+    std::string choice(const std::string &section, const std::string &key,
+                       const std::string &fallback, const std::vector<std::string> &allowed) {
         used_[section].insert(key);
         std::string v = fallback;
-        if (const toml::node* n = find(section, key)) {
+        if (const toml::node *n = find(section, key)) {
             if (auto s = n->value_exact<std::string>())
                 v = *s;
             else
@@ -130,14 +130,14 @@ public:
     }
 
     /// A number (broadcast to every dimension) or an array of exactly `dim` numbers.
-    std::vector<double> per_dim(const std::string& section, const std::string& key,
-                                const std::vector<double>& fallback, int dim) {
+    std::vector<double> per_dim(const std::string &section, const std::string &key,
+                                const std::vector<double> &fallback, int dim) {
         used_[section].insert(key);
         std::vector<double> v = fallback;
-        if (const toml::node* n = find(section, key)) {
+        if (const toml::node *n = find(section, key)) {
             v.clear();
-            if (const toml::array* a = n->as_array()) {
-                for (const auto& e : *a) {
+            if (const toml::array *a = n->as_array()) {
+                for (const auto &e : *a) {
                     auto x = e.value<double>();
                     if (!x || !std::isfinite(*x))
                         fail(section, key, node_text(*n), "must be a list of finite numbers");
@@ -161,19 +161,19 @@ public:
     }
 
     /// [lo, hi] (broadcast) or [[lo, hi], ...] with one pair per dimension.
-    std::vector<Range> ranges(const std::string& section, const std::string& key,
-                              const std::vector<Range>& fallback, int dim) {
+    std::vector<Range> ranges(const std::string &section, const std::string &key,
+                              const std::vector<Range> &fallback, int dim) {
         used_[section].insert(key);
         std::vector<Range> v = fallback;
-        const std::string rule = detail::concat(
-            "must be [lo, hi] or a list of ", dim, " pairs [[lo, hi], ...] with lo < hi");
-        if (const toml::node* n = find(section, key)) {
+        const std::string rule = detail::concat("must be [lo, hi] or a list of ", dim,
+                                                " pairs [[lo, hi], ...] with lo < hi");
+        if (const toml::node *n = find(section, key)) {
             v.clear();
-            const toml::array* a = n->as_array();
+            const toml::array *a = n->as_array();
             if (!a)
                 fail(section, key, node_text(*n), rule);
-            auto pair = [&](const toml::node& e) {
-                const toml::array* p = e.as_array();
+            auto pair = [&](const toml::node &e) {
+                const toml::array *p = e.as_array();
                 if (!p || p->size() != 2)
                     fail(section, key, node_text(*n), rule);
                 auto lo = (*p)[0].value<double>(), hi = (*p)[1].value<double>();
@@ -186,34 +186,34 @@ public:
             } else {
                 if (static_cast<int>(a->size()) != dim)
                     fail(section, key, node_text(*n), rule);
-                for (const auto& e : *a)
+                for (const auto &e : *a)
                     v.push_back(pair(e));
             }
         }
         toml::array out;
-        for (const Range& r : v)
+        for (const Range &r : v)
             out.push_back(toml::array{r.lo, r.hi});
         resolved_[section].insert_or_assign(key, out);
         return v;
     }
 
     /// Errors for sections and keys nobody asked for.
-    void reject_unknown(const std::map<std::string, std::vector<std::string>>& extra_allowed) {
-        for (const auto& [name, node] : root_) {
+    void reject_unknown(const std::map<std::string, std::vector<std::string>> &extra_allowed) {
+        for (const auto &[name, node] : root_) {
             const std::string section(name.str());
             if (!used_.count(section) && !extra_allowed.count(section)) {
                 std::vector<std::string> known;
-                for (const auto& [s, keys] : used_)
+                for (const auto &[s, keys] : used_)
                     known.push_back("[" + s + "]");
                 throw Error(detail::concat(source_, ":", node.source().begin.line,
                                            ": unknown section [", section,
                                            "]; allowed sections: ", join(known)));
             }
-            const toml::table* t = node.as_table();
+            const toml::table *t = node.as_table();
             if (!t)
                 throw Error(detail::concat(source_, ":", node.source().begin.line, ": ", section,
                                            " must be a [section] table"));
-            for (const auto& [k, value] : *t) {
+            for (const auto &[k, value] : *t) {
                 const std::string key(k.str());
                 if (used_[section].count(key))
                     continue;
@@ -226,24 +226,24 @@ public:
 
     std::string resolved_json() const {
         toml::table out;
-        for (const auto& [section, t] : resolved_)
+        for (const auto &[section, t] : resolved_)
             out.insert_or_assign(section, t);
         std::ostringstream s;
         s << toml::json_formatter{out};
         return s.str();
     }
 
-    void mark_used(const std::string& section, const std::string& key) {
+    void mark_used(const std::string &section, const std::string &key) {
         used_[section].insert(key);
     }
-    void set_resolved(const std::string& section, const std::string& key, const toml::node& v) {
-        v.visit([&](const auto& x) { resolved_[section].insert_or_assign(key, x); });
+    void set_resolved(const std::string &section, const std::string &key, const toml::node &v) {
+        v.visit([&](const auto &x) { resolved_[section].insert_or_assign(key, x); });
     }
 
 private:
-    static std::string quoted(const std::vector<std::string>& items) {
+    static std::string quoted(const std::vector<std::string> &items) {
         std::vector<std::string> q;
-        for (const auto& s : items)
+        for (const auto &s : items)
             q.push_back("\"" + s + "\"");
         return join(q);
     }
@@ -255,29 +255,33 @@ private:
     std::map<std::string, toml::table> resolved_;
 };
 
-bool positive(double x) { return x > 0; }
-bool non_negative(double x) { return x >= 0; }
+bool positive(double x) {
+    return x > 0;
+}
+bool non_negative(double x) {
+    return x >= 0;
+}
 
 /// Applies `section.key=value`; the value is TOML ("1e-3", "[0, 1]", "\"baoab\"") or a bare word.
-void apply_override(toml::table& root, const std::string& assignment) {
+void apply_override(toml::table &root, const std::string &assignment) {
     const auto eq = assignment.find('=');
     const auto dot = assignment.find('.');
-    LGV_REQUIRE(eq != std::string::npos && dot != std::string::npos && dot < eq,
-                "--set ", assignment, ": expected section.key=value, e.g. integrator.dt=1e-3");
+    LGV_REQUIRE(eq != std::string::npos && dot != std::string::npos && dot < eq, "--set ",
+                assignment, ": expected section.key=value, e.g. integrator.dt=1e-3");
     const std::string section = assignment.substr(0, dot);
     const std::string key = assignment.substr(dot + 1, eq - dot - 1);
     const std::string value = assignment.substr(eq + 1);
-    LGV_REQUIRE(!section.empty() && !key.empty() && key.find('.') == std::string::npos,
-                "--set ", assignment, ": expected section.key=value");
+    LGV_REQUIRE(!section.empty() && !key.empty() && key.find('.') == std::string::npos, "--set ",
+                assignment, ": expected section.key=value");
     toml::table parsed;
     try {
         parsed = toml::parse("v = " + value);
-    } catch (const toml::parse_error&) {
+    } catch (const toml::parse_error &) {
         parsed = toml::table{{"v", value}}; // a bare word: a string
     }
     if (!root.contains(section))
         root.insert(section, toml::table{});
-    toml::table* t = root[section].as_table();
+    toml::table *t = root[section].as_table();
     LGV_REQUIRE(t, "--set ", assignment, ": ", section, " is not a section");
     t->insert_or_assign(key, *parsed.get("v"));
 }
@@ -289,7 +293,7 @@ template <class Variant> std::vector<std::string> registry_names() {
 }
 
 /// Builds the chosen registry entry by name: f(Alternative{}) returns its value.
-template <class Variant, class F> Variant make_by_name(const std::string& name, F&& f) {
+template <class Variant, class F> Variant make_by_name(const std::string &name, F &&f) {
     std::optional<Variant> out;
     for_each_alternative<Variant>([&](auto alt) {
         if (!out && name == decltype(alt)::name)
@@ -299,10 +303,10 @@ template <class Variant, class F> Variant make_by_name(const std::string& name, 
 }
 
 /// Rethrows a potential's or integrator's own validation error with the key's location.
-template <class F> auto located(const Reader& r, const std::string& section, F&& f) {
+template <class F> auto located(const Reader &r, const std::string &section, F &&f) {
     try {
         return f();
-    } catch (const Error& e) {
+    } catch (const Error &e) {
         // Messages start with "section.key ..." (see potential.hpp, integrator.hpp).
         std::string msg = e.what();
         std::string key;
@@ -314,12 +318,13 @@ template <class F> auto located(const Reader& r, const std::string& section, F&&
     }
 }
 
-Study build_study(Reader& r, const std::string& source) {
+Study build_study(Reader &r, const std::string &source) {
     Study s;
     s.source = source;
 
     // [potential] first: it fixes the dimension everything else is sized by.
-    const std::string kind = r.choice("potential", "kind", "double_well", registry_names<Potential>());
+    const std::string kind =
+        r.choice("potential", "kind", "double_well", registry_names<Potential>());
     int fixed_dim = 0;
     std::vector<ParamSpec> specs;
     for_each_alternative<Potential>([&](auto alt) {
@@ -340,17 +345,16 @@ Study build_study(Reader& r, const std::string& source) {
         r.integer("potential", "dim", fixed_dim, fixed_dim, fixed_dim);
     }
     ParamValues values;
-    for (const ParamSpec& p : specs) {
+    for (const ParamSpec &p : specs) {
         if (p.per_dim)
-            values[p.name] = r.per_dim("potential", p.name,
-                                       std::vector<double>(dim, p.default_value), dim);
+            values[p.name] =
+                r.per_dim("potential", p.name, std::vector<double>(dim, p.default_value), dim);
         else
             values[p.name] = {r.number("potential", p.name, p.default_value)};
     }
     s.model.potential = located(r, "potential", [&] {
-        return make_by_name<Potential>(kind, [&](auto alt) {
-            return Potential{decltype(alt)::make(values, dim)};
-        });
+        return make_by_name<Potential>(
+            kind, [&](auto alt) { return Potential{decltype(alt)::make(values, dim)}; });
     });
 
     // [integrator]
@@ -361,7 +365,7 @@ Study build_study(Reader& r, const std::string& source) {
     for_each_alternative<Integrator>([&](auto alt) {
         using I = decltype(alt);
         if (ikind == I::name)
-            for (const auto& p : I::params()) {
+            for (const auto &p : I::params()) {
                 ivalues[p.name] = r.number("integrator", p.name, p.default_value);
                 inames.push_back(p.name);
             }
@@ -371,25 +375,27 @@ Study build_study(Reader& r, const std::string& source) {
                "applies only to underdamped integrators (baoab); " + ikind +
                    " is overdamped and has no mass");
     s.model.integrator = located(r, "integrator", [&] {
-        return make_by_name<Integrator>(ikind,
-                                        [&](auto alt) { return Integrator{decltype(alt)::make(ivalues)}; });
+        return make_by_name<Integrator>(
+            ikind, [&](auto alt) { return Integrator{decltype(alt)::make(ivalues)}; });
     });
 
     // [ensemble]
     s.walkers = r.integer("ensemble", "walkers", 100000, 1);
     s.model.seed = r.integer("ensemble", "seed", 1, 0);
-    s.model.precision = r.choice("ensemble", "precision", "float32", {"float32", "float64"}) ==
-                                "float32"
-                            ? Precision::float32
-                            : Precision::float64;
+    s.model.precision =
+        r.choice("ensemble", "precision", "float32", {"float32", "float64"}) == "float32"
+            ? Precision::float32
+            : Precision::float64;
     s.chunk = r.integer("ensemble", "chunk", 0, 0);
 
     // [histogram] before the initial box, whose default is the grid.
     std::vector<Range> default_ranges;
-    std::visit([&](const auto& p) {
-        for (int d = 0; d < dim; ++d)
-            default_ranges.push_back(p.default_range(d));
-    }, s.model.potential);
+    std::visit(
+        [&](const auto &p) {
+            for (int d = 0; d < dim; ++d)
+                default_ranges.push_back(p.default_range(d));
+        },
+        s.model.potential);
     s.grid.dim = dim;
     std::vector<double> bins = r.per_dim("histogram", "bins", std::vector<double>(dim, 100), dim);
     std::vector<Range> ranges = r.ranges("histogram", "range", default_ranges, dim);
@@ -399,6 +405,10 @@ Study build_study(Reader& r, const std::string& source) {
                    "must be an integer in [1, 1000000] (or one per dimension)");
         s.grid.axes[d] = Axis{ranges[d].lo, ranges[d].hi, static_cast<int>(bins[d])};
     }
+    toml::array bins_resolved;
+    for (int d = 0; d < dim; ++d)
+        bins_resolved.push_back(std::int64_t(s.grid.axes[d].bins));
+    r.set_resolved("histogram", "bins", bins_resolved);
     s.grid.joint = r.boolean("histogram", "joint", dim == 2);
     if (s.grid.joint && dim != 2)
         r.fail("histogram", "joint", "true", "the joint histogram needs potential.dim = 2");
@@ -406,16 +416,17 @@ Study build_study(Reader& r, const std::string& source) {
         r.fail("histogram", "bins", detail::concat(bins[0], " x ", bins[1]),
                "the joint 2-D histogram allows at most 4e6 bins");
 
-    const std::string init = r.choice("ensemble", "init", "point", {"point", "uniform", "gaussian"});
+    const std::string init =
+        r.choice("ensemble", "init", "point", {"point", "uniform", "gaussian"});
     std::vector<double> lows, highs;
-    for (const Range& g : ranges) {
+    for (const Range &g : ranges) {
         lows.push_back(g.lo);
         highs.push_back(g.hi);
     }
     const bool point_used = init != "uniform";
     const bool box_used = init == "uniform";
     const bool sigma_used = init == "gaussian";
-    auto check_unused = [&](const char* key, bool used, const char* needs) {
+    auto check_unused = [&](const char *key, bool used, const char *needs) {
         if (!used && r.has("ensemble", key))
             r.fail("ensemble", key, node_text(*r.find("ensemble", key)),
                    std::string("only used with init = \"") + needs + "\" (init is \"" + init +
@@ -453,10 +464,12 @@ Study build_study(Reader& r, const std::string& source) {
     // [temperature]
     r.choice("temperature", "kind", "constant", {"constant"});
     s.temperature = r.number("temperature", "T", 1.0, "must be >= 0", non_negative);
-    std::visit([&](const auto& i) {
-        if constexpr (std::decay_t<decltype(i)>::underdamped)
-            s.init.velocity_sigma = std::sqrt(s.temperature / i.mass);
-    }, s.model.integrator);
+    std::visit(
+        [&](const auto &i) {
+            if constexpr (std::decay_t<decltype(i)>::underdamped)
+                s.init.velocity_sigma = std::sqrt(s.temperature / i.mass);
+        },
+        s.model.integrator);
 
     // [run]
     s.steps = r.integer("run", "steps", 1000, 0);
@@ -478,17 +491,17 @@ Study build_study(Reader& r, const std::string& source) {
 
 } // namespace
 
-Study parse_study(const std::string& text, const std::string& source,
-                  const std::vector<std::string>& overrides) {
+Study parse_study(const std::string &text, const std::string &source,
+                  const std::vector<std::string> &overrides) {
     toml::table root;
     try {
         root = toml::parse(text, source);
-    } catch (const toml::parse_error& e) {
-        throw Error(detail::concat(source, ":", e.source().begin.line, ": invalid TOML: ",
-                                   e.description()));
+    } catch (const toml::parse_error &e) {
+        throw Error(detail::concat(source, ":", e.source().begin.line,
+                                   ": invalid TOML: ", e.description()));
     }
     std::set<std::string> overridden;
-    for (const std::string& o : overrides) {
+    for (const std::string &o : overrides) {
         apply_override(root, o);
         overridden.insert(o.substr(0, o.find('=')));
     }
@@ -496,7 +509,7 @@ Study parse_study(const std::string& text, const std::string& source,
     return build_study(reader, source);
 }
 
-Study load_study(const std::string& path, const std::vector<std::string>& overrides) {
+Study load_study(const std::string &path, const std::vector<std::string> &overrides) {
     std::ifstream in(path);
     LGV_REQUIRE(in, path, ": cannot open the study file");
     std::stringstream text;

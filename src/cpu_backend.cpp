@@ -24,7 +24,7 @@ int thread_count(int requested) {
 
 class CpuBackend final : public Backend {
 public:
-    explicit CpuBackend(const BackendOptions& options) : options_(options) {}
+    explicit CpuBackend(const BackendOptions &options) : options_(options) {}
 
     std::string name() const override { return "cpu"; }
     std::string device() const override {
@@ -37,14 +37,14 @@ public:
                                        static_cast<std::uint64_t>(0.25 * bytes / per_walker));
     }
 
-    void initialize(const Model& model, const InitSpec& init, std::uint64_t first_walker,
+    void initialize(const Model &model, const InitSpec &init, std::uint64_t first_walker,
                     std::uint64_t count) override {
         resize(model, first_walker, count);
-        visit_potential(model, [&](const auto&, auto t, auto Dc) {
+        visit_potential(model, [&](const auto &, auto t, auto Dc) {
             using T = decltype(t);
             constexpr int D = decltype(Dc)::value;
-            T* xs = data<T>(x_);
-            T* vs = data<T>(v_);
+            T *xs = data<T>(x_);
+            T *vs = data<T>(v_);
             const std::int64_t n = static_cast<std::int64_t>(count_);
 #pragma omp parallel for schedule(static) num_threads(thread_count(options_.threads))
             for (std::int64_t i = 0; i < n; ++i) {
@@ -55,16 +55,16 @@ public:
         });
     }
 
-    void advance(const Model& model, std::uint64_t first_step, std::uint64_t n_steps,
+    void advance(const Model &model, std::uint64_t first_step, std::uint64_t n_steps,
                  double kT) override {
         if (n_steps == 0)
             return;
-        visit_model(model, [&](const auto& pot, const auto& integ, auto t, auto Dc) {
+        visit_model(model, [&](const auto &pot, const auto &integ, auto t, auto Dc) {
             using T = decltype(t);
             constexpr int D = decltype(Dc)::value;
             const auto coeffs = integ.template coefficients<T>(kT);
-            T* xs = data<T>(x_);
-            T* vs = data<T>(v_);
+            T *xs = data<T>(x_);
+            T *vs = data<T>(v_);
             const std::int64_t n = static_cast<std::int64_t>(count_);
 #pragma omp parallel for schedule(static) num_threads(thread_count(options_.threads))
             for (std::int64_t i = 0; i < n; ++i) {
@@ -77,9 +77,9 @@ public:
         });
     }
 
-    Observation observe(const Model& model, const Grid& grid) const override {
+    Observation observe(const Model &model, const Grid &grid) const override {
         Observation out;
-        visit_potential(model, [&](const auto& pot, auto t, auto Dc) {
+        visit_potential(model, [&](const auto &pot, auto t, auto Dc) {
             using T = decltype(t);
             constexpr int D = decltype(Dc)::value;
             observe_typed<T, D>(pot, grid, out);
@@ -87,7 +87,7 @@ public:
         return out;
     }
 
-    void save(std::vector<double>& x, std::vector<double>& v) const override {
+    void save(std::vector<double> &x, std::vector<double> &v) const override {
         if (precision_ == Precision::float32) {
             x.assign(x_.f.begin(), x_.f.end());
             v.assign(v_.f.begin(), v_.f.end());
@@ -96,8 +96,8 @@ public:
             v = v_.d;
         }
     }
-    void load(const Model& model, std::uint64_t first_walker, const std::vector<double>& x,
-              const std::vector<double>& v) override {
+    void load(const Model &model, std::uint64_t first_walker, const std::vector<double> &x,
+              const std::vector<double> &v) override {
         const int dim = model.dim();
         LGV_REQUIRE(x.size() % dim == 0 && v.size() == x.size(),
                     "load: state arrays do not match dimension ", dim);
@@ -116,34 +116,34 @@ private:
         std::vector<float> f;
         std::vector<double> d;
     };
-    template <class T> static T* data(Storage& s) {
+    template <class T> static T *data(Storage &s) {
         if constexpr (std::is_same_v<T, float>)
             return s.f.data();
         else
             return s.d.data();
     }
-    template <class T> static const T* data(const Storage& s) {
+    template <class T> static const T *data(const Storage &s) {
         if constexpr (std::is_same_v<T, float>)
             return s.f.data();
         else
             return s.d.data();
     }
     template <class T, int D>
-    void fetch(const T* xs, const T* vs, std::int64_t i, Vec<T, D>& x, Vec<T, D>& v) const {
+    void fetch(const T *xs, const T *vs, std::int64_t i, Vec<T, D> &x, Vec<T, D> &v) const {
         for (int d = 0; d < D; ++d) {
             x[d] = xs[std::size_t(d) * count_ + i];
             v[d] = vs[std::size_t(d) * count_ + i];
         }
     }
     template <class T, int D>
-    void store(T* xs, T* vs, std::int64_t i, const Vec<T, D>& x, const Vec<T, D>& v) const {
+    void store(T *xs, T *vs, std::int64_t i, const Vec<T, D> &x, const Vec<T, D> &v) const {
         for (int d = 0; d < D; ++d) {
             xs[std::size_t(d) * count_ + i] = x[d];
             vs[std::size_t(d) * count_ + i] = v[d];
         }
     }
 
-    void resize(const Model& model, std::uint64_t first_walker, std::uint64_t count) {
+    void resize(const Model &model, std::uint64_t first_walker, std::uint64_t count) {
         precision_ = model.precision;
         dim_ = model.dim();
         first_ = first_walker;
@@ -161,9 +161,9 @@ private:
     }
 
     template <class T, int D, class Pot>
-    void observe_typed(const Pot& pot, const Grid& grid, Observation& out) const {
-        const T* xs = data<T>(x_);
-        const T* vs = data<T>(v_);
+    void observe_typed(const Pot &pot, const Grid &grid, Observation &out) const {
+        const T *xs = data<T>(x_);
+        const T *vs = data<T>(v_);
         std::size_t marginal_size = 0;
         std::vector<std::size_t> offset(D);
         for (int d = 0; d < D; ++d) {
@@ -191,7 +191,7 @@ private:
             std::uint64_t local_outside = 0;
 #pragma omp for schedule(static)
             for (std::int64_t b = 0; b < std::int64_t(n_blocks); ++b) {
-                double* sums = &out.block_sums[std::size_t(b) * width];
+                double *sums = &out.block_sums[std::size_t(b) * width];
                 const std::uint64_t end = std::min<std::uint64_t>(count_, (b + 1) * kMomentBlock);
                 for (std::uint64_t i = b * kMomentBlock; i < end; ++i) {
                     Vec<T, D> x, v;
@@ -237,7 +237,7 @@ private:
 
 } // namespace
 
-std::unique_ptr<Backend> make_cpu_backend(const BackendOptions& options) {
+std::unique_ptr<Backend> make_cpu_backend(const BackendOptions &options) {
     return std::make_unique<CpuBackend>(options);
 }
 

@@ -10,13 +10,13 @@
 #define LGV_VERSION "0"
 #endif
 
-int main(int argc, char** argv) {
+int main(int argc, char **argv) {
     CLI::App app{"langevin: millions to billions of independent Langevin walkers, compared with "
                  "the Boltzmann law"};
     app.set_version_flag("--version", std::string("langevin ") + LGV_VERSION);
     app.require_subcommand(1);
 
-    auto* run = app.add_subcommand("run", "run a study (TOML) and compare with Boltzmann");
+    auto *run = app.add_subcommand("run", "run a study (TOML) and compare with Boltzmann");
     std::string study_path;
     std::vector<std::string> overrides;
     std::string backend;
@@ -49,10 +49,10 @@ int main(int argc, char** argv) {
             langevin::print_result(std::cout, study, result);
         }
         return 0;
-    } catch (const langevin::Error& e) {
+    } catch (const langevin::Error &e) {
         std::cerr << "error: " << e.what() << "\n";
         return 1;
-    } catch (const std::exception& e) {
+    } catch (const std::exception &e) {
         std::cerr << "error: " << e.what() << "\n";
         return 1;
     }

@@ -19,7 +19,7 @@ struct Accumulator {
     std::vector<double> sums;
     std::uint64_t outside = 0;
 
-    void add(const Observation& o, int width) {
+    void add(const Observation &o, int width) {
         if (marginal.empty()) {
             marginal.assign(o.marginal.size(), 0);
             joint.assign(o.joint.size(), 0);
@@ -39,12 +39,12 @@ struct Accumulator {
     }
 };
 
-double model_dt(const Model& m) {
-    return std::visit([](const auto& i) { return i.dt; }, m.integrator);
+double model_dt(const Model &m) {
+    return std::visit([](const auto &i) { return i.dt; }, m.integrator);
 }
-double model_mass(const Model& m) {
+double model_mass(const Model &m) {
     return std::visit(
-        [](const auto& i) {
+        [](const auto &i) {
             if constexpr (std::decay_t<decltype(i)>::underdamped)
                 return i.mass;
             else
@@ -54,7 +54,7 @@ double model_mass(const Model& m) {
 }
 
 HistogramResult make_histogram(std::vector<int> dims, std::vector<Axis> axes,
-                               const std::uint64_t* slots, std::size_t n_slots,
+                               const std::uint64_t *slots, std::size_t n_slots,
                                std::vector<double> reference) {
     HistogramResult h;
     h.dims = std::move(dims);
@@ -67,9 +67,9 @@ HistogramResult make_histogram(std::vector<int> dims, std::vector<Axis> axes,
     return h;
 }
 
-SampleResult summarise(const Study& study, std::uint64_t step, const Accumulator& acc,
-                       std::map<double, std::vector<std::vector<double>>>& reference_cache) {
-    const Model& model = study.model;
+SampleResult summarise(const Study &study, std::uint64_t step, const Accumulator &acc,
+                       std::map<double, std::vector<std::vector<double>>> &reference_cache) {
+    const Model &model = study.model;
     const int dim = model.dim();
     const double kT = study.temperature;
     SampleResult s;
@@ -94,7 +94,7 @@ SampleResult summarise(const Study& study, std::uint64_t step, const Accumulator
         s.kinetic_temperature = model_mass(model) * acc.sums[2] / (n * dim);
 
     // References depend only on the temperature here: compute once per T.
-    auto& refs = reference_cache[kT];
+    auto &refs = reference_cache[kT];
     const bool joint = dim == 2 && study.grid.joint;
     if (refs.empty()) {
         for (int d = 0; d < dim; ++d)
@@ -106,8 +106,8 @@ SampleResult summarise(const Study& study, std::uint64_t step, const Accumulator
     std::size_t offset = 0;
     for (int d = 0; d < dim; ++d) {
         const std::size_t slots = study.grid.axes[d].bins + 2;
-        s.histograms.push_back(make_histogram({d}, {study.grid.axes[d]}, &acc.marginal[offset],
-                                              slots, refs[d]));
+        s.histograms.push_back(
+            make_histogram({d}, {study.grid.axes[d]}, &acc.marginal[offset], slots, refs[d]));
         offset += slots;
     }
     if (joint)
@@ -127,9 +127,9 @@ SampleResult summarise(const Study& study, std::uint64_t step, const Accumulator
     if (s.headline >= 0)
         s.comparison = s.histograms[s.headline].comparison;
 
-    const std::vector<double>& basin_ref = refs[dim + 1];
+    const std::vector<double> &basin_ref = refs[dim + 1];
     std::visit(
-        [&](const auto& pot) {
+        [&](const auto &pot) {
             for (int b = 0; b < pot.basin_count(); ++b)
                 s.basins.push_back({pot.basin_name(b), n > 0 ? double(acc.basins[b]) / n : 0.0,
                                     basin_ref.empty() ? -1.0 : basin_ref[b]});
@@ -140,7 +140,7 @@ SampleResult summarise(const Study& study, std::uint64_t step, const Accumulator
 
 } // namespace
 
-std::vector<std::uint64_t> sample_steps(const Study& study) {
+std::vector<std::uint64_t> sample_steps(const Study &study) {
     std::vector<std::uint64_t> steps;
     for (std::uint64_t t = study.sample_every; t < study.steps; t += study.sample_every)
         steps.push_back(t);
@@ -148,20 +148,21 @@ std::vector<std::uint64_t> sample_steps(const Study& study) {
     return steps;
 }
 
-RunResult run_study(const Study& study) {
+RunResult run_study(const Study &study) {
     auto backend = make_backend(study.backend, study.options);
     return run_study(study, *backend);
 }
 
-RunResult run_study(const Study& study, Backend& backend) {
+RunResult run_study(const Study &study, Backend &backend) {
     const auto start = std::chrono::steady_clock::now();
-    const Model& model = study.model;
+    const Model &model = study.model;
     const int dim = model.dim();
     const int width = moment_width(dim);
     const std::vector<std::uint64_t> steps = sample_steps(study);
 
     // Chunks are whole moment blocks, so block sums never straddle two chunks.
-    std::uint64_t chunk = study.chunk ? study.chunk : backend.max_chunk_walkers(dim, model.precision);
+    std::uint64_t chunk =
+        study.chunk ? study.chunk : backend.max_chunk_walkers(dim, model.precision);
     chunk = std::max(kMomentBlock, chunk / kMomentBlock * kMomentBlock);
     chunk = std::min(chunk, study.walkers);
 

@@ -16,8 +16,8 @@ double chi2_survival(double x, int dof) {
     return boost::math::gamma_q(0.5 * dof, 0.5 * x);
 }
 
-Comparison compare_histogram(const std::vector<std::uint64_t>& counts,
-                             const std::vector<double>& reference) {
+Comparison compare_histogram(const std::vector<std::uint64_t> &counts,
+                             const std::vector<double> &reference) {
     Comparison c;
     if (reference.empty() || reference.size() != counts.size())
         return c;
@@ -67,8 +67,8 @@ Comparison compare_histogram(const std::vector<std::uint64_t>& counts,
     }
     c.chi2 = chi2;
     c.chi2_dof = int(observed.size()) - 1;
-    c.chi2_p = c.chi2_dof > 0 ? chi2_survival(chi2, c.chi2_dof)
-                              : std::numeric_limits<double>::quiet_NaN();
+    c.chi2_p =
+        c.chi2_dof > 0 ? chi2_survival(chi2, c.chi2_dof) : std::numeric_limits<double>::quiet_NaN();
     return c;
 }
 

@@ -13,10 +13,10 @@ struct Output {
     int status = 0;
 };
 
-Output run(const std::string& args) {
+Output run(const std::string &args) {
     const std::string cmd = std::string(LGV_CLI_PATH) + " " + args + " 2>&1";
     Output o;
-    FILE* pipe = popen(cmd.c_str(), "r");
+    FILE *pipe = popen(cmd.c_str(), "r");
     std::array<char, 4096> buf{};
     std::size_t n;
     while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0)
@@ -35,14 +35,14 @@ TEST(Cli, JsonDocumentHasEveryDocumentedKey) {
                          "--set run.steps=200 --set run.sample_every=100");
     ASSERT_EQ(o.status, 0) << o.out;
     const auto doc = nlohmann::json::parse(o.out);
-    for (const char* key : {"config", "backend", "device", "walker_steps_per_second", "samples"})
+    for (const char *key : {"config", "backend", "device", "walker_steps_per_second", "samples"})
         EXPECT_TRUE(doc.contains(key)) << key;
     EXPECT_EQ(doc["backend"], "cpu");
     EXPECT_EQ(doc["config"]["ensemble"]["walkers"], 8192);
     EXPECT_EQ(doc["config"]["integrator"]["friction"], 1.0); // a default, resolved
     ASSERT_EQ(doc["samples"].size(), 2u);
-    const auto& s = doc["samples"][1];
-    for (const char* key : {"step", "time", "T", "kl", "tv", "chi2", "chi2_p", "mean", "var",
+    const auto &s = doc["samples"][1];
+    for (const char *key : {"step", "time", "T", "kl", "tv", "chi2", "chi2_p", "mean", "var",
                             "mean_energy", "kinetic_T", "outside", "nonfinite", "basins"})
         EXPECT_TRUE(s.contains(key)) << key;
     EXPECT_EQ(s["step"], 200);
@@ -50,15 +50,15 @@ TEST(Cli, JsonDocumentHasEveryDocumentedKey) {
     EXPECT_EQ(s["basins"][0]["name"], "left");
     EXPECT_TRUE(s["basins"][0]["boltzmann"].is_number());
     // Histogram counts, outside and non-finite walkers add up to N.
-    const auto& h = s["histograms"][0];
+    const auto &h = s["histograms"][0];
     std::uint64_t total = h["outside"].get<std::uint64_t>() + h["nonfinite"].get<std::uint64_t>();
-    for (const auto& c : h["counts"])
+    for (const auto &c : h["counts"])
         total += c.get<std::uint64_t>();
     EXPECT_EQ(total, 8192u);
 }
 
 TEST(Cli, EveryExampleRuns) {
-    for (const char* name : {"double_well", "harmonic", "muller_brown", "brownian"}) {
+    for (const char *name : {"double_well", "harmonic", "muller_brown", "brownian"}) {
         const Output o = run("run " + kExamples + name +
                              ".toml --backend cpu --set ensemble.walkers=4096 --set run.steps=100 "
                              "--set run.sample_every=50");
@@ -70,9 +70,9 @@ TEST(Cli, EveryExampleRuns) {
 TEST(Cli, InfoListsEverything) {
     const Output o = run("info");
     ASSERT_EQ(o.status, 0);
-    for (const char* word : {"cpu", "double_well", "muller_brown", "rastrigin", "ackley",
-                             "styblinski_tang", "free", "harmonic", "euler_maruyama",
-                             "leimkuhler_matthews", "baoab", "tilt", "friction"})
+    for (const char *word :
+         {"cpu", "double_well", "muller_brown", "rastrigin", "ackley", "styblinski_tang", "free",
+          "harmonic", "euler_maruyama", "leimkuhler_matthews", "baoab", "tilt", "friction"})
         EXPECT_NE(o.out.find(word), std::string::npos) << word;
 }
 

@@ -9,10 +9,10 @@ using test::study_from;
 
 namespace {
 
-std::string error_of(const std::string& toml, const std::vector<std::string>& sets = {}) {
+std::string error_of(const std::string &toml, const std::vector<std::string> &sets = {}) {
     try {
         study_from(toml, sets);
-    } catch (const Error& e) {
+    } catch (const Error &e) {
         return e.what();
     }
     return "<no error>";
@@ -38,10 +38,10 @@ TEST(Config, DefaultsAreFilledAndResolved) {
 }
 
 TEST(Config, OverridesApplyAndParseTomlValues) {
-    const Study s = study_from("[potential]\nkind = \"harmonic\"\n",
-                               {"potential.dim=3", "potential.centre=[1, 2, 3]",
-                                "integrator.kind=baoab", "integrator.mass=2",
-                                "ensemble.walkers=1e6", "histogram.range=[[-1, 1], [0, 4], [0, 6]]"});
+    const Study s = study_from(
+        "[potential]\nkind = \"harmonic\"\n",
+        {"potential.dim=3", "potential.centre=[1, 2, 3]", "integrator.kind=baoab",
+         "integrator.mass=2", "ensemble.walkers=1e6", "histogram.range=[[-1, 1], [0, 4], [0, 6]]"});
     EXPECT_EQ(s.model.dim(), 3);
     EXPECT_EQ(std::get<Harmonic>(s.model.potential).centre[2], 3.0);
     EXPECT_EQ(std::get<BAOAB>(s.model.integrator).mass, 2.0);
@@ -109,9 +109,8 @@ TEST(Config, ErrorsNameKeyValueRuleAndLine) {
 }
 
 TEST(Config, ExampleStudiesLoad) {
-    for (const char* name : {"double_well", "harmonic", "muller_brown", "brownian"}) {
-        const Study s =
-            load_study(std::string(LGV_SOURCE_DIR "/data/examples/") + name + ".toml");
+    for (const char *name : {"double_well", "harmonic", "muller_brown", "brownian"}) {
+        const Study s = load_study(std::string(LGV_SOURCE_DIR "/data/examples/") + name + ".toml");
         EXPECT_GT(s.walkers, 0u) << name;
     }
     EXPECT_THROW(load_study("/nonexistent/study.toml"), Error);

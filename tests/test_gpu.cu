@@ -22,7 +22,7 @@ void require_device() {
     }
 }
 
-__global__ void draw_words(const unsigned long long* rows, int n, unsigned* out) {
+__global__ void draw_words(const unsigned long long *rows, int n, unsigned *out) {
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n)
         return;
@@ -56,8 +56,8 @@ TEST(Gpu, DeviceDrawsTheGoldenIntegerStream) {
         expected.insert(expected.end(), w, w + 4);
     }
     const int n = int(keys.size() / 3);
-    unsigned long long* d_keys;
-    unsigned* d_out;
+    unsigned long long *d_keys;
+    unsigned *d_out;
     ASSERT_EQ(cudaMalloc(&d_keys, keys.size() * 8), cudaSuccess);
     ASSERT_EQ(cudaMalloc(&d_out, expected.size() * 4), cudaSuccess);
     cudaMemcpy(d_keys, keys.data(), keys.size() * 8, cudaMemcpyHostToDevice);
@@ -83,8 +83,8 @@ TEST(Gpu, PositionsAgreeWithTheCpuOverShortRuns) {
         {"potential.kind=rastrigin", "potential.dim=8", "integrator.kind=baoab",
          "integrator.dt=0.001"},
     };
-    for (const auto& c : cases)
-        for (const char* precision : {"float32", "float64"}) {
+    for (const auto &c : cases)
+        for (const char *precision : {"float32", "float64"}) {
             std::vector<std::string> sets = c;
             sets.push_back(std::string("ensemble.precision=") + precision);
             sets.push_back("ensemble.walkers=8192");
@@ -92,12 +92,12 @@ TEST(Gpu, PositionsAgreeWithTheCpuOverShortRuns) {
             sets.push_back("ensemble.init_sigma=0.3");
             if (sets[0] != "potential.kind=muller_brown")
                 sets.push_back("ensemble.init_point=0.2");
-            const Study s = test::study_from("[integrator]\ndt = 0.01\n[temperature]\nT = 0.5\n",
-                                             sets);
+            const Study s =
+                test::study_from("[integrator]\ndt = 0.01\n[temperature]\nT = 0.5\n", sets);
             std::vector<double> xc, vc, xg, vg;
             auto cpu = make_backend("cpu");
             auto gpu = make_backend("cuda");
-            for (Backend* b : {cpu.get(), gpu.get()}) {
+            for (Backend *b : {cpu.get(), gpu.get()}) {
                 b->initialize(s.model, s.init, 0, s.walkers);
                 b->advance(s.model, 0, 100, s.temperature);
             }
@@ -139,8 +139,8 @@ range = [-2, 2]
     auto gpu = make_backend("cuda");
     const RunResult a = run_study(test::study_from(toml, {"ensemble.seed=1"}), *cpu);
     const RunResult b = run_study(test::study_from(toml, {"ensemble.seed=2"}), *gpu);
-    const auto& ca = a.samples.back().histograms[0].counts;
-    const auto& cb = b.samples.back().histograms[0].counts;
+    const auto &ca = a.samples.back().histograms[0].counts;
+    const auto &cb = b.samples.back().histograms[0].counts;
     double chi2 = 0;
     int dof = -1;
     for (std::size_t i = 0; i < ca.size(); ++i) {

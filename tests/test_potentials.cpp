@@ -12,7 +12,7 @@ namespace {
 
 template <class P> P make_default(int dim) {
     ParamValues v;
-    for (const ParamSpec& s : P::params())
+    for (const ParamSpec &s : P::params())
         v[s.name] = {s.default_value};
     return P::make(v, dim);
 }
@@ -151,7 +151,7 @@ TEST(PotentialParams, InvalidValuesAreNamed) {
     try {
         Harmonic::make(v, 1);
         FAIL() << "k = -1 accepted";
-    } catch (const Error& e) {
+    } catch (const Error &e) {
         EXPECT_NE(std::string(e.what()).find("potential.k = -1"), std::string::npos) << e.what();
     }
     ParamValues c{{"k", {1.0}}, {"centre", {0.0, 1.0, 2.0}}};

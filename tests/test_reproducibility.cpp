@@ -8,7 +8,7 @@ using test::study_from;
 
 namespace {
 
-const char* kDoubleWell = R"(
+const char *kDoubleWell = R"(
 [ensemble]
 walkers = 20000
 seed = 11
@@ -33,8 +33,8 @@ struct State {
     std::vector<double> x, v;
 };
 
-State run_state(Backend& b, const Study& s, std::uint64_t first, std::uint64_t count,
-                const std::vector<std::uint64_t>& splits) {
+State run_state(Backend &b, const Study &s, std::uint64_t first, std::uint64_t count,
+                const std::vector<std::uint64_t> &splits) {
     b.initialize(s.model, s.init, first, count);
     std::uint64_t step = 0;
     for (std::uint64_t n : splits) {
@@ -46,7 +46,7 @@ State run_state(Backend& b, const Study& s, std::uint64_t first, std::uint64_t c
     return out;
 }
 
-void expect_same_samples(const RunResult& a, const RunResult& b) {
+void expect_same_samples(const RunResult &a, const RunResult &b) {
     ASSERT_EQ(a.samples.size(), b.samples.size());
     for (std::size_t k = 0; k < a.samples.size(); ++k) {
         const SampleResult &p = a.samples[k], &q = b.samples[k];
@@ -78,7 +78,7 @@ const std::vector<std::vector<std::string>> kVariants = {
 class Reproducibility : public BackendTest {};
 
 TEST_P(Reproducibility, SplittingStepsAcrossCallsChangesNothing) {
-    for (const auto& variant : kVariants) {
+    for (const auto &variant : kVariants) {
         const Study s = study_from(kDoubleWell, variant);
         auto b = backend();
         const State whole = run_state(*b, s, 0, 5000, {300});
@@ -89,7 +89,7 @@ TEST_P(Reproducibility, SplittingStepsAcrossCallsChangesNothing) {
 }
 
 TEST_P(Reproducibility, Walker17AloneEqualsWalker17InAMillion) {
-    for (const auto& variant : kVariants) {
+    for (const auto &variant : kVariants) {
         const Study s = study_from(kDoubleWell, variant);
         auto b = backend();
         const State alone = run_state(*b, s, 17, 1, {25, 25});
@@ -101,7 +101,7 @@ TEST_P(Reproducibility, Walker17AloneEqualsWalker17InAMillion) {
 }
 
 TEST_P(Reproducibility, ChunkSizesChangeNothing) {
-    for (const auto& variant : kVariants) {
+    for (const auto &variant : kVariants) {
         const Study base = study_from(kDoubleWell, variant);
         auto b = backend();
         Study s = base;
@@ -132,7 +132,8 @@ steps = 100
 sample_every = 50
 [histogram]
 bins = [30, 30]
-)", {variant[0], variant[1]});
+)",
+                              {variant[0], variant[1]});
         const RunResult mb_one = run_study(mb, *b);
         mb.chunk = 4096;
         expect_same_samples(mb_one, run_study(mb, *b));
@@ -140,7 +141,7 @@ bins = [30, 30]
 }
 
 TEST_P(Reproducibility, ThreadCountsAndBlockSizesChangeNothing) {
-    for (const auto& variant : kVariants) {
+    for (const auto &variant : kVariants) {
         const Study s = study_from(kDoubleWell, variant);
         std::vector<BackendOptions> options;
         if (GetParam() == "cpu")

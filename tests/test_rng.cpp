@@ -35,7 +35,7 @@ std::vector<GoldenRow> golden_rows() {
 TEST(Rng, GoldenKnownAnswersOnTheHost) {
     const auto rows = golden_rows();
     ASSERT_GE(rows.size(), 10u);
-    for (const GoldenRow& r : rows) {
+    for (const GoldenRow &r : rows) {
         WalkerRng rng(r.seed, r.walker, r.offset);
         const uint4 w = rng.words();
         EXPECT_EQ(w.x, r.words[0]) << "seed " << r.seed << " walker " << r.walker;

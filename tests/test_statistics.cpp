@@ -21,7 +21,7 @@ struct Saved {
     std::vector<double> x, v;
 };
 
-Saved simulate(Backend& b, const Study& s, std::uint64_t steps) {
+Saved simulate(Backend &b, const Study &s, std::uint64_t steps) {
     b.initialize(s.model, s.init, 0, s.walkers);
     b.advance(s.model, 0, steps, s.temperature);
     Saved out;
@@ -29,7 +29,7 @@ Saved simulate(Backend& b, const Study& s, std::uint64_t steps) {
     return out;
 }
 
-const char* kHarmonic = R"(
+const char *kHarmonic = R"(
 [ensemble]
 walkers = 1048576
 seed = 3
@@ -47,7 +47,7 @@ T = 0.5
 )";
 
 /// Gaussian bin probabilities over an axis, normalised over it.
-std::vector<double> gaussian_bins(const Axis& a, double mean, double var) {
+std::vector<double> gaussian_bins(const Axis &a, double mean, double var) {
     std::vector<double> p(a.bins);
     double total = 0;
     for (int b = 0; b < a.bins; ++b) {
@@ -56,7 +56,7 @@ std::vector<double> gaussian_bins(const Axis& a, double mean, double var) {
                       std::erf((lo - mean) / std::sqrt(2 * var)));
         total += p[b];
     }
-    for (double& q : p)
+    for (double &q : p)
         q /= total;
     return p;
 }
@@ -66,7 +66,7 @@ std::vector<double> gaussian_bins(const Axis& a, double mean, double var) {
 class ExactLaws : public BackendTest {};
 
 TEST_P(ExactLaws, EulerMaruyamaHarmonicIsTheExactAR1) {
-    for (const char* precision : {"float64", "float32"}) {
+    for (const char *precision : {"float64", "float32"}) {
         const Study s = study_from(kHarmonic, {std::string("ensemble.precision=") + precision});
         const int n = 20;
         const double k = 1, gamma = 1, dt = 0.1, T = 0.5, x0 = 2;
@@ -96,13 +96,13 @@ TEST_P(ExactLaws, EulerMaruyamaHarmonicIsTheExactAR1) {
 
 TEST_P(ExactLaws, EulerMaruyamaHistogramIsTheExactGaussian) {
     // The stationary EM law on a harmonic well: N(0, T / (k (1 - k dt / (2 gamma)))).
-    const Study s = study_from(kHarmonic, {"ensemble.init_point=0", "ensemble.walkers=262144",
-                                           "ensemble.precision=float32", "integrator.dt=0.2",
-                                           "run.steps=100", "histogram.bins=60",
-                                           "histogram.range=[-3, 3]"});
+    const Study s =
+        study_from(kHarmonic, {"ensemble.init_point=0", "ensemble.walkers=262144",
+                               "ensemble.precision=float32", "integrator.dt=0.2", "run.steps=100",
+                               "histogram.bins=60", "histogram.range=[-3, 3]"});
     auto b = backend();
     const RunResult r = run_study(s, *b);
-    const HistogramResult& h = r.samples.back().histograms[0];
+    const HistogramResult &h = r.samples.back().histograms[0];
     const double exact_var = 0.5 / (1 - 0.1); // a^200 transient is < 1e-9
     const Comparison exact = compare_histogram(h.counts, gaussian_bins(h.axes[0], 0, exact_var));
     EXPECT_GT(exact.chi2_p, 1e-6) << "chi2 = " << exact.chi2 << " / " << exact.chi2_dof;
@@ -113,7 +113,7 @@ TEST_P(ExactLaws, EulerMaruyamaHistogramIsTheExactGaussian) {
 }
 
 TEST_P(ExactLaws, LeimkuhlerMatthewsHarmonicVarianceIsExactlyTOverK) {
-    for (const char* precision : {"float64", "float32"}) {
+    for (const char *precision : {"float64", "float32"}) {
         const Study s = study_from(kHarmonic, {"integrator.kind=leimkuhler_matthews",
                                                "integrator.dt=0.5", "temperature.T=1",
                                                std::string("ensemble.precision=") + precision});
@@ -225,9 +225,10 @@ range = [-2, 2]
 )");
     auto b = backend();
     const RunResult r = run_study(s, *b);
-    const SampleResult& last = r.samples.back();
+    const SampleResult &last = r.samples.back();
     ASSERT_TRUE(last.comparison.available);
-    EXPECT_GT(last.comparison.chi2_p, 1e-6) << last.comparison.chi2 << "/" << last.comparison.chi2_dof;
+    EXPECT_GT(last.comparison.chi2_p, 1e-6)
+        << last.comparison.chi2 << "/" << last.comparison.chi2_dof;
     ASSERT_EQ(last.basins.size(), 2u);
     const double p = last.basins[0].boltzmann, n = double(s.walkers);
     EXPECT_LT(std::fabs(last.basins[0].empirical - p) / std::sqrt(p * (1 - p) / n), kZ);
@@ -238,12 +239,12 @@ range = [-2, 2]
 
 TEST_P(ExactLaws, NonFiniteWalkersAreCountedNeverBinned) {
     // k dt / gamma = 3: |a| = 2, the AR(1) blows up to inf and then NaN.
-    const Study s = study_from(kHarmonic, {"integrator.dt=3", "ensemble.walkers=5000",
-                                           "run.steps=2000", "run.sample_every=1000",
-                                           "ensemble.precision=float32"});
+    const Study s =
+        study_from(kHarmonic, {"integrator.dt=3", "ensemble.walkers=5000", "run.steps=2000",
+                               "run.sample_every=1000", "ensemble.precision=float32"});
     auto b = backend();
     const RunResult r = run_study(s, *b);
-    const SampleResult& last = r.samples.back();
+    const SampleResult &last = r.samples.back();
     EXPECT_EQ(last.nonfinite, 5000u);
     EXPECT_EQ(last.finite, 0u);
     EXPECT_EQ(last.histograms[0].nonfinite, 5000u);

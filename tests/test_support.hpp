@@ -16,7 +16,7 @@ namespace langevin::test {
 
 /// LANGEVIN_REQUIRE_CUDA=1: a missing CUDA backend or device fails instead of skipping.
 inline bool cuda_required() {
-    const char* v = std::getenv("LANGEVIN_REQUIRE_CUDA");
+    const char *v = std::getenv("LANGEVIN_REQUIRE_CUDA");
     return v && v[0] == '1';
 }
 
@@ -32,12 +32,12 @@ protected:
             GTEST_SKIP() << "backend " << GetParam() << " unavailable: " << why;
         }
     }
-    std::unique_ptr<Backend> backend(const BackendOptions& options = {}) const {
+    std::unique_ptr<Backend> backend(const BackendOptions &options = {}) const {
         return make_backend(GetParam(), options);
     }
 };
 
-inline std::string backend_name(const ::testing::TestParamInfo<std::string>& info) {
+inline std::string backend_name(const ::testing::TestParamInfo<std::string> &info) {
     return info.param;
 }
 
@@ -46,7 +46,7 @@ inline std::string backend_name(const ::testing::TestParamInfo<std::string>& inf
                              ::langevin::test::backend_name)
 
 /// A study from TOML text plus overrides.
-inline Study study_from(const std::string& toml, const std::vector<std::string>& sets = {}) {
+inline Study study_from(const std::string &toml, const std::vector<std::string> &sets = {}) {
     return parse_study(toml, "<test>", sets);
 }
 
@@ -55,7 +55,7 @@ struct Moments {
     double mean = 0, var = 0;
     std::size_t n = 0;
 };
-inline Moments moments(const std::vector<double>& x, int dim, int d) {
+inline Moments moments(const std::vector<double> &x, int dim, int d) {
     Moments m;
     m.n = x.size() / dim;
     double s = 0, s2 = 0;
@@ -71,11 +71,11 @@ inline Moments moments(const std::vector<double>& x, int dim, int d) {
 }
 
 /// z-score of a sample mean against the exact mean and variance of a Gaussian law.
-inline double z_mean(const Moments& m, double mean, double var) {
+inline double z_mean(const Moments &m, double mean, double var) {
     return (m.mean - mean) / std::sqrt(var / m.n);
 }
 /// z-score of a sample variance against the exact variance (Gaussian: Var(s^2) = 2 var^2/(n-1)).
-inline double z_var(const Moments& m, double var) {
+inline double z_var(const Moments &m, double var) {
     return (m.var - var) / (var * std::sqrt(2.0 / (m.n - 1)));
 }
 

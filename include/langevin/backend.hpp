@@ -39,33 +39,33 @@ public:
     virtual std::uint64_t max_chunk_walkers(int dim, Precision precision) const = 0;
 
     /// Allocates walkers [first_walker, first_walker + count) and draws their initial state.
-    virtual void initialize(const Model& model, const InitSpec& init, std::uint64_t first_walker,
+    virtual void initialize(const Model &model, const InitSpec &init, std::uint64_t first_walker,
                             std::uint64_t count) = 0;
     /// Advances every walker of the chunk by n_steps from first_step at temperature kT.
-    virtual void advance(const Model& model, std::uint64_t first_step, std::uint64_t n_steps,
+    virtual void advance(const Model &model, std::uint64_t first_step, std::uint64_t n_steps,
                          double kT) = 0;
     /// Histograms, basin counts and block partial sums of the chunk's current state.
-    virtual Observation observe(const Model& model, const Grid& grid) const = 0;
+    virtual Observation observe(const Model &model, const Grid &grid) const = 0;
 
     /// Copies the chunk's state out (structure of arrays: x[d * count + i]), widened to double.
-    virtual void save(std::vector<double>& x, std::vector<double>& v) const = 0;
+    virtual void save(std::vector<double> &x, std::vector<double> &v) const = 0;
     /// Replaces the chunk's state (same layout; count = x.size() / dim).
-    virtual void load(const Model& model, std::uint64_t first_walker, const std::vector<double>& x,
-                      const std::vector<double>& v) = 0;
+    virtual void load(const Model &model, std::uint64_t first_walker, const std::vector<double> &x,
+                      const std::vector<double> &v) = 0;
 };
 
 /// Backends compiled into this build, in order of preference ("cuda" before "cpu").
 std::vector<std::string> compiled_backends();
 /// Whether a backend can run here (CUDA: a device is present).
-bool backend_available(const std::string& name, std::string* why = nullptr);
+bool backend_available(const std::string &name, std::string *why = nullptr);
 /// "auto" picks cuda when available, else cpu. Throws with the reason when unavailable.
-std::unique_ptr<Backend> make_backend(const std::string& name, const BackendOptions& options = {});
+std::unique_ptr<Backend> make_backend(const std::string &name, const BackendOptions &options = {});
 
-std::unique_ptr<Backend> make_cpu_backend(const BackendOptions& options);
+std::unique_ptr<Backend> make_cpu_backend(const BackendOptions &options);
 #if defined(LGV_HAVE_CUDA)
-std::unique_ptr<Backend> make_cuda_backend(const BackendOptions& options);
+std::unique_ptr<Backend> make_cuda_backend(const BackendOptions &options);
 /// Number of CUDA devices (0 when the driver or a device is missing); *why says why.
-int cuda_device_count(std::string* why);
+int cuda_device_count(std::string *why);
 /// One line per CUDA device: name, memory, compute capability.
 std::vector<std::string> cuda_device_descriptions();
 #endif

@@ -10,10 +10,10 @@ namespace langevin {
 
 /// Parses a study file, applies `--set section.key=value` overrides, fills defaults and
 /// validates. Errors name the key, the value, what is allowed, and the file's line.
-Study load_study(const std::string& path, const std::vector<std::string>& overrides = {});
+Study load_study(const std::string &path, const std::vector<std::string> &overrides = {});
 
 /// The same from TOML text; `source` names it in messages.
-Study parse_study(const std::string& text, const std::string& source,
-                  const std::vector<std::string>& overrides = {});
+Study parse_study(const std::string &text, const std::string &source,
+                  const std::vector<std::string> &overrides = {});
 
 } // namespace langevin

@@ -8,9 +8,11 @@
 #if defined(__CUDACC__)
 #define LGV_HD __host__ __device__
 #define LGV_INLINE __forceinline__
+#define LGV_UNROLL _Pragma("unroll")
 #else
 #define LGV_HD
 #define LGV_INLINE inline
+#define LGV_UNROLL
 #endif
 
 namespace langevin {
@@ -20,14 +22,30 @@ enum class Precision { float32, float64 };
 
 // Overloads that resolve to the CUDA math library on the device and libm on the host; std::
 // functions are not callable from device code.
-LGV_HD LGV_INLINE float lgv_exp(float x) { return ::expf(x); }
-LGV_HD LGV_INLINE double lgv_exp(double x) { return ::exp(x); }
-LGV_HD LGV_INLINE float lgv_sqrt(float x) { return ::sqrtf(x); }
-LGV_HD LGV_INLINE double lgv_sqrt(double x) { return ::sqrt(x); }
-LGV_HD LGV_INLINE float lgv_sin(float x) { return ::sinf(x); }
-LGV_HD LGV_INLINE double lgv_sin(double x) { return ::sin(x); }
-LGV_HD LGV_INLINE float lgv_cos(float x) { return ::cosf(x); }
-LGV_HD LGV_INLINE double lgv_cos(double x) { return ::cos(x); }
+LGV_HD LGV_INLINE float lgv_exp(float x) {
+    return ::expf(x);
+}
+LGV_HD LGV_INLINE double lgv_exp(double x) {
+    return ::exp(x);
+}
+LGV_HD LGV_INLINE float lgv_sqrt(float x) {
+    return ::sqrtf(x);
+}
+LGV_HD LGV_INLINE double lgv_sqrt(double x) {
+    return ::sqrt(x);
+}
+LGV_HD LGV_INLINE float lgv_sin(float x) {
+    return ::sinf(x);
+}
+LGV_HD LGV_INLINE double lgv_sin(double x) {
+    return ::sin(x);
+}
+LGV_HD LGV_INLINE float lgv_cos(float x) {
+    return ::cosf(x);
+}
+LGV_HD LGV_INLINE double lgv_cos(double x) {
+    return ::cos(x);
+}
 
 /// True unless x is NaN or ±inf. Bit test, so it survives any optimisation setting.
 LGV_HD LGV_INLINE bool lgv_isfinite(float x) {

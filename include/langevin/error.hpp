@@ -20,7 +20,7 @@ public:
 };
 
 namespace detail {
-template <class... Args> std::string concat(const Args&... args) {
+template <class... Args> std::string concat(const Args &...args) {
     std::ostringstream out;
     (out << ... << args);
     return out.str();

@@ -23,7 +23,7 @@ struct Grid {
 
 /// Slot of x on an axis: 0 outside [lo, hi), 1..bins inside. Double arithmetic, no FMA pattern,
 /// so the host and the device agree on every finite x.
-LGV_HD LGV_INLINE int axis_slot(double x, const Axis& axis) {
+LGV_HD LGV_INLINE int axis_slot(double x, const Axis &axis) {
     const double u = (x - axis.lo) / (axis.hi - axis.lo) * axis.bins;
     if (!(u >= 0.0 && u < double(axis.bins)))
         return 0;
@@ -32,7 +32,7 @@ LGV_HD LGV_INLINE int axis_slot(double x, const Axis& axis) {
 
 /// Slots of the joint histogram of axes 0 and 1: 0 outside, 1 + i0 * bins1 + i1 inside,
 /// bins0 * bins1 + 1 for non-finite walkers.
-LGV_HD LGV_INLINE int joint_slot(double x0, double x1, const Axis& a0, const Axis& a1) {
+LGV_HD LGV_INLINE int joint_slot(double x0, double x1, const Axis &a0, const Axis &a1) {
     const int s0 = axis_slot(x0, a0), s1 = axis_slot(x1, a1);
     if (s0 == 0 || s1 == 0)
         return 0;

@@ -19,15 +19,15 @@ struct InitSpec {
 };
 
 template <class T, int D>
-LGV_HD LGV_INLINE void init_walker(const InitSpec& init, std::uint64_t seed, std::uint64_t walker,
-                                   Vec<T, D>& x, Vec<T, D>& v) {
+LGV_HD LGV_INLINE void init_walker(const InitSpec &init, std::uint64_t seed, std::uint64_t walker,
+                                   Vec<T, D> &x, Vec<T, D> &v) {
     WalkerRng rng(stream_key(seed, Purpose::init_position), walker, 0);
-    Vec<T, D> r;
+    Vec<T, D> r{}; // unused for init = point
     if (init.kind == InitSpec::Kind::uniform)
         rng.uniforms(r); // (0, 1]
     else if (init.kind == InitSpec::Kind::gaussian)
         rng.normals(r);
-#pragma unroll
+    LGV_UNROLL
     for (int d = 0; d < D; ++d) {
         if (init.kind == InitSpec::Kind::point)
             x[d] = T(init.point[d]);
@@ -39,7 +39,7 @@ LGV_HD LGV_INLINE void init_walker(const InitSpec& init, std::uint64_t seed, std
     WalkerRng vrng(stream_key(seed, Purpose::init_velocity), walker, 0);
     Vec<T, D> xi;
     vrng.normals(xi);
-#pragma unroll
+    LGV_UNROLL
     for (int d = 0; d < D; ++d)
         v[d] = T(init.velocity_sigma * double(xi[d]));
 }

@@ -9,15 +9,15 @@
 namespace langevin {
 
 /// The `--json` document: config, backend, device, walker_steps_per_second, samples.
-std::string result_json(const Study& study, const RunResult& result);
+std::string result_json(const Study &study, const RunResult &result);
 
 /// Human-readable tables.
-void print_result(std::ostream& out, const Study& study, const RunResult& result);
+void print_result(std::ostream &out, const Study &study, const RunResult &result);
 
 /// Advice printed when walkers become non-finite; empty when there are none.
-std::string nonfinite_advice(const Study& study, const RunResult& result);
+std::string nonfinite_advice(const Study &study, const RunResult &result);
 
 /// `langevin info`: backends, devices, potentials with parameters, integrators.
-void print_info(std::ostream& out);
+void print_info(std::ostream &out);
 
 } // namespace langevin

@@ -38,12 +38,8 @@ LGV_HD LGV_INLINE std::uint64_t stream_key(std::uint64_t seed, Purpose purpose) 
 /// Normals per cuRAND call: curand_normal4 (float) or curand_normal2_double (double); each
 /// call consumes exactly four 32-bit words of the Philox stream.
 template <class T> struct NormalsPerCall;
-template <> struct NormalsPerCall<float> {
-    static constexpr int value = 4;
-};
-template <> struct NormalsPerCall<double> {
-    static constexpr int value = 2;
-};
+template <> struct NormalsPerCall<float> { static constexpr int value = 4; };
+template <> struct NormalsPerCall<double> { static constexpr int value = 2; };
 
 /// 32-bit words consumed when drawing a block of D normals of type T.
 template <class T, int D> LGV_HD constexpr std::uint64_t words_per_block() {
@@ -58,32 +54,28 @@ public:
     }
 
     /// D independent N(0,1) draws in T; consumes words_per_block<T, D>() words.
-    template <class T, int D> LGV_HD LGV_INLINE void normals(Vec<T, D>& out) {
-        fill(out);
-    }
+    template <class T, int D> LGV_HD LGV_INLINE void normals(Vec<T, D> &out) { fill(out); }
 
     /// D independent uniforms on (0, 1]; consumes words_per_block<T, D>() words.
-    template <class T, int D> LGV_HD LGV_INLINE void uniforms(Vec<T, D>& out) {
-        fill_uniform(out);
-    }
+    template <class T, int D> LGV_HD LGV_INLINE void uniforms(Vec<T, D> &out) { fill_uniform(out); }
 
     /// Four raw 32-bit words (for the golden known-answer test).
     LGV_HD LGV_INLINE uint4 words() { return curand4(&state_); }
 
 private:
-    template <int D> LGV_HD LGV_INLINE void fill(Vec<float, D>& out) {
-#pragma unroll
+    template <int D> LGV_HD LGV_INLINE void fill(Vec<float, D> &out) {
+        LGV_UNROLL
         for (int b = 0; b < (D + 3) / 4; ++b) {
             const float4 r = curand_normal4(&state_);
             const float q[4] = {r.x, r.y, r.z, r.w};
-#pragma unroll
+            LGV_UNROLL
             for (int j = 0; j < 4; ++j)
                 if (4 * b + j < D)
                     out[4 * b + j] = q[j];
         }
     }
-    template <int D> LGV_HD LGV_INLINE void fill(Vec<double, D>& out) {
-#pragma unroll
+    template <int D> LGV_HD LGV_INLINE void fill(Vec<double, D> &out) {
+        LGV_UNROLL
         for (int b = 0; b < (D + 1) / 2; ++b) {
             const double2 r = curand_normal2_double(&state_);
             out[2 * b] = r.x;
@@ -92,19 +84,19 @@ private:
         }
     }
 
-    template <int D> LGV_HD LGV_INLINE void fill_uniform(Vec<float, D>& out) {
-#pragma unroll
+    template <int D> LGV_HD LGV_INLINE void fill_uniform(Vec<float, D> &out) {
+        LGV_UNROLL
         for (int b = 0; b < (D + 3) / 4; ++b) {
             const float4 r = curand_uniform4(&state_);
             const float q[4] = {r.x, r.y, r.z, r.w};
-#pragma unroll
+            LGV_UNROLL
             for (int j = 0; j < 4; ++j)
                 if (4 * b + j < D)
                     out[4 * b + j] = q[j];
         }
     }
-    template <int D> LGV_HD LGV_INLINE void fill_uniform(Vec<double, D>& out) {
-#pragma unroll
+    template <int D> LGV_HD LGV_INLINE void fill_uniform(Vec<double, D> &out) {
+        LGV_UNROLL
         for (int b = 0; b < (D + 1) / 2; ++b) {
             const double2 r = curand_uniform2_double(&state_);
             out[2 * b] = r.x;

@@ -34,11 +34,11 @@ struct Comparison {
 };
 
 struct HistogramResult {
-    std::vector<int> dims;                   ///< {d} for a marginal, {0, 1} for the joint
-    std::vector<Axis> axes;                  ///< one per entry of dims
-    std::vector<std::uint64_t> counts;       ///< bins only, row-major for the joint
+    std::vector<int> dims;             ///< {d} for a marginal, {0, 1} for the joint
+    std::vector<Axis> axes;            ///< one per entry of dims
+    std::vector<std::uint64_t> counts; ///< bins only, row-major for the joint
     std::uint64_t outside = 0, nonfinite = 0;
-    std::vector<double> reference;           ///< Boltzmann bin probabilities (empty: n/a)
+    std::vector<double> reference; ///< Boltzmann bin probabilities (empty: n/a)
     Comparison comparison;
 };
 
@@ -69,12 +69,12 @@ struct RunResult {
 };
 
 /// Steps at which a study samples: sample_every, 2 sample_every, ..., and always the last step.
-std::vector<std::uint64_t> sample_steps(const Study& study);
+std::vector<std::uint64_t> sample_steps(const Study &study);
 
 /// Runs a study on the backend it names.
-RunResult run_study(const Study& study);
+RunResult run_study(const Study &study);
 
 /// Runs a study on a given backend (tests use it to vary backends and options).
-RunResult run_study(const Study& study, Backend& backend);
+RunResult run_study(const Study &study, Backend &backend);
 
 } // namespace langevin

@@ -14,8 +14,8 @@
 namespace langevin {
 
 struct BAOAB {
-    static constexpr const char* name = "baoab";
-    static constexpr const char* summary = "underdamped (mass, friction rate), O(dt^2)";
+    static constexpr const char *name = "baoab";
+    static constexpr const char *summary = "underdamped (mass, friction rate), O(dt^2)";
     static constexpr bool underdamped = true;
     double dt = 1e-2, friction = 1.0, mass = 1.0;
 
@@ -34,15 +34,15 @@ struct BAOAB {
         return words_per_block<T, D>();
     }
     template <class Pot, class T, int D>
-    LGV_HD LGV_INLINE Carry<T, D> begin(const Pot& pot, const Vec<T, D>& x, WalkerRng&) const {
+    LGV_HD LGV_INLINE Carry<T, D> begin(const Pot &pot, const Vec<T, D> &x, WalkerRng &) const {
         return {pot.force(x)};
     }
     template <class Pot, class T, int D>
-    LGV_HD LGV_INLINE void step(const Pot& pot, const Coeffs<T>& c, Vec<T, D>& x, Vec<T, D>& v,
-                                WalkerRng& rng, Carry<T, D>& carry) const {
+    LGV_HD LGV_INLINE void step(const Pot &pot, const Coeffs<T> &c, Vec<T, D> &x, Vec<T, D> &v,
+                                WalkerRng &rng, Carry<T, D> &carry) const {
         Vec<T, D> xi;
         rng.normals(xi);
-#pragma unroll
+        LGV_UNROLL
         for (int d = 0; d < D; ++d) {
             v[d] += c.kick * carry.force[d];
             x[d] += c.half_dt * v[d];
@@ -50,7 +50,7 @@ struct BAOAB {
             x[d] += c.half_dt * v[d];
         }
         carry.force = pot.force(x);
-#pragma unroll
+        LGV_UNROLL
         for (int d = 0; d < D; ++d)
             v[d] += c.kick * carry.force[d];
     }
@@ -60,7 +60,7 @@ struct BAOAB {
                 {"friction", 1.0, "friction rate gamma (> 0, 1/time)"},
                 {"mass", 1.0, "particle mass (> 0)"}};
     }
-    static BAOAB make(const IntegratorValues& values) {
+    static BAOAB make(const IntegratorValues &values) {
         BAOAB i;
         i.dt = detail::positive_integrator_param(values, "dt");
         i.friction = detail::positive_integrator_param(values, "friction");

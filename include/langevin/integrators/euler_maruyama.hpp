@@ -12,14 +12,12 @@
 namespace langevin {
 
 struct EulerMaruyama {
-    static constexpr const char* name = "euler_maruyama";
-    static constexpr const char* summary = "overdamped, weak order 1";
+    static constexpr const char *name = "euler_maruyama";
+    static constexpr const char *summary = "overdamped, weak order 1";
     static constexpr bool underdamped = false;
     double dt = 1e-3, friction = 1.0;
 
-    template <class T> struct Coeffs {
-        T drift, noise;
-    };
+    template <class T> struct Coeffs { T drift, noise; };
     template <class T, int D> struct Carry {};
 
     template <class T> LGV_HD LGV_INLINE Coeffs<T> coefficients(double kT) const {
@@ -29,16 +27,16 @@ struct EulerMaruyama {
         return words_per_block<T, D>();
     }
     template <class Pot, class T, int D>
-    LGV_HD LGV_INLINE Carry<T, D> begin(const Pot&, const Vec<T, D>&, WalkerRng&) const {
+    LGV_HD LGV_INLINE Carry<T, D> begin(const Pot &, const Vec<T, D> &, WalkerRng &) const {
         return {};
     }
     template <class Pot, class T, int D>
-    LGV_HD LGV_INLINE void step(const Pot& pot, const Coeffs<T>& c, Vec<T, D>& x, Vec<T, D>&,
-                                WalkerRng& rng, Carry<T, D>&) const {
+    LGV_HD LGV_INLINE void step(const Pot &pot, const Coeffs<T> &c, Vec<T, D> &x, Vec<T, D> &,
+                                WalkerRng &rng, Carry<T, D> &) const {
         const Vec<T, D> f = pot.force(x);
         Vec<T, D> xi;
         rng.normals(xi);
-#pragma unroll
+        LGV_UNROLL
         for (int d = 0; d < D; ++d)
             x[d] += c.drift * f[d] + c.noise * xi[d];
     }
@@ -47,7 +45,7 @@ struct EulerMaruyama {
         return {{"dt", 1e-3, "time step (> 0)"},
                 {"friction", 1.0, "friction coefficient gamma (> 0); D = T / gamma"}};
     }
-    static EulerMaruyama make(const IntegratorValues& values) {
+    static EulerMaruyama make(const IntegratorValues &values) {
         EulerMaruyama i;
         i.dt = detail::positive_integrator_param(values, "dt");
         i.friction = detail::positive_integrator_param(values, "friction");

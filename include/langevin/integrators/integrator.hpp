@@ -18,19 +18,19 @@ namespace langevin {
 
 /// One named integrator parameter with its default.
 struct IntegratorParamSpec {
-    const char* name;
+    const char *name;
     double default_value;
-    const char* doc;
+    const char *doc;
 };
 
 using IntegratorValues = std::map<std::string, double>;
 
 namespace detail {
-inline double positive_integrator_param(const IntegratorValues& values, const char* name) {
+inline double positive_integrator_param(const IntegratorValues &values, const char *name) {
     const auto it = values.find(name);
     LGV_REQUIRE(it != values.end(), "integrator.", name, " is missing");
-    LGV_REQUIRE(it->second > 0 && std::isfinite(it->second), "integrator.", name, " = ",
-                it->second, ": must be a finite number > 0");
+    LGV_REQUIRE(it->second > 0 && std::isfinite(it->second), "integrator.", name, " = ", it->second,
+                ": must be a finite number > 0");
     return it->second;
 }
 } // namespace detail

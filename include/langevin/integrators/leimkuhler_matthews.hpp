@@ -13,14 +13,12 @@
 namespace langevin {
 
 struct LeimkuhlerMatthews {
-    static constexpr const char* name = "leimkuhler_matthews";
-    static constexpr const char* summary = "overdamped, O(dt^2) stationary density";
+    static constexpr const char *name = "leimkuhler_matthews";
+    static constexpr const char *summary = "overdamped, O(dt^2) stationary density";
     static constexpr bool underdamped = false;
     double dt = 1e-3, friction = 1.0;
 
-    template <class T> struct Coeffs {
-        T drift, noise;
-    };
+    template <class T> struct Coeffs { T drift, noise; };
     template <class T, int D> struct Carry {
         Vec<T, D> xi; ///< xi_n, drawn by the previous step (or by begin)
     };
@@ -32,18 +30,18 @@ struct LeimkuhlerMatthews {
         return words_per_block<T, D>();
     }
     template <class Pot, class T, int D>
-    LGV_HD LGV_INLINE Carry<T, D> begin(const Pot&, const Vec<T, D>&, WalkerRng& rng) const {
+    LGV_HD LGV_INLINE Carry<T, D> begin(const Pot &, const Vec<T, D> &, WalkerRng &rng) const {
         Carry<T, D> carry;
         rng.normals(carry.xi);
         return carry;
     }
     template <class Pot, class T, int D>
-    LGV_HD LGV_INLINE void step(const Pot& pot, const Coeffs<T>& c, Vec<T, D>& x, Vec<T, D>&,
-                                WalkerRng& rng, Carry<T, D>& carry) const {
+    LGV_HD LGV_INLINE void step(const Pot &pot, const Coeffs<T> &c, Vec<T, D> &x, Vec<T, D> &,
+                                WalkerRng &rng, Carry<T, D> &carry) const {
         const Vec<T, D> f = pot.force(x);
         Vec<T, D> next;
         rng.normals(next);
-#pragma unroll
+        LGV_UNROLL
         for (int d = 0; d < D; ++d) {
             x[d] += c.drift * f[d] + c.noise * (carry.xi[d] + next[d]);
             carry.xi[d] = next[d];
@@ -54,7 +52,7 @@ struct LeimkuhlerMatthews {
         return {{"dt", 1e-3, "time step (> 0)"},
                 {"friction", 1.0, "friction coefficient gamma (> 0); D = T / gamma"}};
     }
-    static LeimkuhlerMatthews make(const IntegratorValues& values) {
+    static LeimkuhlerMatthews make(const IntegratorValues &values) {
         LeimkuhlerMatthews i;
         i.dt = detail::positive_integrator_param(values, "dt");
         i.friction = detail::positive_integrator_param(values, "friction");

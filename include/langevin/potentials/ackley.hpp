@@ -15,17 +15,17 @@
 namespace langevin {
 
 struct Ackley {
-    static constexpr const char* name = "ackley";
-    static constexpr const char* summary = "Ackley function, many local minima";
+    static constexpr const char *name = "ackley";
+    static constexpr const char *summary = "Ackley function, many local minima";
     static constexpr int fixed_dim = 0;
     static constexpr bool separable = false;
     static constexpr bool product_basins = false;
     int dim = 1;
     double a = 20.0, b = 0.2, c = 6.283185307179586476925;
 
-    template <class T, int D> LGV_HD LGV_INLINE T energy(const Vec<T, D>& x) const {
+    template <class T, int D> LGV_HD LGV_INLINE T energy(const Vec<T, D> &x) const {
         T r2 = T(0), cs = T(0);
-#pragma unroll
+        LGV_UNROLL
         for (int d = 0; d < D; ++d) {
             r2 += x[d] * x[d];
             cs += lgv_cos(T(c) * x[d]);
@@ -33,9 +33,9 @@ struct Ackley {
         return -T(a) * lgv_exp(-T(b) * lgv_sqrt(r2 / T(D))) - lgv_exp(cs / T(D)) + T(a) +
                T(2.718281828459045235360);
     }
-    template <class T, int D> LGV_HD LGV_INLINE Vec<T, D> force(const Vec<T, D>& x) const {
+    template <class T, int D> LGV_HD LGV_INLINE Vec<T, D> force(const Vec<T, D> &x) const {
         T r2 = T(0), cs = T(0);
-#pragma unroll
+        LGV_UNROLL
         for (int d = 0; d < D; ++d) {
             r2 += x[d] * x[d];
             cs += lgv_cos(T(c) * x[d]);
@@ -44,7 +44,7 @@ struct Ackley {
         const T radial = r > T(0) ? T(a) * T(b) * lgv_exp(-T(b) * r) / (T(D) * r) : T(0);
         const T ripple = lgv_exp(cs / T(D)) * T(c) / T(D);
         Vec<T, D> f;
-#pragma unroll
+        LGV_UNROLL
         for (int d = 0; d < D; ++d)
             f[d] = -(radial * x[d] + ripple * lgv_sin(T(c) * x[d]));
         return f;
@@ -52,10 +52,10 @@ struct Ackley {
     template <class T> LGV_HD LGV_INLINE T coord_energy(int, T) const { return T(0); }
 
     LGV_HD static constexpr int basin_count() { return 2; }
-    static const char* basin_name(int i) { return i == 0 ? "global" : "other"; }
-    template <class T, int D> LGV_HD LGV_INLINE int basin(const Vec<T, D>& x) const {
+    static const char *basin_name(int i) { return i == 0 ? "global" : "other"; }
+    template <class T, int D> LGV_HD LGV_INLINE int basin(const Vec<T, D> &x) const {
         int out = 0;
-#pragma unroll
+        LGV_UNROLL
         for (int d = 0; d < D; ++d)
             out |= (double(x[d]) > -0.5 && double(x[d]) < 0.5) ? 0 : 1;
         return out;
@@ -67,7 +67,7 @@ struct Ackley {
                 {"b", 0.2, false, "funnel width (> 0)"},
                 {"c", 6.283185307179586, false, "ripple wave number (> 0)"}};
     }
-    static Ackley make(const ParamValues& values, int dim) {
+    static Ackley make(const ParamValues &values, int dim) {
         Ackley p;
         p.dim = dim;
         p.a = detail::scalar_param(values, "a");

@@ -13,8 +13,8 @@
 namespace langevin {
 
 struct DoubleWell {
-    static constexpr const char* name = "double_well";
-    static constexpr const char* summary = "E = a (x^2 - b^2)^2 + tilt x (1-D)";
+    static constexpr const char *name = "double_well";
+    static constexpr const char *summary = "E = a (x^2 - b^2)^2 + tilt x (1-D)";
     static constexpr int fixed_dim = 1;
     static constexpr bool separable = true;
     static constexpr bool product_basins = false;
@@ -22,10 +22,10 @@ struct DoubleWell {
     double a = 1.0, b = 1.0, tilt = 0.0;
     double barrier = 0.0; ///< x_b: left basin is x < x_b
 
-    template <class T, int D> LGV_HD LGV_INLINE T energy(const Vec<T, D>& x) const {
+    template <class T, int D> LGV_HD LGV_INLINE T energy(const Vec<T, D> &x) const {
         return coord_energy(0, x[0]);
     }
-    template <class T, int D> LGV_HD LGV_INLINE Vec<T, D> force(const Vec<T, D>& x) const {
+    template <class T, int D> LGV_HD LGV_INLINE Vec<T, D> force(const Vec<T, D> &x) const {
         const T u = x[0];
         Vec<T, D> f;
         f[0] = -(T(4) * T(a) * u * (u * u - T(b) * T(b)) + T(tilt));
@@ -37,8 +37,8 @@ struct DoubleWell {
     }
 
     LGV_HD static constexpr int basin_count() { return 2; }
-    static const char* basin_name(int i) { return i == 0 ? "left" : "right"; }
-    template <class T, int D> LGV_HD LGV_INLINE int basin(const Vec<T, D>& x) const {
+    static const char *basin_name(int i) { return i == 0 ? "left" : "right"; }
+    template <class T, int D> LGV_HD LGV_INLINE int basin(const Vec<T, D> &x) const {
         return coord_basin(0, x[0]);
     }
     template <class T> LGV_HD LGV_INLINE int coord_basin(int, T x) const {
@@ -50,7 +50,7 @@ struct DoubleWell {
                 {"b", 1.0, false, "well half-separation (> 0)"},
                 {"tilt", 0.0, false, "linear tilt; > 0 makes the left well global"}};
     }
-    static DoubleWell make(const ParamValues& values, int) {
+    static DoubleWell make(const ParamValues &values, int) {
         DoubleWell p;
         p.a = detail::scalar_param(values, "a");
         p.b = detail::scalar_param(values, "b");

@@ -10,17 +10,17 @@
 namespace langevin {
 
 struct Free {
-    static constexpr const char* name = "free";
-    static constexpr const char* summary = "E = 0 (Brownian motion); no Boltzmann law";
+    static constexpr const char *name = "free";
+    static constexpr const char *summary = "E = 0 (Brownian motion); no Boltzmann law";
     static constexpr int fixed_dim = 0;
     static constexpr bool separable = false; // no normalisable factor to compare with
     static constexpr bool product_basins = false;
     int dim = 1;
 
-    template <class T, int D> LGV_HD LGV_INLINE T energy(const Vec<T, D>&) const { return T(0); }
-    template <class T, int D> LGV_HD LGV_INLINE Vec<T, D> force(const Vec<T, D>&) const {
+    template <class T, int D> LGV_HD LGV_INLINE T energy(const Vec<T, D> &) const { return T(0); }
+    template <class T, int D> LGV_HD LGV_INLINE Vec<T, D> force(const Vec<T, D> &) const {
         Vec<T, D> f;
-#pragma unroll
+        LGV_UNROLL
         for (int d = 0; d < D; ++d)
             f[d] = T(0);
         return f;
@@ -28,12 +28,12 @@ struct Free {
     template <class T> LGV_HD LGV_INLINE T coord_energy(int, T) const { return T(0); }
 
     LGV_HD static constexpr int basin_count() { return 0; }
-    static const char* basin_name(int) { return ""; }
-    template <class T, int D> LGV_HD LGV_INLINE int basin(const Vec<T, D>&) const { return -1; }
+    static const char *basin_name(int) { return ""; }
+    template <class T, int D> LGV_HD LGV_INLINE int basin(const Vec<T, D> &) const { return -1; }
     template <class T> LGV_HD LGV_INLINE int coord_basin(int, T) const { return -1; }
 
     static std::vector<ParamSpec> params() { return {}; }
-    static Free make(const ParamValues&, int dim) {
+    static Free make(const ParamValues &, int dim) {
         Free p;
         p.dim = dim;
         return p;

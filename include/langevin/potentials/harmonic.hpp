@@ -12,8 +12,8 @@
 namespace langevin {
 
 struct Harmonic {
-    static constexpr const char* name = "harmonic";
-    static constexpr const char* summary = "E = k/2 |x - centre|^2 (Ornstein-Uhlenbeck)";
+    static constexpr const char *name = "harmonic";
+    static constexpr const char *summary = "E = k/2 |x - centre|^2 (Ornstein-Uhlenbeck)";
     static constexpr int fixed_dim = 0;
     static constexpr bool separable = true;
     static constexpr bool product_basins = false;
@@ -21,16 +21,16 @@ struct Harmonic {
     double k = 1.0;
     double centre[kMaxDim] = {};
 
-    template <class T, int D> LGV_HD LGV_INLINE T energy(const Vec<T, D>& x) const {
+    template <class T, int D> LGV_HD LGV_INLINE T energy(const Vec<T, D> &x) const {
         T e = T(0);
-#pragma unroll
+        LGV_UNROLL
         for (int d = 0; d < D; ++d)
             e += coord_energy(d, x[d]);
         return e;
     }
-    template <class T, int D> LGV_HD LGV_INLINE Vec<T, D> force(const Vec<T, D>& x) const {
+    template <class T, int D> LGV_HD LGV_INLINE Vec<T, D> force(const Vec<T, D> &x) const {
         Vec<T, D> f;
-#pragma unroll
+        LGV_UNROLL
         for (int d = 0; d < D; ++d)
             f[d] = -T(k) * (x[d] - T(centre[d]));
         return f;
@@ -41,15 +41,15 @@ struct Harmonic {
     }
 
     LGV_HD static constexpr int basin_count() { return 0; }
-    static const char* basin_name(int) { return ""; }
-    template <class T, int D> LGV_HD LGV_INLINE int basin(const Vec<T, D>&) const { return -1; }
+    static const char *basin_name(int) { return ""; }
+    template <class T, int D> LGV_HD LGV_INLINE int basin(const Vec<T, D> &) const { return -1; }
     template <class T> LGV_HD LGV_INLINE int coord_basin(int, T) const { return -1; }
 
     static std::vector<ParamSpec> params() {
         return {{"k", 1.0, false, "stiffness (> 0)"},
                 {"centre", 0.0, true, "minimum position (one number or one per dimension)"}};
     }
-    static Harmonic make(const ParamValues& values, int dim) {
+    static Harmonic make(const ParamValues &values, int dim) {
         Harmonic p;
         p.dim = dim;
         p.k = detail::scalar_param(values, "k");

@@ -16,8 +16,8 @@
 namespace langevin {
 
 struct MullerBrown {
-    static constexpr const char* name = "muller_brown";
-    static constexpr const char* summary = "Muller-Brown 2-D surface, three minima";
+    static constexpr const char *name = "muller_brown";
+    static constexpr const char *summary = "Muller-Brown 2-D surface, three minima";
     static constexpr int fixed_dim = 2;
     static constexpr bool separable = false;
     static constexpr bool product_basins = false;
@@ -31,18 +31,18 @@ struct MullerBrown {
     double y0[4] = {0.0, 0.5, 1.5, 1.0};
     double minima[3][2] = {{-0.558224, 1.441726}, {0.623499, 0.028038}, {-0.050011, 0.466694}};
 
-    template <class T, int D> LGV_HD LGV_INLINE T energy(const Vec<T, D>& p) const {
+    template <class T, int D> LGV_HD LGV_INLINE T energy(const Vec<T, D> &p) const {
         T e = T(0);
-#pragma unroll
+        LGV_UNROLL
         for (int i = 0; i < 4; ++i) {
             const T dx = p[0] - T(x0[i]), dy = p[1] - T(y0[i]);
             e += T(A[i]) * lgv_exp(T(a[i]) * dx * dx + T(b[i]) * dx * dy + T(c[i]) * dy * dy);
         }
         return e;
     }
-    template <class T, int D> LGV_HD LGV_INLINE Vec<T, D> force(const Vec<T, D>& p) const {
+    template <class T, int D> LGV_HD LGV_INLINE Vec<T, D> force(const Vec<T, D> &p) const {
         T gx = T(0), gy = T(0);
-#pragma unroll
+        LGV_UNROLL
         for (int i = 0; i < 4; ++i) {
             const T dx = p[0] - T(x0[i]), dy = p[1] - T(y0[i]);
             const T w =
@@ -58,10 +58,8 @@ struct MullerBrown {
     template <class T> LGV_HD LGV_INLINE T coord_energy(int, T) const { return T(0); }
 
     LGV_HD static constexpr int basin_count() { return 3; }
-    static const char* basin_name(int i) {
-        return i == 0 ? "A (global)" : (i == 1 ? "B" : "C");
-    }
-    template <class T, int D> LGV_HD int basin(const Vec<T, D>& start) const {
+    static const char *basin_name(int i) { return i == 0 ? "A (global)" : (i == 1 ? "B" : "C"); }
+    template <class T, int D> LGV_HD int basin(const Vec<T, D> &start) const {
         Vec<double, 2> p{{double(start[0]), double(start[1])}};
         for (int it = 0; it < 200; ++it) {
             const Vec<double, 2> f = force(p);
@@ -89,7 +87,7 @@ struct MullerBrown {
     template <class T> LGV_HD LGV_INLINE int coord_basin(int, T) const { return -1; }
 
     static std::vector<ParamSpec> params() { return {}; }
-    static MullerBrown make(const ParamValues&, int) { return MullerBrown{}; }
+    static MullerBrown make(const ParamValues &, int) { return MullerBrown{}; }
     Range default_range(int d) const { return d == 0 ? Range{-1.5, 1.2} : Range{-0.5, 2.0}; }
 };
 

@@ -13,8 +13,8 @@
 namespace langevin {
 
 struct Rastrigin {
-    static constexpr const char* name = "rastrigin";
-    static constexpr const char* summary = "E = A D + sum (x^2 - A cos 2 pi x)";
+    static constexpr const char *name = "rastrigin";
+    static constexpr const char *summary = "E = A D + sum (x^2 - A cos 2 pi x)";
     static constexpr int fixed_dim = 0;
     static constexpr bool separable = true;
     static constexpr bool product_basins = true;
@@ -23,16 +23,16 @@ struct Rastrigin {
     double A = 10.0;
     double barrier = 0.5; ///< global cell: |x_d| < barrier
 
-    template <class T, int D> LGV_HD LGV_INLINE T energy(const Vec<T, D>& x) const {
+    template <class T, int D> LGV_HD LGV_INLINE T energy(const Vec<T, D> &x) const {
         T e = T(0);
-#pragma unroll
+        LGV_UNROLL
         for (int d = 0; d < D; ++d)
             e += coord_energy(d, x[d]);
         return e;
     }
-    template <class T, int D> LGV_HD LGV_INLINE Vec<T, D> force(const Vec<T, D>& x) const {
+    template <class T, int D> LGV_HD LGV_INLINE Vec<T, D> force(const Vec<T, D> &x) const {
         Vec<T, D> f;
-#pragma unroll
+        LGV_UNROLL
         for (int d = 0; d < D; ++d)
             f[d] = -(T(2) * x[d] + T(two_pi * A) * lgv_sin(T(two_pi) * x[d]));
         return f;
@@ -42,10 +42,10 @@ struct Rastrigin {
     }
 
     LGV_HD static constexpr int basin_count() { return 2; }
-    static const char* basin_name(int i) { return i == 0 ? "global" : "other"; }
-    template <class T, int D> LGV_HD LGV_INLINE int basin(const Vec<T, D>& x) const {
+    static const char *basin_name(int i) { return i == 0 ? "global" : "other"; }
+    template <class T, int D> LGV_HD LGV_INLINE int basin(const Vec<T, D> &x) const {
         int b = 0;
-#pragma unroll
+        LGV_UNROLL
         for (int d = 0; d < D; ++d)
             b |= coord_basin(d, x[d]);
         return b;
@@ -58,7 +58,7 @@ struct Rastrigin {
     static std::vector<ParamSpec> params() {
         return {{"A", 10.0, false, "ripple amplitude (>= 0)"}};
     }
-    static Rastrigin make(const ParamValues& values, int dim) {
+    static Rastrigin make(const ParamValues &values, int dim) {
         Rastrigin p;
         p.dim = dim;
         p.A = detail::scalar_param(values, "A");

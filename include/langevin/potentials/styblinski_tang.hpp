@@ -12,24 +12,24 @@
 namespace langevin {
 
 struct StyblinskiTang {
-    static constexpr const char* name = "styblinski_tang";
-    static constexpr const char* summary = "E = 1/2 sum (x^4 - 16 x^2 + 5 x)";
+    static constexpr const char *name = "styblinski_tang";
+    static constexpr const char *summary = "E = 1/2 sum (x^4 - 16 x^2 + 5 x)";
     static constexpr int fixed_dim = 0;
     static constexpr bool separable = true;
     static constexpr bool product_basins = true;
     int dim = 1;
     double barrier = 0.0; ///< 1-D local maximum; global cell: x_d < barrier
 
-    template <class T, int D> LGV_HD LGV_INLINE T energy(const Vec<T, D>& x) const {
+    template <class T, int D> LGV_HD LGV_INLINE T energy(const Vec<T, D> &x) const {
         T e = T(0);
-#pragma unroll
+        LGV_UNROLL
         for (int d = 0; d < D; ++d)
             e += coord_energy(d, x[d]);
         return e;
     }
-    template <class T, int D> LGV_HD LGV_INLINE Vec<T, D> force(const Vec<T, D>& x) const {
+    template <class T, int D> LGV_HD LGV_INLINE Vec<T, D> force(const Vec<T, D> &x) const {
         Vec<T, D> f;
-#pragma unroll
+        LGV_UNROLL
         for (int d = 0; d < D; ++d)
             f[d] = -T(0.5) * (T(4) * x[d] * x[d] * x[d] - T(32) * x[d] + T(5));
         return f;
@@ -40,10 +40,10 @@ struct StyblinskiTang {
     }
 
     LGV_HD static constexpr int basin_count() { return 2; }
-    static const char* basin_name(int i) { return i == 0 ? "global" : "other"; }
-    template <class T, int D> LGV_HD LGV_INLINE int basin(const Vec<T, D>& x) const {
+    static const char *basin_name(int i) { return i == 0 ? "global" : "other"; }
+    template <class T, int D> LGV_HD LGV_INLINE int basin(const Vec<T, D> &x) const {
         int b = 0;
-#pragma unroll
+        LGV_UNROLL
         for (int d = 0; d < D; ++d)
             b |= coord_basin(d, x[d]);
         return b;
@@ -53,7 +53,7 @@ struct StyblinskiTang {
     }
 
     static std::vector<ParamSpec> params() { return {}; }
-    static StyblinskiTang make(const ParamValues&, int dim) {
+    static StyblinskiTang make(const ParamValues &, int dim) {
         StyblinskiTang p;
         p.dim = dim;
         // Root of the slope 4x^3 - 32x + 5 between the two minima.
