@@ -255,9 +255,6 @@ private:
     std::map<std::string, toml::table> resolved_;
 };
 
-bool positive(double x) {
-    return x > 0;
-}
 bool non_negative(double x) {
     return x >= 0;
 }
