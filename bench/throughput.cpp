@@ -31,7 +31,8 @@ int main(int argc, char **argv) {
         auto backend = make_backend(backend_name, s.options);
         const auto t0 = std::chrono::steady_clock::now();
         backend->initialize(s.model, s.init, 0, s.walkers);
-        backend->advance(s.model, 0, 1, s.temperature); // context, allocation, first launch
+        backend->advance(s.model, 0, 1,
+                         s.schedule.table(0, 1)); // context, allocation, first launch
         const double first_step_s =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         std::vector<double> rates;
@@ -39,12 +40,12 @@ int main(int argc, char **argv) {
         for (int r = 0; r < repeats; ++r) {
             const auto start = std::chrono::steady_clock::now();
             if (sample_every == 0) {
-                backend->advance(s.model, step, s.steps, s.temperature);
+                backend->advance(s.model, step, s.steps, s.schedule.table(step, s.steps));
             } else {
                 for (std::uint64_t done = 0; done < s.steps; done += sample_every) {
                     const std::uint64_t n = std::min(sample_every, s.steps - done);
-                    backend->advance(s.model, step + done, n, s.temperature);
-                    backend->observe(s.model, s.grid);
+                    backend->advance(s.model, step + done, n, s.schedule.table(step + done, n));
+                    backend->observe(s.model, ObserveSpec{s.grid, s.init, Axis{0, 1, 0}});
                 }
             }
             step += s.steps;

@@ -4,5 +4,5 @@
 namespace langevin::cuda {
 template void launch_initialize<float>(const Model &, const InitSpec &, const DeviceChunk &);
 template void launch_advance<float>(const Model &, const DeviceChunk &, std::uint64_t,
-                                    std::uint64_t, double, int);
+                                    std::uint64_t, const std::vector<double> &, int, Workspace &);
 } // namespace langevin::cuda

@@ -17,24 +17,33 @@ void launch_initialize(const Model &model, const InitSpec &init, const DeviceChu
         constexpr int D = decltype(Dc)::value;
         const int threads = 256;
         kernels::initialize<T, D><<<grid_blocks(chunk.count, threads), threads>>>(
-            init, model.seed, chunk.first, static_cast<T *>(chunk.x), static_cast<T *>(chunk.v),
-            chunk.count);
+            init, model.target, model.seed, chunk.first, static_cast<T *>(chunk.x),
+            static_cast<T *>(chunk.v), chunk.hit, chunk.count);
         LGV_CUDA_CHECK_LAUNCH();
     });
 }
 
 template <class T>
 void launch_advance(const Model &model, const DeviceChunk &chunk, std::uint64_t first_step,
-                    std::uint64_t n_steps, double kT, int block_size) {
+                    std::uint64_t n_steps, const std::vector<double> &kT, int block_size,
+                    Workspace &ws) {
     visit_model_as<T>(model, [&](const auto &pot, const auto &integ, auto, auto Dc) {
         using Pot = std::decay_t<decltype(pot)>;
         using Integ = std::decay_t<decltype(integ)>;
+        using Coeffs = typename Integ::template Coeffs<T>;
         constexpr int D = decltype(Dc)::value;
-        const auto coeffs = integ.template coefficients<T>(kT);
+        // The integrator's constants at each T_n, computed once on the host: the same values as
+        // the CPU backend's.
+        std::vector<Coeffs> table;
+        for (double k : kT)
+            table.push_back(integ.template coefficients<T>(k));
+        auto *coeffs = static_cast<Coeffs *>(ws.coeffs.reserve(sizeof(Coeffs) * table.size()));
+        LGV_CUDA_CHECK(cudaMemcpy(coeffs, table.data(), sizeof(Coeffs) * table.size(),
+                                  cudaMemcpyHostToDevice));
         const int threads = block_size > 0 ? block_size : 256;
         kernels::advance<Integ, Pot, T, D><<<grid_blocks(chunk.count, threads), threads>>>(
-            integ, pot, coeffs, model.seed, chunk.first, first_step, n_steps,
-            static_cast<T *>(chunk.x), static_cast<T *>(chunk.v), chunk.count);
+            integ, pot, coeffs, table.size() > 1, model.target, model.seed, chunk.first, first_step,
+            n_steps, static_cast<T *>(chunk.x), static_cast<T *>(chunk.v), chunk.hit, chunk.count);
         LGV_CUDA_CHECK_LAUNCH();
     });
 }

@@ -28,7 +28,7 @@ public:
     std::uint64_t max_chunk_walkers(int dim, Precision precision) const override {
         std::size_t free_bytes = 0, total = 0;
         LGV_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total));
-        const double per_walker = 2.0 * dim * (precision == Precision::float32 ? 4 : 8);
+        const double per_walker = 2.0 * dim * (precision == Precision::float32 ? 4 : 8) + 8;
         const auto fit = static_cast<std::uint64_t>(0.6 * double(free_bytes) / per_walker);
         // CUB takes int sample counts: stay below 2^31.
         return std::min<std::uint64_t>(fit, (std::uint64_t(1) << 31) - kMomentBlock);
@@ -45,56 +45,67 @@ public:
     }
 
     void advance(const Model &model, std::uint64_t first_step, std::uint64_t n_steps,
-                 double kT) override {
+                 const std::vector<double> &kT) override {
         if (n_steps == 0 || chunk_.count == 0)
             return;
         if (precision_ == Precision::float32)
-            cuda::launch_advance<float>(model, chunk_, first_step, n_steps, kT,
-                                        options_.block_size);
+            cuda::launch_advance<float>(model, chunk_, first_step, n_steps, kT, options_.block_size,
+                                        workspace_);
         else
             cuda::launch_advance<double>(model, chunk_, first_step, n_steps, kT,
-                                         options_.block_size);
+                                         options_.block_size, workspace_);
         LGV_CUDA_CHECK(cudaDeviceSynchronize());
     }
 
-    Observation observe(const Model &model, const Grid &grid) const override {
+    Observation observe(const Model &model, const ObserveSpec &spec) const override {
         Observation out;
         if (precision_ == Precision::float32)
-            cuda::launch_observe<float>(model, grid, chunk_, workspace_, out);
+            cuda::launch_observe<float>(model, spec, chunk_, workspace_, out);
         else
-            cuda::launch_observe<double>(model, grid, chunk_, workspace_, out);
+            cuda::launch_observe<double>(model, spec, chunk_, workspace_, out);
         return out;
     }
 
-    void save(std::vector<double> &x, std::vector<double> &v) const override {
+    void save(WalkerState &state) const override {
         const std::size_t size = std::size_t(chunk_.count) * dim_;
         if (precision_ == Precision::float32) {
             std::vector<float> xf(size), vf(size);
             LGV_CUDA_CHECK(cudaMemcpy(xf.data(), chunk_.x, size * 4, cudaMemcpyDeviceToHost));
             LGV_CUDA_CHECK(cudaMemcpy(vf.data(), chunk_.v, size * 4, cudaMemcpyDeviceToHost));
-            x.assign(xf.begin(), xf.end());
-            v.assign(vf.begin(), vf.end());
+            state.x.assign(xf.begin(), xf.end());
+            state.v.assign(vf.begin(), vf.end());
         } else {
-            x.resize(size);
-            v.resize(size);
-            LGV_CUDA_CHECK(cudaMemcpy(x.data(), chunk_.x, size * 8, cudaMemcpyDeviceToHost));
-            LGV_CUDA_CHECK(cudaMemcpy(v.data(), chunk_.v, size * 8, cudaMemcpyDeviceToHost));
+            state.x.resize(size);
+            state.v.resize(size);
+            LGV_CUDA_CHECK(cudaMemcpy(state.x.data(), chunk_.x, size * 8, cudaMemcpyDeviceToHost));
+            LGV_CUDA_CHECK(cudaMemcpy(state.v.data(), chunk_.v, size * 8, cudaMemcpyDeviceToHost));
         }
+        state.hit.assign(chunk_.hit ? chunk_.count : 0, 0);
+        if (chunk_.hit)
+            LGV_CUDA_CHECK(
+                cudaMemcpy(state.hit.data(), chunk_.hit, chunk_.count * 8, cudaMemcpyDeviceToHost));
     }
-    void load(const Model &model, std::uint64_t first_walker, const std::vector<double> &x,
-              const std::vector<double> &v) override {
+    void load(const Model &model, std::uint64_t first_walker, const WalkerState &state) override {
         const int dim = model.dim();
-        LGV_REQUIRE(x.size() % dim == 0 && v.size() == x.size(),
+        LGV_REQUIRE(state.x.size() % dim == 0 && state.v.size() == state.x.size(),
                     "load: state arrays do not match dimension ", dim);
-        resize(model, first_walker, x.size() / dim);
+        resize(model, first_walker, state.x.size() / dim);
+        LGV_REQUIRE(state.hit.size() == (chunk_.hit ? chunk_.count : 0),
+                    "load: hit steps do not match the walkers");
         if (precision_ == Precision::float32) {
-            std::vector<float> xf(x.begin(), x.end()), vf(v.begin(), v.end());
+            std::vector<float> xf(state.x.begin(), state.x.end()),
+                vf(state.v.begin(), state.v.end());
             LGV_CUDA_CHECK(cudaMemcpy(chunk_.x, xf.data(), xf.size() * 4, cudaMemcpyHostToDevice));
             LGV_CUDA_CHECK(cudaMemcpy(chunk_.v, vf.data(), vf.size() * 4, cudaMemcpyHostToDevice));
         } else {
-            LGV_CUDA_CHECK(cudaMemcpy(chunk_.x, x.data(), x.size() * 8, cudaMemcpyHostToDevice));
-            LGV_CUDA_CHECK(cudaMemcpy(chunk_.v, v.data(), v.size() * 8, cudaMemcpyHostToDevice));
+            LGV_CUDA_CHECK(
+                cudaMemcpy(chunk_.x, state.x.data(), state.x.size() * 8, cudaMemcpyHostToDevice));
+            LGV_CUDA_CHECK(
+                cudaMemcpy(chunk_.v, state.v.data(), state.v.size() * 8, cudaMemcpyHostToDevice));
         }
+        if (chunk_.hit)
+            LGV_CUDA_CHECK(cudaMemcpy(chunk_.hit, state.hit.data(), state.hit.size() * 8,
+                                      cudaMemcpyHostToDevice));
     }
 
 private:
@@ -105,6 +116,9 @@ private:
             std::size_t(count) * dim_ * (precision_ == Precision::float32 ? 4 : 8);
         chunk_.x = x_.reserve(bytes);
         chunk_.v = v_.reserve(bytes);
+        chunk_.hit = model.target.active()
+                         ? static_cast<std::uint64_t *>(hit_.reserve(count * sizeof(std::uint64_t)))
+                         : nullptr;
         chunk_.first = first_walker;
         chunk_.count = count;
     }
@@ -113,7 +127,7 @@ private:
     cudaDeviceProp props_{};
     Precision precision_ = Precision::float32;
     int dim_ = 1;
-    cuda::DeviceBuffer x_, v_;
+    cuda::DeviceBuffer x_, v_, hit_;
     cuda::DeviceChunk chunk_;
     mutable cuda::Workspace workspace_;
 };

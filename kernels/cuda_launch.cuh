@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "cuda_check.cuh"
 #include "langevin/backend.hpp"
@@ -42,21 +43,23 @@ private:
 struct DeviceChunk {
     void *x = nullptr;
     void *v = nullptr;
+    std::uint64_t *hit = nullptr; ///< hit steps; null when the model has no target
     std::uint64_t first = 0, count = 0;
 };
 
 /// Scratch space of the reductions.
 struct Workspace {
-    DeviceBuffer temp, counts, total, block_sums;
+    DeviceBuffer temp, counts, total, block_sums, best_energy, best_index, coeffs;
 };
 
 template <class T>
 void launch_initialize(const Model &model, const InitSpec &init, const DeviceChunk &chunk);
 template <class T>
 void launch_advance(const Model &model, const DeviceChunk &chunk, std::uint64_t first_step,
-                    std::uint64_t n_steps, double kT, int block_size);
+                    std::uint64_t n_steps, const std::vector<double> &kT, int block_size,
+                    Workspace &ws);
 template <class T>
-void launch_observe(const Model &model, const Grid &grid, const DeviceChunk &chunk, Workspace &ws,
-                    Observation &out);
+void launch_observe(const Model &model, const ObserveSpec &spec, const DeviceChunk &chunk,
+                    Workspace &ws, Observation &out);
 
 } // namespace langevin::cuda

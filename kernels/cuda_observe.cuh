@@ -50,11 +50,32 @@ template <class T, int D> struct OutsideOf {
     }
 };
 
+/// Slot of walker i's hit step in the passage-time histogram.
+struct PassageSlotOf {
+    const std::uint64_t *hits;
+    Axis axis;
+    __host__ __device__ int operator()(std::int64_t i) const { return passage_slot(hits[i], axis); }
+};
+
+/// Energy of walker i, +inf when non-finite (never the best).
+template <class Pot, class T, int D> struct EnergyOf {
+    const T *xs;
+    const T *vs;
+    std::uint64_t n;
+    Pot pot;
+    __host__ __device__ double operator()(std::int64_t i) const {
+        Vec<T, D> x, v;
+        kernels::fetch(xs, vs, n, i, x, v);
+        return walker_is_finite(x, v) ? double(pot.energy(x)) : HUGE_VAL;
+    }
+};
+
 /// One CUDA block per moment block; thread t sums walkers t, t + 256, ... of it, then a fixed
 /// CUB block reduction: the order never depends on the stepping kernel's launch shape.
 template <class Pot, class T, int D>
-__global__ void moment_blocks(Pot pot, Grid grid, const T *xs, const T *vs, std::uint64_t n,
-                              double *out) {
+__global__ void moment_blocks(Pot pot, Grid grid, InitSpec init, std::uint64_t seed,
+                              std::uint64_t first_walker, const T *xs, const T *vs,
+                              const std::uint64_t *hits, std::uint64_t n, double *out) {
     constexpr int W = moment_width(D);
     double sums[W];
     LGV_UNROLL
@@ -69,10 +90,10 @@ __global__ void moment_blocks(Pot pot, Grid grid, const T *xs, const T *vs, std:
         const std::uint64_t i = base + k;
         if (i >= n)
             break;
-        Vec<T, D> x, v;
+        Vec<T, D> x, v, x0, v0;
         kernels::fetch(xs, vs, n, i, x, v);
-        if (walker_is_finite(x, v))
-            accumulate_moments(pot, x, v, shift, sums);
+        init_walker(init, seed, first_walker + i, x0, v0);
+        accumulate_moments(pot, x, v, x0, hits ? hits[i] : kNotHit, shift, sums);
     }
     using Reduce = cub::BlockReduce<double, kernels::kMomentThreads>;
     __shared__ typename Reduce::TempStorage temp;
@@ -105,8 +126,9 @@ void histogram(const F &slot_of, std::uint64_t count, int n_slots, Workspace &ws
 }
 
 template <class T>
-void launch_observe(const Model &model, const Grid &grid, const DeviceChunk &chunk, Workspace &ws,
-                    Observation &out) {
+void launch_observe(const Model &model, const ObserveSpec &spec, const DeviceChunk &chunk,
+                    Workspace &ws, Observation &out) {
+    const Grid &grid = spec.grid;
     visit_potential_as<T>(model, [&](const auto &pot, auto, auto Dc) {
         using Pot = std::decay_t<decltype(pot)>;
         constexpr int D = decltype(Dc)::value;
@@ -124,24 +146,62 @@ void launch_observe(const Model &model, const Grid &grid, const DeviceChunk &chu
                       out.basins);
             out.basins.pop_back(); // the non-finite slot
         }
+        if (spec.passage.bins > 0) {
+            if (chunk.hit)
+                histogram(PassageSlotOf{chunk.hit, spec.passage}, n, spec.passage.bins + 2, ws,
+                          out.passage);
+            else {
+                out.passage.assign(spec.passage.bins + 2, 0);
+                out.passage[0] = n; // nobody can hit an absent target
+            }
+        }
 
-        auto flags = thrust::make_transform_iterator(thrust::counting_iterator<std::int64_t>(0),
-                                                     OutsideOf<T, D>{xs, vs, n, grid});
-        auto *total =
-            static_cast<unsigned long long *>(ws.total.reserve(sizeof(unsigned long long)));
-        std::size_t temp_bytes = 0;
-        LGV_CUDA_CHECK(cub::DeviceReduce::Sum(nullptr, temp_bytes, flags, total, int(n)));
-        void *temp = ws.temp.reserve(temp_bytes);
-        LGV_CUDA_CHECK(cub::DeviceReduce::Sum(temp, temp_bytes, flags, total, int(n)));
-        unsigned long long outside = 0;
-        LGV_CUDA_CHECK(cudaMemcpy(&outside, total, sizeof outside, cudaMemcpyDeviceToHost));
-        out.outside_box = outside;
+        {
+            auto flags = thrust::make_transform_iterator(thrust::counting_iterator<std::int64_t>(0),
+                                                         OutsideOf<T, D>{xs, vs, n, grid});
+            auto *total =
+                static_cast<unsigned long long *>(ws.total.reserve(sizeof(unsigned long long)));
+            std::size_t temp_bytes = 0;
+            LGV_CUDA_CHECK(cub::DeviceReduce::Sum(nullptr, temp_bytes, flags, total, int(n)));
+            void *temp = ws.temp.reserve(temp_bytes);
+            LGV_CUDA_CHECK(cub::DeviceReduce::Sum(temp, temp_bytes, flags, total, int(n)));
+            unsigned long long outside = 0;
+            LGV_CUDA_CHECK(cudaMemcpy(&outside, total, sizeof outside, cudaMemcpyDeviceToHost));
+            out.outside_box = outside;
+        }
+
+        {
+            // The lowest energy and the first walker that has it (CUB's ArgMin keeps the first).
+            auto energies = thrust::make_transform_iterator(
+                thrust::counting_iterator<std::int64_t>(0), EnergyOf<Pot, T, D>{xs, vs, n, pot});
+            auto *emin = static_cast<double *>(ws.best_energy.reserve(sizeof(double)));
+            auto *imin = static_cast<std::int64_t *>(ws.best_index.reserve(sizeof(std::int64_t)));
+            std::size_t temp_bytes = 0;
+            LGV_CUDA_CHECK(cub::DeviceReduce::ArgMin(nullptr, temp_bytes, energies, emin, imin,
+                                                     std::int64_t(n)));
+            void *temp = ws.temp.reserve(temp_bytes);
+            LGV_CUDA_CHECK(
+                cub::DeviceReduce::ArgMin(temp, temp_bytes, energies, emin, imin, std::int64_t(n)));
+            double e = HUGE_VAL;
+            std::int64_t index = 0;
+            LGV_CUDA_CHECK(cudaMemcpy(&e, emin, sizeof e, cudaMemcpyDeviceToHost));
+            LGV_CUDA_CHECK(cudaMemcpy(&index, imin, sizeof index, cudaMemcpyDeviceToHost));
+            if (e < HUGE_VAL) {
+                out.best.consider(e, chunk.first + std::uint64_t(index));
+                for (int d = 0; d < D; ++d) {
+                    T value;
+                    LGV_CUDA_CHECK(cudaMemcpy(&value, xs + std::size_t(d) * n + index, sizeof value,
+                                              cudaMemcpyDeviceToHost));
+                    out.best_position.push_back(double(value));
+                }
+            }
+        }
 
         const std::uint64_t n_blocks = (n + kMomentBlock - 1) / kMomentBlock;
         constexpr int W = moment_width(D);
         auto *sums = static_cast<double *>(ws.block_sums.reserve(sizeof(double) * W * n_blocks));
         moment_blocks<Pot, T, D><<<static_cast<unsigned>(n_blocks), kernels::kMomentThreads>>>(
-            pot, grid, xs, vs, n, sums);
+            pot, grid, spec.init, model.seed, chunk.first, xs, vs, chunk.hit, n, sums);
         LGV_CUDA_CHECK_LAUNCH();
         out.block_sums.resize(W * n_blocks);
         LGV_CUDA_CHECK(cudaMemcpy(out.block_sums.data(), sums, sizeof(double) * W * n_blocks,

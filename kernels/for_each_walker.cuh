@@ -28,27 +28,35 @@ __device__ __forceinline__ void store(T *xs, T *vs, std::uint64_t n, std::uint64
 }
 
 template <class T, int D>
-__global__ void initialize(InitSpec init, std::uint64_t seed, std::uint64_t first_walker, T *xs,
-                           T *vs, std::uint64_t n) {
+__global__ void initialize(InitSpec init, Target target, std::uint64_t seed,
+                           std::uint64_t first_walker, T *xs, T *vs, std::uint64_t *hits,
+                           std::uint64_t n) {
     const std::uint64_t i = std::uint64_t(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i >= n)
         return;
     Vec<T, D> x, v;
     init_walker(init, seed, first_walker + i, x, v);
     store(xs, vs, n, i, x, v);
+    if (hits)
+        hits[i] = target.contains(x) ? 0 : kNotHit;
 }
 
 template <class Integ, class Pot, class T, int D>
-__global__ void advance(Integ integ, Pot pot, typename Integ::template Coeffs<T> coeffs,
-                        std::uint64_t key, std::uint64_t first_walker, std::uint64_t first_step,
-                        std::uint64_t n_steps, T *xs, T *vs, std::uint64_t n) {
+__global__ void advance(Integ integ, Pot pot, const typename Integ::template Coeffs<T> *coeffs,
+                        bool varying, Target target, std::uint64_t key, std::uint64_t first_walker,
+                        std::uint64_t first_step, std::uint64_t n_steps, T *xs, T *vs,
+                        std::uint64_t *hits, std::uint64_t n) {
     const std::uint64_t i = std::uint64_t(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i >= n)
         return;
     Vec<T, D> x, v;
     fetch(xs, vs, n, i, x, v);
-    advance_walker(integ, pot, coeffs, x, v, key, first_walker + i, first_step, n_steps);
+    std::uint64_t hit = hits ? hits[i] : kNotHit;
+    advance_walker(integ, pot, coeffs, varying, target, x, v, hit, key, first_walker + i,
+                   first_step, n_steps);
     store(xs, vs, n, i, x, v);
+    if (hits)
+        hits[i] = hit;
 }
 
 /// Threads per moment block: each sums kMomentBlock / kMomentThreads walkers in a fixed order.

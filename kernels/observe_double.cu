@@ -2,6 +2,6 @@
 #include "cuda_observe.cuh"
 
 namespace langevin::cuda {
-template void launch_observe<double>(const Model &, const Grid &, const DeviceChunk &, Workspace &,
-                                     Observation &);
+template void launch_observe<double>(const Model &, const ObserveSpec &, const DeviceChunk &,
+                                     Workspace &, Observation &);
 } // namespace langevin::cuda

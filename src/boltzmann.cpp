@@ -11,6 +11,10 @@
 namespace langevin {
 namespace {
 
+double kNotAvailableValue() {
+    return std::numeric_limits<double>::quiet_NaN();
+}
+
 constexpr int kNodes = 8; // per bin and direction: exact for polynomials of degree 15
 
 /// Gauss-Legendre nodes and weights on [-1, 1].
@@ -246,6 +250,178 @@ std::vector<double> boltzmann_basins(const Model &model, const Grid &grid, doubl
             }
         },
         model.potential);
+}
+
+} // namespace langevin
+
+namespace langevin {
+namespace {
+
+/// The 1-D energy of a one-dimensional model, if it is one.
+bool line_energy(const Model &model, Energy1 &out) {
+    if (model.dim() != 1)
+        return false;
+    return std::visit(
+        [&](const auto &pot) {
+            using Pot = std::decay_t<decltype(pot)>;
+            if constexpr (std::is_same_v<Pot, Free>) {
+                return false;
+            } else {
+                out = [pot](double x) { return double(pot.energy(Vec<double, 1>{{x}})); };
+                return true;
+            }
+        },
+        model.potential);
+}
+
+/// <E> and Var E of a 1-D Boltzmann factor over the real line.
+std::vector<double> line_energy_moments(const Energy1 &e, Range start, double kT) {
+    const Range r = tails(e, start, kT);
+    const double shift = scan_min(e, r.lo, r.hi);
+    const Rule &rule_ = rule();
+    const int panels = 4000;
+    double z = 0, m1 = 0, m2 = 0;
+    for (int k = 0; k < panels; ++k) {
+        const double a = r.lo + (r.hi - r.lo) * k / panels, b = a + (r.hi - r.lo) / panels;
+        for (std::size_t i = 0; i < rule_.x.size(); ++i) {
+            const double x = 0.5 * (a + b) + 0.5 * (b - a) * rule_.x[i];
+            const double en = e(x), w = rule_.w[i] * std::exp(-(en - shift) / kT);
+            z += w;
+            m1 += w * en;
+            m2 += w * en * en;
+        }
+    }
+    const double mean = m1 / z;
+    return {mean, m2 / z - mean * mean};
+}
+
+} // namespace
+
+std::vector<double> boltzmann_energy_moments(const Model &model, const Grid &grid, double kT) {
+    if (!(kT > 0))
+        return {};
+    return std::visit(
+        [&](const auto &pot) -> std::vector<double> {
+            using Pot = std::decay_t<decltype(pot)>;
+            if constexpr (std::is_same_v<Pot, Free>) {
+                return {};
+            } else if constexpr (Pot::separable) {
+                double mean = 0, var = 0;
+                for (int d = 0; d < pot.dim; ++d) {
+                    const Energy1 e = [&pot, d](double x) { return pot.coord_energy(d, x); };
+                    const auto m = line_energy_moments(e, pot.default_range(d), kT);
+                    mean += m[0];
+                    var += m[1];
+                }
+                return {mean, var};
+            } else if constexpr (Pot::fixed_dim == 0 || Pot::fixed_dim == 1 ||
+                                 Pot::fixed_dim == 2) {
+                if (pot.dim == 1) {
+                    const Energy1 e = [&pot](double x) { return pot.energy(Vec<double, 1>{{x}}); };
+                    return line_energy_moments(e, pot.default_range(0), kT);
+                }
+                if (pot.dim != 2)
+                    return {};
+                const Axis &a0 = grid.axes[0], &a1 = grid.axes[1];
+                const int m = 200;
+                const Rule &r = rule();
+                std::vector<double> es, ws;
+                double emin = std::numeric_limits<double>::infinity();
+                for (int i = 0; i < m; ++i)
+                    for (int j = 0; j < m; ++j)
+                        for (std::size_t u = 0; u < r.x.size(); u += 2)
+                            for (std::size_t v = 0; v < r.x.size(); v += 2) {
+                                // Every other node: a symmetric 4-point rule per direction.
+                                const double x =
+                                    a0.lo + (a0.hi - a0.lo) * (i + 0.5 + 0.5 * r.x[u]) / m;
+                                const double y =
+                                    a1.lo + (a1.hi - a1.lo) * (j + 0.5 + 0.5 * r.x[v]) / m;
+                                es.push_back(pot.energy(Vec<double, 2>{{x, y}}));
+                                ws.push_back(r.w[u] * r.w[v]);
+                                emin = std::min(emin, es.back());
+                            }
+                double z = 0, m1 = 0, m2 = 0;
+                for (std::size_t k = 0; k < es.size(); ++k) {
+                    const double w = ws[k] * std::exp(-(es[k] - emin) / kT);
+                    z += w;
+                    m1 += w * es[k];
+                    m2 += w * es[k] * es[k];
+                }
+                const double mean = m1 / z;
+                return {mean, m2 / z - mean * mean};
+            } else {
+                return {};
+            }
+        },
+        model.potential);
+}
+
+double exact_mean_first_passage(const Model &model, double x0, double b, double kT, double gamma) {
+    Energy1 e0;
+    if (!line_energy(model, e0) || !(kT > 0) || x0 == b)
+        return kNotAvailableValue();
+    // Mirror so that the target is always above: x > b.
+    const double sign = b > x0 ? 1.0 : -1.0;
+    const Energy1 e = [&](double x) { return e0(sign * x); };
+    const double start = sign * x0, level = sign * b;
+    const Range r = tails(e, Range{std::min(start, level) - 1.0, level}, kT);
+    const double lo = std::min(r.lo, start - 1.0);
+    const double shift = scan_min(e, lo, level);
+    const double peak = [&] {
+        double m = -std::numeric_limits<double>::infinity();
+        for (int i = 0; i <= 4096; ++i)
+            m = std::max(m, e(start + (level - start) * i / 4096.0));
+        return m;
+    }();
+    // Inner I(y) = int_lo^y e^{-(E - shift)/T}, outer int_start^level e^{(E - peak)/T} I(y) dy,
+    // both by Gauss-Legendre on the same panels; I at a node adds the partial panel.
+    const Rule &q = rule();
+    const int panels = 20000;
+    double inner = 0; // I(start)
+    for (int k = 0; k < panels; ++k)
+        inner += panel(e, shift, kT, lo + (start - lo) * k / panels,
+                       lo + (start - lo) * (k + 1) / panels);
+    const double h = (level - start) / panels;
+    double outer = 0;
+    for (int k = 0; k < panels; ++k) {
+        const double a = start + h * k, c = a + h;
+        for (std::size_t i = 0; i < q.x.size(); ++i) {
+            const double y = 0.5 * (a + c) + 0.5 * h * q.x[i];
+            const double partial = panel(e, shift, kT, a, y);
+            outer += 0.5 * h * q.w[i] * std::exp((e(y) - peak) / kT) * (inner + partial);
+        }
+        inner += panel(e, shift, kT, a, c);
+    }
+    // Restore the shifts: e^{(E - peak)/T} e^{-(E - shift)/T} = e^{E/T} e^{-E/T} e^{(peak -
+    // shift)/T}.
+    return gamma / kT * outer * std::exp((peak - shift) / kT);
+}
+
+double kramers_time(const Model &model, double x0, double b, double kT, double gamma) {
+    Energy1 e;
+    if (!line_energy(model, e) || !(kT > 0))
+        return kNotAvailableValue();
+    // The minimum nearest x0 (downhill on a fine grid), then the highest point towards b.
+    const double step = 1e-4 * (b > x0 ? 1 : -1);
+    double xm = x0;
+    for (int i = 0; i < 200000; ++i) {
+        const double left = e(xm - std::fabs(step)), right = e(xm + std::fabs(step)), here = e(xm);
+        if (here <= left && here <= right)
+            break;
+        xm += left < right ? -std::fabs(step) : std::fabs(step);
+    }
+    double xb = xm, eb = e(xm);
+    for (double x = xm; (b - x) * step > 0; x += step)
+        if (e(x) > eb) {
+            eb = e(x);
+            xb = x;
+        }
+    const double h = 1e-4;
+    auto second = [&](double x) { return (e(x + h) - 2 * e(x) + e(x - h)) / (h * h); };
+    const double kb = second(xb), km = second(xm);
+    if (!(km > 0) || !(kb < 0) || xb == xm)
+        return kNotAvailableValue();
+    return 2 * M_PI * gamma / std::sqrt(km * -kb) * std::exp((eb - e(xm)) / kT);
 }
 
 } // namespace langevin

@@ -224,6 +224,33 @@ public:
         }
     }
 
+    std::string resolved_toml() const {
+        toml::table out;
+        for (const auto &[section, t] : resolved_)
+            out.insert_or_assign(section, t);
+        std::ostringstream s;
+        s << toml::toml_formatter{out};
+        return s.str();
+    }
+
+    bool has_section(const std::string &section) const {
+        return root_[section].as_table() != nullptr;
+    }
+
+    std::string text(const std::string &section, const std::string &key,
+                     const std::string &fallback) {
+        used_[section].insert(key);
+        std::string v = fallback;
+        if (const toml::node *n = find(section, key)) {
+            if (auto str = n->value_exact<std::string>())
+                v = *str;
+            else
+                fail(section, key, node_text(*n), "must be a string");
+        }
+        resolved_[section].insert_or_assign(key, v);
+        return v;
+    }
+
     std::string resolved_json() const {
         toml::table out;
         for (const auto &[section, t] : resolved_)
@@ -458,19 +485,132 @@ Study build_study(Reader &r, const std::string &source) {
                   : init == "uniform" ? InitSpec::Kind::uniform
                                       : InitSpec::Kind::gaussian;
 
+    // [run] first: schedules default to spanning the whole run.
+    s.steps = r.integer("run", "steps", 1000, 0);
+    const bool has_every = r.has("run", "sample_every"), has_count = r.has("run", "samples");
+    if (has_every && has_count)
+        r.fail("run", "samples", node_text(*r.find("run", "samples")),
+               "give either sample_every or samples, not both");
+    const std::string spacing = r.choice("run", "spacing", "linear", {"linear", "log"});
+    if (has_count) {
+        const auto count = r.integer("run", "samples", 10, 1, 100000);
+        s.samples = sample_steps_count(s.steps, count, spacing == "log");
+    } else {
+        if (spacing == "log")
+            r.fail("run", "spacing", "\"log\"", "needs samples = K (log-spaced sample steps)");
+        const auto every = r.integer("run", "sample_every", std::max<std::int64_t>(1, s.steps), 1);
+        s.samples = sample_steps_linear(s.steps, every);
+    }
+    if (s.steps == 0)
+        s.samples = {0};
+
     // [temperature]
-    r.choice("temperature", "kind", "constant", {"constant"});
-    s.temperature = r.number("temperature", "T", 1.0, "must be >= 0", non_negative);
+    const std::string tkind =
+        r.choice("temperature", "kind", "constant",
+                 {"constant", "linear", "geometric", "logarithmic", "piecewise"});
+    const std::map<std::string, std::vector<std::string>> schedule_keys = {
+        {"constant", {"T"}},
+        {"linear", {"T0", "T1", "steps"}},
+        {"geometric", {"T0", "T1", "steps", "rate"}},
+        {"logarithmic", {"c", "n0"}},
+        {"piecewise", {"knots"}}};
+    for (const auto &[kind, keys] : schedule_keys)
+        for (const std::string &key : keys) {
+            const auto &mine = schedule_keys.at(tkind);
+            if (kind != tkind && r.has("temperature", key) &&
+                std::find(mine.begin(), mine.end(), key) == mine.end())
+                r.fail("temperature", key, node_text(*r.find("temperature", key)),
+                       "only applies to kind = \"" + kind + "\" (kind is \"" + tkind + "\")");
+        }
+    Schedule &sch = s.schedule;
+    auto temperature = [&](const char *key, double fallback) {
+        return r.number("temperature", key, fallback, "must be a temperature >= 0", non_negative);
+    };
+    if (tkind == "constant") {
+        sch.kind = Schedule::Kind::constant;
+        sch.T = temperature("T", 1.0);
+    } else if (tkind == "linear" || tkind == "geometric") {
+        sch.kind = tkind == "linear" ? Schedule::Kind::linear : Schedule::Kind::geometric;
+        sch.T0 = temperature("T0", 1.0);
+        sch.span = r.integer("temperature", "steps", std::int64_t(s.steps), 0);
+        if (tkind == "geometric" && r.has("temperature", "rate")) {
+            if (r.has("temperature", "T1"))
+                r.fail("temperature", "rate", node_text(*r.find("temperature", "rate")),
+                       "give either T1 or rate, not both");
+            sch.rate = r.number("temperature", "rate", 0.999, "must be in (0, 1]",
+                                [](double x) { return x > 0 && x <= 1; });
+        } else {
+            sch.T1 = temperature("T1", 0.1);
+        }
+        if (tkind == "geometric" && (!(sch.T0 > 0) || (sch.rate == 0 && !(sch.T1 > 0))))
+            r.fail("temperature", sch.T0 > 0 ? "T1" : "T0",
+                   detail::concat(sch.T0 > 0 ? sch.T1 : sch.T0),
+                   "a geometric schedule needs T0 > 0 and T1 > 0");
+    } else if (tkind == "logarithmic") {
+        sch.kind = Schedule::Kind::logarithmic;
+        sch.c = r.number("temperature", "c", 1.0, "must be > 0 (T = c / ln(n + n0))",
+                         [](double x) { return x > 0; });
+        sch.n0 = r.number("temperature", "n0", 2.0, "must be > 1 (T_0 = c / ln(n0) must be finite)",
+                          [](double x) { return x > 1; });
+    } else {
+        sch.kind = Schedule::Kind::piecewise;
+        r.mark_used("temperature", "knots");
+        const toml::node *n = r.find("temperature", "knots");
+        const std::string rule =
+            "must be a list of [step, T] pairs with increasing steps and T >= 0";
+        if (!n || !n->as_array() || n->as_array()->empty())
+            r.fail("temperature", "knots", n ? node_text(*n) : "(missing)", rule);
+        for (const auto &e : *n->as_array()) {
+            const toml::array *p = e.as_array();
+            if (!p || p->size() != 2)
+                r.fail("temperature", "knots", node_text(*n), rule);
+            const auto step = (*p)[0].value<double>();
+            const auto T = (*p)[1].value<double>();
+            if (!step || !T || *step < 0 || *step != std::floor(*step) || !(*T >= 0) ||
+                !std::isfinite(*T))
+                r.fail("temperature", "knots", node_text(*n), rule);
+            if (!sch.knots.empty() && std::uint64_t(*step) <= sch.knots.back().first)
+                r.fail(
+                    "temperature", "knots", node_text(*n),
+                    detail::concat(rule, " (step ", std::uint64_t(*step), " does not increase)"));
+            sch.knots.emplace_back(std::uint64_t(*step), *T);
+        }
+        r.set_resolved("temperature", "knots", *n);
+    }
     std::visit(
         [&](const auto &i) {
             if constexpr (std::decay_t<decltype(i)>::underdamped)
-                s.init.velocity_sigma = std::sqrt(s.temperature / i.mass);
+                s.init.velocity_sigma = std::sqrt(sch.at(0) / i.mass);
         },
         s.model.integrator);
 
-    // [run]
-    s.steps = r.integer("run", "steps", 1000, 0);
-    s.sample_every = r.integer("run", "sample_every", std::max<std::int64_t>(1, s.steps), 1);
+    // [first_passage]: a target region; absent section, no target.
+    if (r.has_section("first_passage")) {
+        Target &t = s.model.target;
+        const std::string region =
+            r.choice("first_passage", "region", "above", {"above", "below", "ball"});
+        if (region == "ball") {
+            t.kind = Target::Kind::ball;
+            const auto c = r.per_dim("first_passage", "centre", std::vector<double>(dim, 0.0), dim);
+            std::copy(c.begin(), c.end(), t.centre);
+            t.radius = r.number("first_passage", "radius", 0.5, "must be > 0",
+                                [](double x) { return x > 0; });
+        } else {
+            t.kind = region == "above" ? Target::Kind::above : Target::Kind::below;
+            t.coordinate =
+                static_cast<int>(r.integer("first_passage", "coordinate", 0, 0, dim - 1));
+            t.value = r.number("first_passage", "level", 0.0);
+        }
+        s.passage_bins = static_cast<int>(r.integer("first_passage", "bins", 100, 1, 1000000));
+    }
+
+    // [output]
+    s.output = r.text("output", "file", "");
+    s.trajectories = r.integer("output", "trajectories", 0, 0, 1000000);
+    s.trajectory_every =
+        r.integer("output", "trajectory_every", std::max<std::int64_t>(1, s.steps / 1000), 1);
+    s.checkpoint_every = r.integer("output", "checkpoint_every", 0, 0);
+    s.stop_on_nonfinite = r.choice("output", "on_nonfinite", "stop", {"stop", "drop"}) == "stop";
 
     // [backend]
     s.backend = r.choice("backend", "kind", "auto", {"auto", "cpu", "cuda"});
@@ -483,6 +623,7 @@ Study build_study(Reader &r, const std::string &source) {
 
     r.reject_unknown({});
     s.resolved_json = r.resolved_json();
+    s.resolved_toml = r.resolved_toml();
     return s;
 }
 

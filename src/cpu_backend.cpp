@@ -8,7 +8,6 @@
 
 #include "langevin/advance.hpp"
 #include "langevin/backend.hpp"
-#include "langevin/observe.hpp"
 
 namespace langevin {
 namespace {
@@ -32,7 +31,7 @@ public:
     }
     std::uint64_t max_chunk_walkers(int dim, Precision precision) const override {
         const double bytes = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGESIZE));
-        const double per_walker = 2.0 * dim * (precision == Precision::float32 ? 4 : 8);
+        const double per_walker = 2.0 * dim * (precision == Precision::float32 ? 4 : 8) + 8;
         return std::max<std::uint64_t>(kMomentBlock,
                                        static_cast<std::uint64_t>(0.25 * bytes / per_walker));
     }
@@ -51,64 +50,76 @@ public:
                 Vec<T, D> x, v;
                 init_walker(init, model.seed, first_ + std::uint64_t(i), x, v);
                 store(xs, vs, i, x, v);
+                if (!hit_.empty())
+                    hit_[i] = model.target.contains(x) ? 0 : kNotHit;
             }
         });
     }
 
     void advance(const Model &model, std::uint64_t first_step, std::uint64_t n_steps,
-                 double kT) override {
+                 const std::vector<double> &kT) override {
         if (n_steps == 0)
             return;
         visit_model(model, [&](const auto &pot, const auto &integ, auto t, auto Dc) {
             using T = decltype(t);
             constexpr int D = decltype(Dc)::value;
-            const auto coeffs = integ.template coefficients<T>(kT);
+            using Coeffs = typename std::decay_t<decltype(integ)>::template Coeffs<T>;
+            std::vector<Coeffs> coeffs;
+            for (double k : kT)
+                coeffs.push_back(integ.template coefficients<T>(k));
+            const bool varying = coeffs.size() > 1;
             T *xs = data<T>(x_);
             T *vs = data<T>(v_);
+            std::uint64_t *hits = hit_.empty() ? nullptr : hit_.data();
             const std::int64_t n = static_cast<std::int64_t>(count_);
 #pragma omp parallel for schedule(static) num_threads(thread_count(options_.threads))
             for (std::int64_t i = 0; i < n; ++i) {
                 Vec<T, D> x, v;
                 fetch(xs, vs, i, x, v);
-                advance_walker(integ, pot, coeffs, x, v, model.seed, first_ + std::uint64_t(i),
-                               first_step, n_steps);
+                std::uint64_t hit = hits ? hits[i] : kNotHit;
+                advance_walker(integ, pot, coeffs.data(), varying, model.target, x, v, hit,
+                               model.seed, first_ + std::uint64_t(i), first_step, n_steps);
                 store(xs, vs, i, x, v);
+                if (hits)
+                    hits[i] = hit;
             }
         });
     }
 
-    Observation observe(const Model &model, const Grid &grid) const override {
+    Observation observe(const Model &model, const ObserveSpec &spec) const override {
         Observation out;
         visit_potential(model, [&](const auto &pot, auto t, auto Dc) {
             using T = decltype(t);
             constexpr int D = decltype(Dc)::value;
-            observe_typed<T, D>(pot, grid, out);
+            observe_typed<T, D>(pot, model.seed, spec, out);
         });
         return out;
     }
 
-    void save(std::vector<double> &x, std::vector<double> &v) const override {
+    void save(WalkerState &state) const override {
         if (precision_ == Precision::float32) {
-            x.assign(x_.f.begin(), x_.f.end());
-            v.assign(v_.f.begin(), v_.f.end());
+            state.x.assign(x_.f.begin(), x_.f.end());
+            state.v.assign(v_.f.begin(), v_.f.end());
         } else {
-            x = x_.d;
-            v = v_.d;
+            state.x = x_.d;
+            state.v = v_.d;
         }
+        state.hit = hit_;
     }
-    void load(const Model &model, std::uint64_t first_walker, const std::vector<double> &x,
-              const std::vector<double> &v) override {
+    void load(const Model &model, std::uint64_t first_walker, const WalkerState &state) override {
         const int dim = model.dim();
-        LGV_REQUIRE(x.size() % dim == 0 && v.size() == x.size(),
+        LGV_REQUIRE(state.x.size() % dim == 0 && state.v.size() == state.x.size(),
                     "load: state arrays do not match dimension ", dim);
-        resize(model, first_walker, x.size() / dim);
+        resize(model, first_walker, state.x.size() / dim);
+        LGV_REQUIRE(state.hit.size() == hit_.size(), "load: hit steps do not match the walkers");
         if (precision_ == Precision::float32) {
-            x_.f.assign(x.begin(), x.end());
-            v_.f.assign(v.begin(), v.end());
+            x_.f.assign(state.x.begin(), state.x.end());
+            v_.f.assign(state.v.begin(), state.v.end());
         } else {
-            x_.d = x;
-            v_.d = v;
+            x_.d = state.x;
+            v_.d = state.v;
         }
+        hit_ = state.hit;
     }
 
 private:
@@ -158,10 +169,13 @@ private:
             x_.d.resize(size);
             v_.d.resize(size);
         }
+        hit_.assign(model.target.active() ? count : 0, kNotHit);
     }
 
     template <class T, int D, class Pot>
-    void observe_typed(const Pot &pot, const Grid &grid, Observation &out) const {
+    void observe_typed(const Pot &pot, std::uint64_t seed, const ObserveSpec &spec,
+                       Observation &out) const {
+        const Grid &grid = spec.grid;
         const T *xs = data<T>(x_);
         const T *vs = data<T>(v_);
         std::size_t marginal_size = 0;
@@ -173,6 +187,7 @@ private:
         const bool joint = D == 2 && grid.joint;
         const std::size_t joint_size =
             joint ? std::size_t(grid.axes[0].bins) * grid.axes[D - 1].bins + 2 : 0;
+        const std::size_t passage_size = spec.passage.bins > 0 ? spec.passage.bins + 2 : 0;
         const int n_basins = Pot::basin_count();
         const int width = moment_width(D);
         // Blocks are aligned to global walker ids: a chunk starts on a block boundary.
@@ -180,22 +195,30 @@ private:
         out.marginal.assign(marginal_size, 0);
         out.joint.assign(joint_size, 0);
         out.basins.assign(n_basins, 0);
+        out.passage.assign(passage_size, 0);
         out.block_sums.assign(n_blocks * width, 0.0);
         double shift[D];
         grid_centres(grid, shift);
         std::uint64_t outside = 0;
+        Best best;
 #pragma omp parallel num_threads(thread_count(options_.threads))
         {
             std::vector<std::uint64_t> marginal(marginal_size, 0), jointc(joint_size, 0),
-                basins(n_basins, 0);
+                basins(n_basins, 0), passage(passage_size, 0);
             std::uint64_t local_outside = 0;
+            Best local_best;
 #pragma omp for schedule(static)
             for (std::int64_t b = 0; b < std::int64_t(n_blocks); ++b) {
                 double *sums = &out.block_sums[std::size_t(b) * width];
                 const std::uint64_t end = std::min<std::uint64_t>(count_, (b + 1) * kMomentBlock);
                 for (std::uint64_t i = b * kMomentBlock; i < end; ++i) {
-                    Vec<T, D> x, v;
+                    Vec<T, D> x, v, x0, v0;
                     fetch(xs, vs, std::int64_t(i), x, v);
+                    init_walker(spec.init, seed, first_ + i, x0, v0);
+                    const std::uint64_t hit = hit_.empty() ? kNotHit : hit_[i];
+                    if (passage_size)
+                        ++passage[passage_slot(hit, spec.passage)];
+                    accumulate_moments(pot, x, v, x0, hit, shift, sums);
                     if (!walker_is_finite(x, v)) {
                         for (int d = 0; d < D; ++d)
                             ++marginal[offset[d] + grid.axes[d].bins + 1];
@@ -211,7 +234,7 @@ private:
                     if (n_basins > 0)
                         ++basins[pot.basin(x)];
                     local_outside += inside_grid(x, grid) ? 0 : 1;
-                    accumulate_moments(pot, x, v, shift, sums);
+                    local_best.consider(double(pot.energy(x)), first_ + i);
                 }
             }
 #pragma omp critical
@@ -222,10 +245,20 @@ private:
                     out.joint[k] += jointc[k];
                 for (int k = 0; k < n_basins; ++k)
                     out.basins[k] += basins[k];
+                for (std::size_t k = 0; k < passage_size; ++k)
+                    out.passage[k] += passage[k];
                 outside += local_outside;
+                best.consider(local_best.energy, local_best.walker);
             }
         }
         out.outside_box = outside;
+        out.best = best;
+        if (best.walker != ~std::uint64_t(0)) {
+            Vec<T, D> x, v;
+            fetch(xs, vs, std::int64_t(best.walker - first_), x, v);
+            for (int d = 0; d < D; ++d)
+                out.best_position.push_back(double(x[d]));
+        }
     }
 
     BackendOptions options_;
@@ -233,6 +266,7 @@ private:
     int dim_ = 1;
     std::uint64_t first_ = 0, count_ = 0;
     Storage x_, v_;
+    std::vector<std::uint64_t> hit_;
 };
 
 } // namespace

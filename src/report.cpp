@@ -1,6 +1,7 @@
 // Text tables and the JSON document.
 #include "langevin/report.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <iomanip>
 
@@ -13,6 +14,9 @@ using nlohmann::json;
 
 json maybe(bool available, double value) {
     return available ? json(value) : json(nullptr);
+}
+json num(double value) {
+    return std::isfinite(value) ? json(value) : json(nullptr);
 }
 
 std::string fixed(double v, int precision = 4) {
@@ -58,7 +62,7 @@ std::string result_json(const Study &study, const RunResult &result) {
         j["mean"] = s.mean;
         j["var"] = s.var;
         j["mean_energy"] = s.mean_energy;
-        j["kinetic_T"] = maybe(s.kinetic_temperature >= 0, s.kinetic_temperature);
+        j["kinetic_T"] = num(s.kinetic_temperature);
         j["outside"] = s.outside;
         j["nonfinite"] = s.nonfinite;
         json basins = json::array();
@@ -67,6 +71,20 @@ std::string result_json(const Study &study, const RunResult &result) {
                               {"empirical", b.empirical},
                               {"boltzmann", maybe(b.boltzmann >= 0, b.boltzmann)}});
         j["basins"] = basins;
+        j["global_basin_fraction"] = num(s.global_basin_fraction);
+        j["global_basin_boltzmann"] = num(s.global_basin_boltzmann);
+        j["best_energy"] = num(s.best_energy);
+        j["best_position"] = s.best_position;
+        j["boltzmann_mean_energy"] = num(s.boltzmann_mean_energy);
+        j["energy_lag_z"] = num(s.energy_lag_z);
+        j["quasi_equilibrium"] =
+            std::isfinite(s.energy_lag_z) ? json(std::fabs(s.energy_lag_z) < 5.0) : json(nullptr);
+        j["msd"] = num(s.msd);
+        j["msd_einstein"] = num(s.msd_einstein);
+        if (study.model.target.active()) {
+            j["hits"] = s.hits;
+            j["survival"] = num(s.survival);
+        }
         json hists = json::array();
         for (const HistogramResult &h : s.histograms) {
             json axes = json::array();
@@ -89,6 +107,29 @@ std::string result_json(const Study &study, const RunResult &result) {
         samples.push_back(j);
     }
     doc["samples"] = samples;
+    doc["schedule"] = study.schedule.describe();
+    doc["stopped"] = result.stopped;
+    if (result.stopped)
+        doc["stop_reason"] = result.stop_reason;
+    const FirstPassageResult &fp = result.first_passage;
+    if (fp.active)
+        doc["first_passage"] = {{"hits", fp.hits},
+                                {"censored", fp.censored},
+                                {"mean", num(fp.mean)},
+                                {"standard_error", num(fp.standard_error)},
+                                {"exact", num(fp.exact)},
+                                {"exact_continuum", num(fp.exact_continuum)},
+                                {"kramers", num(fp.kramers)},
+                                {"histogram", json{{"lo", fp.axis.lo},
+                                                   {"hi", fp.axis.hi},
+                                                   {"bins", fp.axis.bins},
+                                                   {"counts", fp.counts}}}};
+    const Trajectories &tr = result.trajectories;
+    if (tr.walkers > 0)
+        doc["trajectories"] = {{"walkers", tr.walkers},
+                               {"dim", tr.dim},
+                               {"steps", tr.steps},
+                               {"positions", tr.positions}};
     return doc.dump(2);
 }
 
@@ -111,30 +152,39 @@ void print_result(std::ostream &out, const Study &study, const RunResult &result
     const Model &m = study.model;
     out << "study      " << study.source << "\n"
         << "model      " << potential_name(m) << " (D = " << m.dim() << "), " << integrator_name(m)
-        << ", dt = " << integrator_dt(m) << ", T = " << study.temperature << ", "
+        << ", dt = " << integrator_dt(m) << ", "
         << (m.precision == Precision::float32 ? "float32" : "float64") << "\n"
+        << "schedule   " << study.schedule.describe() << "\n"
         << "walkers    " << result.walkers << " in " << result.chunks << " chunk(s), "
         << result.steps << " steps, seed " << m.seed << "\n"
         << "backend    " << result.backend << " (" << result.device << ")\n\n";
     const bool has_basins = !result.samples.empty() && !result.samples[0].basins.empty();
-    out << std::left << std::setw(10) << "step" << std::setw(10) << "time" << std::setw(11) << "KL"
-        << std::setw(11) << "TV" << std::setw(15) << "chi2/dof" << std::setw(11) << "p"
-        << std::setw(12) << "<E>" << std::setw(10) << "outside";
+    const bool fp = m.target.active();
+    out << std::left << std::setw(10) << "step" << std::setw(10) << "time" << std::setw(9) << "T"
+        << std::setw(11) << "KL" << std::setw(11) << "TV" << std::setw(15) << "chi2/dof"
+        << std::setw(10) << "p" << std::setw(11) << "<E>" << std::setw(8) << "lag z"
+        << std::setw(11) << "best E";
     if (m.underdamped())
         out << std::setw(9) << "kin. T";
+    if (fp)
+        out << std::setw(10) << "survival";
     if (has_basins)
         out << "basins (empirical / Boltzmann)";
     out << "\n";
     for (const SampleResult &s : result.samples) {
         const Comparison &c = s.comparison;
-        out << std::setw(10) << s.step << std::setw(10) << fixed(s.time) << std::setw(11)
-            << (c.available ? fixed(c.kl, 3) : "n/a") << std::setw(11)
-            << (c.available ? fixed(c.tv, 3) : "n/a") << std::setw(15)
+        auto opt = [](double v, int p) { return std::isfinite(v) ? fixed(v, p) : "n/a"; };
+        out << std::setw(10) << s.step << std::setw(10) << fixed(s.time) << std::setw(9)
+            << fixed(s.temperature, 4) << std::setw(11) << (c.available ? fixed(c.kl, 3) : "n/a")
+            << std::setw(11) << (c.available ? fixed(c.tv, 3) : "n/a") << std::setw(15)
             << (c.available ? fixed(c.chi2, 4) + "/" + std::to_string(c.chi2_dof) : "n/a")
-            << std::setw(11) << (c.available && c.chi2_dof > 0 ? fixed(c.chi2_p, 3) : "n/a")
-            << std::setw(12) << fixed(s.mean_energy, 5) << std::setw(10) << s.outside;
+            << std::setw(10) << (c.available && c.chi2_dof > 0 ? fixed(c.chi2_p, 3) : "n/a")
+            << std::setw(11) << fixed(s.mean_energy, 5) << std::setw(8) << opt(s.energy_lag_z, 3)
+            << std::setw(11) << opt(s.best_energy, 5);
         if (m.underdamped())
             out << std::setw(9) << fixed(s.kinetic_temperature, 4);
+        if (fp)
+            out << std::setw(10) << opt(s.survival, 4);
         for (const BasinResult &b : s.basins)
             out << b.name << " " << fixed(b.empirical, 4) << "/"
                 << (b.boltzmann >= 0 ? fixed(b.boltzmann, 4) : "n/a") << "  ";
@@ -148,13 +198,39 @@ void print_result(std::ostream &out, const Study &study, const RunResult &result
         out << "  variance ";
         for (double v : last.var)
             out << fixed(v, 5) << " ";
+        out << "\nMSD        " << fixed(last.msd, 5) << " (Einstein 2 D (T/gamma) t: "
+            << (std::isfinite(last.msd_einstein) ? fixed(last.msd_einstein, 5) : "n/a") << ")";
+        if (std::isfinite(last.best_energy)) {
+            out << "\nbest       E = " << fixed(last.best_energy, 8) << " at (";
+            for (std::size_t d = 0; d < last.best_position.size(); ++d)
+                out << (d ? ", " : "") << fixed(last.best_position[d], 6);
+            out << ")";
+        }
+        if (std::isfinite(last.global_basin_fraction))
+            out << "\nglobal basin " << fixed(last.global_basin_fraction, 4) << " (Boltzmann "
+                << (std::isfinite(last.global_basin_boltzmann)
+                        ? fixed(last.global_basin_boltzmann, 4)
+                        : "n/a")
+                << ")";
         out << "\n";
+    }
+    const FirstPassageResult &f = result.first_passage;
+    if (f.active) {
+        auto opt = [](double v) { return std::isfinite(v) ? fixed(v, 6) : "n/a"; };
+        out << "\nfirst passage: " << f.hits << " walkers reached the target, " << f.censored
+            << " did not (censored)\n"
+            << "  mean first-passage time " << opt(f.mean) << " +- " << opt(f.standard_error)
+            << " (over walkers that reached it)\n"
+            << "  exact (1-D, discrete-monitoring corrected) " << opt(f.exact) << ", continuum "
+            << opt(f.exact_continuum) << ", Kramers 1/k " << opt(f.kramers) << "\n";
     }
     out << "\n"
         << fixed(result.walker_steps_per_second, 3) << " walker-steps/s ("
         << fixed(result.seconds, 3) << " s, sampling included)\n";
+    if (result.stopped)
+        out << "stopped: " << result.stop_reason << "\n";
     const std::string advice = nonfinite_advice(study, result);
-    if (!advice.empty())
+    if (!advice.empty() && !result.stopped)
         out << advice << "\n";
 }
 

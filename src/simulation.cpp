@@ -1,43 +1,45 @@
-// The host loop: chunks of walkers, advanced from sample to sample, reduced, compared.
+// The host loop: chunks of walkers, advanced from sample to sample in adaptive segments,
+// reduced, compared with Boltzmann; checkpoints and interruptions between segments.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
 
 #include "langevin/boltzmann.hpp"
-#include "langevin/observe.hpp"
 #include "langevin/stats.hpp"
 #include "langevin/study.hpp"
 
 namespace langevin {
+
+void Accumulator::add(const Observation &o, int width) {
+    if (sums.empty()) {
+        marginal.assign(o.marginal.size(), 0);
+        joint.assign(o.joint.size(), 0);
+        basins.assign(o.basins.size(), 0);
+        passage.assign(o.passage.size(), 0);
+        sums.assign(width, 0.0);
+    }
+    for (std::size_t k = 0; k < marginal.size(); ++k)
+        marginal[k] += o.marginal[k];
+    for (std::size_t k = 0; k < joint.size(); ++k)
+        joint[k] += o.joint[k];
+    for (std::size_t k = 0; k < basins.size(); ++k)
+        basins[k] += o.basins[k];
+    for (std::size_t k = 0; k < passage.size(); ++k)
+        passage[k] += o.passage[k];
+    for (std::size_t b = 0; b < o.block_sums.size() / width; ++b)
+        for (int j = 0; j < width; ++j)
+            sums[j] += o.block_sums[b * width + j];
+    outside += o.outside_box;
+    const std::uint64_t before = best.walker;
+    best.consider(o.best.energy, o.best.walker);
+    if (best.walker != before)
+        best_position = o.best_position;
+}
+
 namespace {
 
-/// A sample's running totals over chunks. Counts add exactly; block sums are added in walker
-/// order, so the totals are the same for any chunking.
-struct Accumulator {
-    std::vector<std::uint64_t> marginal, joint, basins;
-    std::vector<double> sums;
-    std::uint64_t outside = 0;
-
-    void add(const Observation &o, int width) {
-        if (marginal.empty()) {
-            marginal.assign(o.marginal.size(), 0);
-            joint.assign(o.joint.size(), 0);
-            basins.assign(o.basins.size(), 0);
-            sums.assign(width, 0.0);
-        }
-        for (std::size_t k = 0; k < marginal.size(); ++k)
-            marginal[k] += o.marginal[k];
-        for (std::size_t k = 0; k < joint.size(); ++k)
-            joint[k] += o.joint[k];
-        for (std::size_t k = 0; k < basins.size(); ++k)
-            basins[k] += o.basins[k];
-        for (std::size_t b = 0; b < o.block_sums.size() / width; ++b)
-            for (int j = 0; j < width; ++j)
-                sums[j] += o.block_sums[b * width + j];
-        outside += o.outside_box;
-    }
-};
+using Clock = std::chrono::steady_clock;
 
 double model_dt(const Model &m) {
     return std::visit([](const auto &i) { return i.dt; }, m.integrator);
@@ -51,6 +53,22 @@ double model_mass(const Model &m) {
                 return 1.0;
         },
         m.integrator);
+}
+/// Diffusion constant T * mobility: T/gamma overdamped, T/(m gamma) underdamped.
+double mobility(const Model &m) {
+    return std::visit(
+        [](const auto &i) {
+            if constexpr (std::decay_t<decltype(i)>::underdamped)
+                return 1.0 / (i.mass * i.friction);
+            else
+                return 1.0 / i.friction;
+        },
+        m.integrator);
+}
+
+/// The bath temperature a sample at `step` reflects: that of the last step taken.
+double sample_temperature(const Schedule &s, std::uint64_t step) {
+    return s.at(step > 0 ? step - 1 : 0);
 }
 
 HistogramResult make_histogram(std::vector<int> dims, std::vector<Axis> axes,
@@ -67,18 +85,26 @@ HistogramResult make_histogram(std::vector<int> dims, std::vector<Axis> axes,
     return h;
 }
 
+struct References {
+    std::vector<std::vector<double>> marginals;
+    std::vector<double> joint, basins, energy;
+};
+
 SampleResult summarise(const Study &study, std::uint64_t step, const Accumulator &acc,
-                       std::map<double, std::vector<std::vector<double>>> &reference_cache) {
+                       std::map<double, References> &cache) {
     const Model &model = study.model;
     const int dim = model.dim();
-    const double kT = study.temperature;
+    const double kT = sample_temperature(study.schedule, step);
     SampleResult s;
     s.step = step;
     s.time = double(step) * model_dt(model);
     s.temperature = kT;
+    std::uint64_t observed = 0; // walkers in this sample (all chunks that reached it)
+    for (std::size_t k = 0; k < std::size_t(study.grid.axes[0].bins + 2); ++k)
+        observed += acc.marginal[k];
     const double n = acc.sums[0];
     s.finite = static_cast<std::uint64_t>(n);
-    s.nonfinite = study.walkers - s.finite;
+    s.nonfinite = observed - s.finite;
     s.outside = acc.outside;
     double shift[kMaxDim];
     grid_centres(study.grid, shift);
@@ -92,27 +118,42 @@ SampleResult summarise(const Study &study, std::uint64_t step, const Accumulator
     s.mean_energy = acc.sums[1] / n;
     if (model.underdamped())
         s.kinetic_temperature = model_mass(model) * acc.sums[2] / (n * dim);
-
-    // References depend only on the temperature here: compute once per T.
-    auto &refs = reference_cache[kT];
-    const bool joint = dim == 2 && study.grid.joint;
-    if (refs.empty()) {
-        for (int d = 0; d < dim; ++d)
-            refs.push_back(boltzmann_marginal(model, d, study.grid.axes[d], kT));
-        refs.push_back(joint ? boltzmann_joint(model, study.grid.axes[0], study.grid.axes[1], kT)
-                             : std::vector<double>{});
-        refs.push_back(boltzmann_basins(model, study.grid, kT));
+    s.msd = acc.sums[moment::msd(dim)] / n;
+    if (study.schedule.is_constant())
+        s.msd_einstein = 2.0 * dim * kT * mobility(model) * s.time;
+    if (model.target.active()) {
+        s.hits = static_cast<std::uint64_t>(acc.sums[moment::hits(dim)]);
+        s.survival = 1.0 - double(s.hits) / double(observed);
     }
+    if (acc.best.walker != ~std::uint64_t(0)) {
+        s.best_energy = acc.best.energy;
+        s.best_position = acc.best_position;
+    }
+
+    // References depend only on the temperature: compute once per T.
+    const bool joint = dim == 2 && study.grid.joint;
+    auto found = cache.find(kT);
+    if (found == cache.end()) {
+        References r;
+        for (int d = 0; d < dim; ++d)
+            r.marginals.push_back(boltzmann_marginal(model, d, study.grid.axes[d], kT));
+        if (joint)
+            r.joint = boltzmann_joint(model, study.grid.axes[0], study.grid.axes[1], kT);
+        r.basins = boltzmann_basins(model, study.grid, kT);
+        r.energy = boltzmann_energy_moments(model, study.grid, kT);
+        found = cache.emplace(kT, std::move(r)).first;
+    }
+    const References &refs = found->second;
     std::size_t offset = 0;
     for (int d = 0; d < dim; ++d) {
         const std::size_t slots = study.grid.axes[d].bins + 2;
-        s.histograms.push_back(
-            make_histogram({d}, {study.grid.axes[d]}, &acc.marginal[offset], slots, refs[d]));
+        s.histograms.push_back(make_histogram({d}, {study.grid.axes[d]}, &acc.marginal[offset],
+                                              slots, refs.marginals[d]));
         offset += slots;
     }
     if (joint)
         s.histograms.push_back(make_histogram({0, 1}, {study.grid.axes[0], study.grid.axes[1]},
-                                              acc.joint.data(), acc.joint.size(), refs[dim]));
+                                              acc.joint.data(), acc.joint.size(), refs.joint));
     // Headline: the joint histogram in 2-D, the only one in 1-D, else the worst marginal.
     if (dim == 1)
         s.headline = 0;
@@ -127,38 +168,138 @@ SampleResult summarise(const Study &study, std::uint64_t step, const Accumulator
     if (s.headline >= 0)
         s.comparison = s.histograms[s.headline].comparison;
 
-    const std::vector<double> &basin_ref = refs[dim + 1];
     std::visit(
         [&](const auto &pot) {
             for (int b = 0; b < pot.basin_count(); ++b)
                 s.basins.push_back({pot.basin_name(b), n > 0 ? double(acc.basins[b]) / n : 0.0,
-                                    basin_ref.empty() ? -1.0 : basin_ref[b]});
+                                    refs.basins.empty() ? -1.0 : refs.basins[b]});
+            const int g = pot.global_basin();
+            if (g >= 0) {
+                s.global_basin_fraction = s.basins[g].empirical;
+                if (!refs.basins.empty())
+                    s.global_basin_boltzmann = refs.basins[g];
+            }
         },
         model.potential);
+    if (!refs.energy.empty()) {
+        s.boltzmann_mean_energy = refs.energy[0];
+        if (n > 1 && refs.energy[1] > 0)
+            s.energy_lag_z = (s.mean_energy - refs.energy[0]) / std::sqrt(refs.energy[1] / n);
+    }
     return s;
+}
+
+/// First-passage summary from the last sample's sums and passage histogram.
+FirstPassageResult summarise_passage(const Study &study, const Accumulator &last,
+                                     std::uint64_t observed) {
+    FirstPassageResult fp;
+    const Model &model = study.model;
+    if (!model.target.active())
+        return fp;
+    const int dim = model.dim();
+    const double dt = model_dt(model);
+    fp.active = true;
+    const double hits = last.sums[moment::hits(dim)];
+    fp.hits = static_cast<std::uint64_t>(hits);
+    fp.censored = observed - fp.hits;
+    if (hits > 0) {
+        const double m1 = last.sums[moment::hits(dim) + 1] / hits;
+        const double m2 = last.sums[moment::hits(dim) + 2] / hits;
+        fp.mean = m1 * dt;
+        fp.standard_error =
+            hits > 1 ? std::sqrt((m2 - m1 * m1) * hits / (hits - 1) / hits) * dt : kNotAvailable;
+    }
+    fp.axis = Axis{0.0, double(study.steps) * dt, study.passage_bins};
+    if (!last.passage.empty())
+        fp.counts.assign(last.passage.begin() + 1, last.passage.end() - 1);
+    // Exact references: 1-D overdamped, constant T, a half-space target, a point start.
+    const Target &t = model.target;
+    const bool overdamped = !model.underdamped();
+    if (dim == 1 && overdamped && study.schedule.is_constant() &&
+        study.init.kind == InitSpec::Kind::point &&
+        (t.kind == Target::Kind::above || t.kind == Target::Kind::below)) {
+        const double T = study.schedule.T, x0 = study.init.point[0];
+        const double gamma = 1.0 / mobility(model);
+        const bool em = std::holds_alternative<EulerMaruyama>(model.integrator);
+        // Discrete monitoring misses crossings between steps: to leading order the level moves
+        // out by beta sqrt(2 T dt / gamma), beta = -zeta(1/2)/sqrt(2 pi) (Broadie et al. 1997).
+        const double beta = 0.5825971579390106;
+        const double out =
+            (t.kind == Target::Kind::above ? 1 : -1) * beta * std::sqrt(2 * T * dt / gamma);
+        fp.exact_continuum = exact_mean_first_passage(model, x0, t.value, T, gamma);
+        fp.exact =
+            em ? exact_mean_first_passage(model, x0, t.value + out, T, gamma) : kNotAvailable;
+        fp.kramers = kramers_time(model, x0, t.value, T, gamma);
+    }
+    return fp;
+}
+
+/// Walkers 0..M-1 recorded every trajectory_every steps: a separate small run, bitwise the same
+/// trajectories as inside the ensemble (a walker depends on its id only).
+Trajectories record_trajectories(const Study &study, Backend &backend) {
+    Trajectories tr;
+    const std::uint64_t m = std::min(study.trajectories, study.walkers);
+    if (m == 0 || study.trajectory_every == 0)
+        return tr;
+    tr.walkers = m;
+    tr.dim = study.model.dim();
+    backend.initialize(study.model, study.init, 0, m);
+    WalkerState state;
+    auto record = [&](std::uint64_t step) {
+        backend.save(state);
+        tr.steps.push_back(step);
+        for (std::uint64_t i = 0; i < m; ++i)
+            for (int d = 0; d < tr.dim; ++d)
+                tr.positions.push_back(state.x[d * m + i]);
+    };
+    record(0);
+    for (std::uint64_t step = 0; step < study.steps;) {
+        const std::uint64_t n = std::min(study.trajectory_every, study.steps - step);
+        backend.advance(study.model, step, n, study.schedule.table(step, n));
+        step += n;
+        record(step);
+    }
+    return tr;
 }
 
 } // namespace
 
-std::vector<std::uint64_t> sample_steps(const Study &study) {
-    std::vector<std::uint64_t> steps;
-    for (std::uint64_t t = study.sample_every; t < study.steps; t += study.sample_every)
-        steps.push_back(t);
-    steps.push_back(study.steps);
-    return steps;
+std::vector<std::uint64_t> sample_steps_linear(std::uint64_t steps, std::uint64_t every) {
+    std::vector<std::uint64_t> out;
+    for (std::uint64_t t = every; t < steps; t += every)
+        out.push_back(t);
+    out.push_back(steps);
+    return out;
 }
 
-RunResult run_study(const Study &study) {
+std::vector<std::uint64_t> sample_steps_count(std::uint64_t steps, std::uint64_t count, bool log) {
+    std::vector<std::uint64_t> out;
+    for (std::uint64_t k = 1; k <= count; ++k) {
+        const double f = double(k) / double(count);
+        const std::uint64_t s =
+            log ? static_cast<std::uint64_t>(std::llround(std::pow(double(steps), f)))
+                : static_cast<std::uint64_t>(std::llround(f * double(steps)));
+        if (s >= 1 && (out.empty() || s > out.back()))
+            out.push_back(std::min(s, steps));
+    }
+    if (out.empty() || out.back() != steps)
+        out.push_back(steps);
+    return out;
+}
+
+RunResult run_study(const Study &study, const RunHooks &hooks, RunState *resume) {
     auto backend = make_backend(study.backend, study.options);
-    return run_study(study, *backend);
+    return run_study(study, *backend, hooks, resume);
 }
 
-RunResult run_study(const Study &study, Backend &backend) {
-    const auto start = std::chrono::steady_clock::now();
+RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks, RunState *resume) {
+    const auto start = Clock::now();
     const Model &model = study.model;
     const int dim = model.dim();
     const int width = moment_width(dim);
-    const std::vector<std::uint64_t> steps = sample_steps(study);
+    const std::vector<std::uint64_t> &samples = study.samples;
+    LGV_REQUIRE(!samples.empty() && samples.back() == study.steps,
+                "internal: samples must end at the last step");
 
     // Chunks are whole moment blocks, so block sums never straddle two chunks.
     std::uint64_t chunk =
@@ -166,32 +307,159 @@ RunResult run_study(const Study &study, Backend &backend) {
     chunk = std::max(kMomentBlock, chunk / kMomentBlock * kMomentBlock);
     chunk = std::min(chunk, study.walkers);
 
-    std::vector<Accumulator> acc(steps.size());
+    RunState state;
+    if (resume)
+        state = std::move(*resume);
+    state.samples.resize(samples.size());
+
+    ObserveSpec spec;
+    spec.grid = study.grid;
+    spec.init = study.init;
+    if (model.target.active())
+        spec.passage = Axis{0.0, double(study.steps) + 1e-9, study.passage_bins};
+
     RunResult result;
     result.backend = backend.name();
     result.device = backend.device();
     result.walkers = study.walkers;
     result.steps = study.steps;
     result.chunk_walkers = chunk;
-    for (std::uint64_t first = 0; first < study.walkers; first += chunk) {
+
+    const double total = double(study.walkers) * double(study.steps);
+    const double done_before = [&] {
+        const std::uint64_t finished = std::min(state.chunk * chunk, study.walkers);
+        const std::uint64_t current = std::min(chunk, study.walkers - finished);
+        return double(finished) * double(study.steps) + double(current) * double(state.step);
+    }();
+    double done = done_before;
+    const double seconds_before = state.seconds;
+    auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+    auto last_report = Clock::now();
+    std::map<double, References> cache;
+    SampleResult latest;
+    bool have_latest = false;
+    auto report = [&](bool force) {
+        if (!hooks.progress || (!force && Clock::now() - last_report < std::chrono::seconds(2)))
+            return;
+        last_report = Clock::now();
+        const double secs = elapsed();
+        hooks.progress(done, total, secs > 0 ? (done - done_before) / secs : 0.0,
+                       have_latest ? &latest : nullptr);
+    };
+    auto checkpoint = [&]() {
+        if (!hooks.checkpoint)
+            return;
+        backend.save(state.walkers);
+        state.seconds = seconds_before + elapsed();
+        hooks.checkpoint(state);
+        state.walkers = WalkerState{};
+    };
+
+    // Segments of the stepping loop adapt to take ~0.1-0.5 s, so that progress, checkpoints and
+    // interruptions stay responsive; how steps are split never changes a result.
+    std::uint64_t segment = 16;
+    for (; state.chunk * chunk < study.walkers && !result.stopped; ++state.chunk) {
+        const std::uint64_t first = state.chunk * chunk;
         const std::uint64_t count = std::min(chunk, study.walkers - first);
-        backend.initialize(model, study.init, first, count);
-        std::uint64_t step = 0;
-        for (std::size_t k = 0; k < steps.size(); ++k) {
-            backend.advance(model, step, steps[k] - step, study.temperature);
-            step = steps[k];
-            acc[k].add(backend.observe(model, study.grid), width);
+        if (!state.walkers.x.empty()) {
+            backend.load(model, first, state.walkers);
+            state.walkers = WalkerState{};
+        } else {
+            backend.initialize(model, study.init, first, count);
+            state.step = 0;
+            state.next_sample = 0;
+        }
+        while (state.next_sample < samples.size()) {
+            const std::uint64_t target = samples[state.next_sample];
+            while (state.step < target) {
+                std::uint64_t n = std::min(segment, target - state.step);
+                if (study.checkpoint_every > 0)
+                    n = std::min(n, study.checkpoint_every - state.step % study.checkpoint_every);
+                const auto t0 = Clock::now();
+                backend.advance(model, state.step, n, study.schedule.table(state.step, n));
+                const double took = std::chrono::duration<double>(Clock::now() - t0).count();
+                state.step += n;
+                done += double(count) * double(n);
+                if (took < 0.1 && n == segment && segment < (std::uint64_t(1) << 24))
+                    segment *= 2;
+                else if (took > 0.5 && segment > 1)
+                    segment /= 2;
+                report(false);
+                if (hooks.interrupted && hooks.interrupted()) {
+                    checkpoint();
+                    throw Interrupted("interrupted at step " + std::to_string(state.step) +
+                                      " of chunk " + std::to_string(state.chunk));
+                }
+                if (study.checkpoint_every > 0 && state.step % study.checkpoint_every == 0 &&
+                    state.step < target)
+                    checkpoint();
+            }
+            const Observation obs = backend.observe(model, spec);
+            state.samples[state.next_sample].add(obs, width);
+            ++state.next_sample;
+            const std::uint64_t nonfinite = obs.marginal[study.grid.axes[0].bins + 1];
+            if (nonfinite > 0 && study.stop_on_nonfinite) {
+                result.stopped = true;
+                const double dt = model_dt(model);
+                result.stop_reason = detail::concat(
+                    nonfinite, " walker(s) of chunk ", state.chunk, " (walkers ", first, "..",
+                    first + count - 1, ") became non-finite by step ", target, " (sample ",
+                    state.next_sample, "); integrator.dt = ", dt,
+                    " is probably too large for this potential: try --set integrator.dt=", dt / 10,
+                    ", or on_nonfinite = \"drop\" to exclude them and go on");
+                break;
+            }
+            if (state.next_sample == samples.size() || state.next_sample % 8 == 0 || !have_latest) {
+                latest = summarise(study, target, state.samples[state.next_sample - 1], cache);
+                have_latest = true;
+            }
+            if (study.checkpoint_every > 0 && state.step % study.checkpoint_every == 0 &&
+                state.next_sample < samples.size())
+                checkpoint();
         }
         ++result.chunks;
+        if (hooks.checkpoint && study.checkpoint_every > 0 && !result.stopped) {
+            // The chunk is done: a resume starts the next one.
+            state.step = 0;
+            state.next_sample = 0;
+            ++state.chunk;
+            state.seconds = seconds_before + elapsed();
+            hooks.checkpoint(state);
+            --state.chunk;
+        }
     }
+    report(true);
 
-    std::map<double, std::vector<std::vector<double>>> reference_cache;
-    for (std::size_t k = 0; k < steps.size(); ++k)
-        result.samples.push_back(summarise(study, steps[k], acc[k], reference_cache));
-    result.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    result.walker_steps_per_second =
-        result.seconds > 0 ? double(study.walkers) * double(study.steps) / result.seconds : 0.0;
+    for (std::size_t k = 0; k < samples.size(); ++k) {
+        if (state.samples[k].sums.empty())
+            break; // a stopped run: later samples were never reached
+        result.samples.push_back(summarise(study, samples[k], state.samples[k], cache));
+    }
+    if (!result.samples.empty()) {
+        const std::size_t last = result.samples.size() - 1;
+        std::uint64_t best_walker = ~std::uint64_t(0);
+        double best = HUGE_VAL;
+        std::vector<double> best_position;
+        // best_energy is the lowest seen at any sample up to this one.
+        for (std::size_t k = 0; k <= last; ++k) {
+            const Accumulator &a = state.samples[k];
+            if (a.best.energy < best) {
+                best = a.best.energy;
+                best_walker = a.best.walker;
+                best_position = a.best_position;
+            }
+            if (best_walker != ~std::uint64_t(0)) {
+                result.samples[k].best_energy = best;
+                result.samples[k].best_position = best_position;
+            }
+        }
+        result.first_passage =
+            summarise_passage(study, state.samples[last],
+                              result.samples[last].finite + result.samples[last].nonfinite);
+    }
+    result.trajectories = record_trajectories(study, backend);
+    result.seconds = seconds_before + elapsed();
+    result.walker_steps_per_second = result.seconds > 0 ? done / result.seconds : 0.0;
     return result;
 }
 

@@ -30,9 +30,10 @@ const std::string kExamples = LGV_SOURCE_DIR "/data/examples/";
 } // namespace
 
 TEST(Cli, JsonDocumentHasEveryDocumentedKey) {
-    const Output o = run("run " + kExamples +
-                         "double_well.toml --json --backend cpu --set ensemble.walkers=8192 "
-                         "--set run.steps=200 --set run.sample_every=100");
+    const Output o =
+        run("run " + kExamples +
+            "double_well.toml --json --quiet --backend cpu --set ensemble.walkers=8192 "
+            "--set run.steps=200 --set run.sample_every=100");
     ASSERT_EQ(o.status, 0) << o.out;
     const auto doc = nlohmann::json::parse(o.out);
     for (const char *key : {"config", "backend", "device", "walker_steps_per_second", "samples"})
@@ -87,11 +88,15 @@ TEST(Cli, ErrorsAreClearAndNonZero) {
     EXPECT_NE(o.status, 0);
 }
 
-TEST(Cli, DivergenceIsReportedWithAdvice) {
-    const Output o = run("run " + kExamples +
-                         "harmonic.toml --backend cpu --set integrator.dt=5 --set "
-                         "ensemble.walkers=4096 --set run.steps=500");
+TEST(Cli, DivergenceStopsOrDropsWithAdvice) {
+    const std::string args = "run " + kExamples +
+                             "harmonic.toml --backend cpu --quiet --set integrator.dt=5 --set "
+                             "ensemble.walkers=4096 --set run.steps=500";
+    Output o = run(args); // on_nonfinite = "stop" (default)
+    EXPECT_EQ(o.status, 3) << o.out;
+    EXPECT_NE(o.out.find("non-finite by step"), std::string::npos) << o.out;
+    EXPECT_NE(o.out.find("--set integrator.dt=0.5"), std::string::npos) << o.out;
+    o = run(args + " --set output.on_nonfinite=drop");
     EXPECT_EQ(o.status, 0) << o.out;
-    EXPECT_NE(o.out.find("non-finite"), std::string::npos) << o.out;
-    EXPECT_NE(o.out.find("--set integrator.dt="), std::string::npos) << o.out;
+    EXPECT_NE(o.out.find("non-finite (NaN or inf)"), std::string::npos) << o.out;
 }

@@ -118,9 +118,19 @@ TEST(Config, ExampleStudiesLoad) {
 
 TEST(Config, SampleSteps) {
     Study s = study_from("[run]\nsteps = 10\nsample_every = 4\n");
-    EXPECT_EQ(sample_steps(s), (std::vector<std::uint64_t>{4, 8, 10}));
+    EXPECT_EQ(s.samples, (std::vector<std::uint64_t>{4, 8, 10}));
     s = study_from("[run]\nsteps = 8\nsample_every = 4\n");
-    EXPECT_EQ(sample_steps(s), (std::vector<std::uint64_t>{4, 8}));
+    EXPECT_EQ(s.samples, (std::vector<std::uint64_t>{4, 8}));
     s = study_from("[run]\nsteps = 0\n");
-    EXPECT_EQ(sample_steps(s), (std::vector<std::uint64_t>{0}));
+    EXPECT_EQ(s.samples, (std::vector<std::uint64_t>{0}));
+    // Log spacing: 10^(k/4) for k = 1..4 over 10^4 steps.
+    s = study_from("[run]\nsteps = 10000\nsamples = 4\nspacing = \"log\"\n");
+    EXPECT_EQ(s.samples, (std::vector<std::uint64_t>{10, 100, 1000, 10000}));
+    s = study_from("[run]\nsteps = 100\nsamples = 4\n");
+    EXPECT_EQ(s.samples, (std::vector<std::uint64_t>{25, 50, 75, 100}));
+    // Duplicates at the start of a log scale collapse.
+    s = study_from("[run]\nsteps = 100\nsamples = 20\nspacing = \"log\"\n");
+    EXPECT_EQ(s.samples.front(), 1u);
+    EXPECT_EQ(s.samples.back(), 100u);
+    EXPECT_TRUE(std::is_sorted(s.samples.begin(), s.samples.end()));
 }

@@ -94,15 +94,16 @@ TEST(Gpu, PositionsAgreeWithTheCpuOverShortRuns) {
                 sets.push_back("ensemble.init_point=0.2");
             const Study s =
                 test::study_from("[integrator]\ndt = 0.01\n[temperature]\nT = 0.5\n", sets);
-            std::vector<double> xc, vc, xg, vg;
+            WalkerState c_state, g_state;
             auto cpu = make_backend("cpu");
             auto gpu = make_backend("cuda");
             for (Backend *b : {cpu.get(), gpu.get()}) {
                 b->initialize(s.model, s.init, 0, s.walkers);
-                b->advance(s.model, 0, 100, s.temperature);
+                b->advance(s.model, 0, 100, s.schedule.table(0, 100));
             }
-            cpu->save(xc, vc);
-            gpu->save(xg, vg);
+            cpu->save(c_state);
+            gpu->save(g_state);
+            const std::vector<double> &xc = c_state.x, &xg = g_state.x;
             ASSERT_EQ(xc.size(), xg.size());
             const double tol = std::string(precision) == "float32" ? 1e-3 : 1e-9;
             double worst = 0;

@@ -38,12 +38,12 @@ State run_state(Backend &b, const Study &s, std::uint64_t first, std::uint64_t c
     b.initialize(s.model, s.init, first, count);
     std::uint64_t step = 0;
     for (std::uint64_t n : splits) {
-        b.advance(s.model, step, n, s.temperature);
+        b.advance(s.model, step, n, s.schedule.table(step, n));
         step += n;
     }
-    State out;
-    b.save(out.x, out.v);
-    return out;
+    WalkerState w;
+    b.save(w);
+    return State{w.x, w.v};
 }
 
 void expect_same_samples(const RunResult &a, const RunResult &b) {

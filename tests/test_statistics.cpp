@@ -23,10 +23,10 @@ struct Saved {
 
 Saved simulate(Backend &b, const Study &s, std::uint64_t steps) {
     b.initialize(s.model, s.init, 0, s.walkers);
-    b.advance(s.model, 0, steps, s.temperature);
-    Saved out;
-    b.save(out.x, out.v);
-    return out;
+    b.advance(s.model, 0, steps, s.schedule.table(0, steps));
+    WalkerState w;
+    b.save(w);
+    return Saved{w.x, w.v};
 }
 
 const char *kHarmonic = R"(

@@ -8,9 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "langevin/grid.hpp"
-#include "langevin/init.hpp"
 #include "langevin/model.hpp"
+#include "langevin/observe.hpp"
 
 namespace langevin {
 
@@ -19,8 +18,17 @@ struct Observation {
     std::vector<std::uint64_t> marginal; ///< per dimension d: bins_d + 2 slots, concatenated
     std::vector<std::uint64_t> joint;    ///< D = 2 with grid.joint: bins0 * bins1 + 2 slots
     std::vector<std::uint64_t> basins;   ///< finite walkers per basin of the potential
+    std::vector<std::uint64_t> passage;  ///< hit-step histogram: bins + 2 slots (0: not hit)
     std::vector<double> block_sums;      ///< per kMomentBlock block: moment_width(D) sums
     std::uint64_t outside_box = 0;       ///< finite walkers outside the grid in any dimension
+    Best best;                           ///< lowest energy among finite walkers (global id)
+    std::vector<double> best_position;   ///< that walker's position
+};
+
+/// One chunk's state: structure of arrays x[d * count + i], widened to double; hit steps.
+struct WalkerState {
+    std::vector<double> x, v;
+    std::vector<std::uint64_t> hit; ///< empty when the model has no target
 };
 
 /// Settings a user may tune without changing any result.
@@ -41,17 +49,17 @@ public:
     /// Allocates walkers [first_walker, first_walker + count) and draws their initial state.
     virtual void initialize(const Model &model, const InitSpec &init, std::uint64_t first_walker,
                             std::uint64_t count) = 0;
-    /// Advances every walker of the chunk by n_steps from first_step at temperature kT.
+    /// Advances every walker of the chunk by n_steps from first_step; kT holds T_n for each of
+    /// those steps, or one value for all of them.
     virtual void advance(const Model &model, std::uint64_t first_step, std::uint64_t n_steps,
-                         double kT) = 0;
-    /// Histograms, basin counts and block partial sums of the chunk's current state.
-    virtual Observation observe(const Model &model, const Grid &grid) const = 0;
+                         const std::vector<double> &kT) = 0;
+    /// Histograms, basin counts, block partial sums and the best walker of the chunk.
+    virtual Observation observe(const Model &model, const ObserveSpec &spec) const = 0;
 
-    /// Copies the chunk's state out (structure of arrays: x[d * count + i]), widened to double.
-    virtual void save(std::vector<double> &x, std::vector<double> &v) const = 0;
-    /// Replaces the chunk's state (same layout; count = x.size() / dim).
-    virtual void load(const Model &model, std::uint64_t first_walker, const std::vector<double> &x,
-                      const std::vector<double> &v) = 0;
+    /// Copies the chunk's state out.
+    virtual void save(WalkerState &state) const = 0;
+    /// Replaces the chunk's state (count = x.size() / dim).
+    virtual void load(const Model &model, std::uint64_t first_walker, const WalkerState &state) = 0;
 };
 
 /// Backends compiled into this build, in order of preference ("cuda" before "cpu").

@@ -21,3 +21,21 @@ std::vector<double> boltzmann_joint(const Model &model, const Axis &a0, const Ax
 std::vector<double> boltzmann_basins(const Model &model, const Grid &grid, double kT);
 
 } // namespace langevin
+
+namespace langevin {
+
+/// Boltzmann mean and variance of the energy at kT, or empty when not available: D = 1 over the
+/// real line, separable potentials as sums of 1-D moments, D = 2 over the histogram grid.
+std::vector<double> boltzmann_energy_moments(const Model &model, const Grid &grid, double kT);
+
+/// Exact mean first-passage time of 1-D overdamped dynamics (friction coefficient gamma) from x0
+/// to the level b (target x > b when b > x0, x < b when b < x0), reflecting at the far side:
+/// tau = (gamma/T) int_{x0}^{b} dy e^{E(y)/T} int_{-inf}^{y} dz e^{-E(z)/T} (Gardiner 5.2.7).
+/// NaN when the model is not 1-D.
+double exact_mean_first_passage(const Model &model, double x0, double b, double kT, double gamma);
+
+/// 1 / Kramers rate (Smoluchowski limit) for leaving the well nearest to x0 over the highest
+/// point between it and b: 2 pi gamma / sqrt(E''(x_m) |E''(x_b)|) e^{dE/T}. NaN without a barrier.
+double kramers_time(const Model &model, double x0, double b, double kT, double gamma);
+
+} // namespace langevin

@@ -9,6 +9,7 @@
 #include <utility>
 #include <variant>
 
+#include "langevin/first_passage.hpp"
 #include "langevin/integrators.hpp"
 #include "langevin/potentials.hpp"
 
@@ -23,6 +24,7 @@ struct Model {
     Integrator integrator;
     Precision precision = Precision::float32;
     std::uint64_t seed = 0;
+    Target target; ///< first-passage region (inactive by default)
 
     int dim() const {
         return std::visit([](const auto &p) { return p.dim; }, potential);

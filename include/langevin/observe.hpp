@@ -1,7 +1,9 @@
 // Per-walker observables shared by every backend: finiteness, slots, partial sums.
 #pragma once
 
+#include "langevin/first_passage.hpp"
 #include "langevin/grid.hpp"
+#include "langevin/init.hpp"
 #include "langevin/vec.hpp"
 
 namespace langevin {
@@ -12,11 +14,27 @@ namespace langevin {
 constexpr std::uint64_t kMomentBlock = 4096;
 
 /// Layout of one block's partial sums (doubles), with u_d = x_d - shift_d (the grid's centre, to
-/// keep the variance free of cancellation):
-/// [finite count, sum E, sum |v|^2, sum u_d (d < D), sum u_d^2 (d < D)].
+/// keep the variance free of cancellation), x0 the walker's initial position and t its hit step:
+/// [finite count, sum E, sum |v|^2, sum u_d (d < D), sum u_d^2 (d < D), sum |x - x0|^2,
+///  hit count, sum t, sum t^2]. The first-passage sums include non-finite walkers.
 LGV_HD constexpr int moment_width(int dim) {
+    return 3 + 2 * dim + 4;
+}
+namespace moment {
+LGV_HD constexpr int msd(int dim) {
     return 3 + 2 * dim;
 }
+LGV_HD constexpr int hits(int dim) {
+    return 4 + 2 * dim;
+}
+} // namespace moment
+
+/// What observe() computes besides the histograms of the grid.
+struct ObserveSpec {
+    Grid grid;
+    InitSpec init; ///< regenerates initial positions for the mean-square displacement
+    Axis passage;  ///< histogram of hit steps; bins = 0: none
+};
 
 /// A walker is non-finite when any coordinate or velocity is NaN or infinite.
 template <class T, int D>
@@ -28,26 +46,35 @@ LGV_HD LGV_INLINE bool walker_is_finite(const Vec<T, D> &x, const Vec<T, D> &v) 
     return ok;
 }
 
-/// Adds one finite walker to a block's partial sums (layout above).
+/// Adds one walker to a block's partial sums (layout above).
 template <class Pot, class T, int D>
 LGV_HD LGV_INLINE void accumulate_moments(const Pot &pot, const Vec<T, D> &x, const Vec<T, D> &v,
+                                          const Vec<T, D> &x0, std::uint64_t hit,
                                           const double *shift, double *sums) {
+    if (hit != kNotHit) {
+        const double t = double(hit);
+        sums[moment::hits(D)] += 1.0;
+        sums[moment::hits(D) + 1] += t;
+        sums[moment::hits(D) + 2] += t * t;
+    }
+    if (!walker_is_finite(x, v))
+        return;
     sums[0] += 1.0;
     sums[1] += double(pot.energy(x));
-    double v2 = 0;
+    double v2 = 0, msd = 0;
     LGV_UNROLL
     for (int d = 0; d < D; ++d) {
-        const double xd = double(x[d]) - shift[d];
+        const double u = double(x[d]) - shift[d];
+        const double s = double(x[d]) - double(x0[d]);
         v2 += double(v[d]) * double(v[d]);
-        sums[3 + d] += xd;
-        sums[3 + D + d] += xd * xd;
+        msd += s * s;
+        sums[3 + d] += u;
+        sums[3 + D + d] += u * u;
     }
     sums[2] += v2;
+    sums[moment::msd(D)] += msd;
 }
 
-} // namespace langevin
-
-namespace langevin {
 /// True when every coordinate lies inside its axis range.
 template <class T, int D> LGV_HD LGV_INLINE bool inside_grid(const Vec<T, D> &x, const Grid &grid) {
     bool in = true;
@@ -56,9 +83,29 @@ template <class T, int D> LGV_HD LGV_INLINE bool inside_grid(const Vec<T, D> &x,
         in = in && axis_slot(double(x[d]), grid.axes[d]) != 0;
     return in;
 }
+
+/// Slot of a hit step in the passage-time histogram: 0 not hit (or outside), 1..bins.
+LGV_HD LGV_INLINE int passage_slot(std::uint64_t hit, const Axis &axis) {
+    return hit == kNotHit ? 0 : axis_slot(double(hit), axis);
+}
+
 /// Centre of each axis: the shift of the moment sums.
 inline void grid_centres(const Grid &grid, double *shift) {
     for (int d = 0; d < grid.dim; ++d)
         shift[d] = 0.5 * (grid.axes[d].lo + grid.axes[d].hi);
 }
+
+/// The lowest energy among a set of walkers and the first walker (lowest id) that has it.
+struct Best {
+    double energy = HUGE_VAL;
+    std::uint64_t walker = ~std::uint64_t(0);
+    /// Keeps the lower energy; on a tie, the lower walker id (order-independent).
+    LGV_HD LGV_INLINE void consider(double e, std::uint64_t w) {
+        if (e < energy || (e == energy && w < walker)) {
+            energy = e;
+            walker = w;
+        }
+    }
+};
+
 } // namespace langevin

@@ -6,6 +6,7 @@
 //   energy<T, D>(x), force<T, D>(x) = -grad E (analytic),
 //   coord_energy<T>(d, x) for separable ones (E = sum_d coord_energy(d, x_d)),
 //   basin_count(), basin_name(i), basin<T, D>(x) (index, or -1 when it has no basins),
+//   global_basin() (the basin of the global minimum, -1 without basins),
 //   coord_basin<T>(d, x) for product_basins ones (basin of the product = global iff every
 //   coordinate is in its global cell),
 //   params(), make(values, dim), default_range(d).

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "langevin/backend.hpp"
+#include "langevin/schedule.hpp"
 
 namespace langevin {
 
@@ -15,14 +16,21 @@ struct Study {
     std::uint64_t walkers = 100000;
     Model model;
     InitSpec init;
-    double temperature = 1.0;
+    Schedule schedule;
     std::uint64_t steps = 1000;
-    std::uint64_t sample_every = 1000;
+    std::vector<std::uint64_t> samples; ///< steps at which to sample, increasing, last = steps
     Grid grid;
+    int passage_bins = 0;               ///< first-passage time histogram bins (0: no target)
+    std::uint64_t trajectories = 0;     ///< record walkers 0..M-1 ...
+    std::uint64_t trajectory_every = 0; ///< ... every this many steps
+    std::uint64_t checkpoint_every = 0; ///< steps between checkpoints (0: none)
+    bool stop_on_nonfinite = true;      ///< on_nonfinite = "stop" (else "drop")
+    std::string output;                 ///< HDF5 file ("" : none)
     std::string backend = "auto";
     BackendOptions options;
     std::uint64_t chunk = 0;       ///< walkers per chunk (0: as many as fit)
     std::string resolved_json;     ///< the resolved configuration, defaults included
+    std::string resolved_toml;     ///< the same as TOML (what --resume reads back)
     std::string source = "<none>"; ///< where the study came from
 };
 
@@ -48,6 +56,9 @@ struct BasinResult {
     double boltzmann = -1; ///< < 0: n/a
 };
 
+/// "n/a" for doubles: NaN (null in JSON).
+constexpr double kNotAvailable = __builtin_nan("");
+
 struct SampleResult {
     std::uint64_t step = 0;
     double time = 0, temperature = 0;
@@ -55,10 +66,36 @@ struct SampleResult {
     int headline = -1;     ///< index into histograms, -1: none
     std::vector<double> mean, var;
     double mean_energy = 0;
-    double kinetic_temperature = -1; ///< underdamped only; < 0: n/a
+    double kinetic_temperature = kNotAvailable; ///< underdamped only
     std::uint64_t finite = 0, outside = 0, nonfinite = 0;
     std::vector<BasinResult> basins;
     std::vector<HistogramResult> histograms;
+    double global_basin_fraction = kNotAvailable, global_basin_boltzmann = kNotAvailable;
+    double best_energy = kNotAvailable; ///< lowest energy of any walker at any sample so far
+    std::vector<double> best_position;
+    double boltzmann_mean_energy = kNotAvailable;
+    double energy_lag_z = kNotAvailable; ///< (<E> - <E>_Boltzmann) / standard error
+    double msd = 0, msd_einstein = kNotAvailable;
+    std::uint64_t hits = 0;          ///< walkers that reached the target by this step
+    double survival = kNotAvailable; ///< fraction that has not (n/a without a target)
+};
+
+struct FirstPassageResult {
+    bool active = false;
+    std::uint64_t hits = 0, censored = 0;
+    double mean = kNotAvailable, standard_error = kNotAvailable; ///< over walkers that hit
+    double exact = kNotAvailable; ///< exact 1-D overdamped MFPT (discrete-monitoring corrected)
+    double exact_continuum = kNotAvailable; ///< the same without the correction
+    double kramers = kNotAvailable;         ///< 1 / Kramers rate
+    Axis axis;                              ///< passage-time histogram, in time units
+    std::vector<std::uint64_t> counts;
+};
+
+struct Trajectories {
+    std::vector<std::uint64_t> steps;
+    std::vector<double> positions; ///< [record][walker][d]
+    std::uint64_t walkers = 0;
+    int dim = 1;
 };
 
 struct RunResult {
@@ -66,15 +103,59 @@ struct RunResult {
     std::uint64_t walkers = 0, steps = 0, chunks = 0, chunk_walkers = 0;
     double seconds = 0, walker_steps_per_second = 0;
     std::vector<SampleResult> samples;
+    FirstPassageResult first_passage;
+    Trajectories trajectories;
+    bool stopped = false; ///< on_nonfinite = "stop" ended the run early
+    std::string stop_reason;
 };
 
-/// Steps at which a study samples: sample_every, 2 sample_every, ..., and always the last step.
-std::vector<std::uint64_t> sample_steps(const Study &study);
+/// Running totals of one sample over chunks. Counts add exactly; block sums are added in walker
+/// order; the best walker is an order-independent minimum: totals are the same for any chunking.
+struct Accumulator {
+    std::vector<std::uint64_t> marginal, joint, basins, passage;
+    std::vector<double> sums;
+    std::uint64_t outside = 0;
+    Best best;
+    std::vector<double> best_position;
+    void add(const Observation &o, int width);
+};
+
+/// Where a run is: what a checkpoint holds (besides the study).
+struct RunState {
+    std::uint64_t chunk = 0;       ///< index of the chunk in progress
+    std::uint64_t step = 0;        ///< its step
+    std::uint64_t next_sample = 0; ///< samples before this one are in `samples` for this chunk
+    std::vector<Accumulator> samples;
+    WalkerState walkers; ///< the chunk in progress (empty: start it fresh)
+    double seconds = 0;  ///< wall time spent so far
+};
+
+/// Progress and control hooks of a running study (all optional).
+struct RunHooks {
+    /// Called every few seconds: walker-steps done, total, latest sample (or null).
+    std::function<void(double done, double total, double rate, const SampleResult *latest)>
+        progress;
+    /// Called with the state to checkpoint (every checkpoint_every steps and on interruption).
+    std::function<void(const RunState &)> checkpoint;
+    /// Polled between kernel launches: true stops the run after a checkpoint.
+    std::function<bool()> interrupted;
+};
+
+/// Thrown after an interruption has been checkpointed.
+class Interrupted : public Error {
+public:
+    using Error::Error;
+};
+
+/// Sample steps from `samples = K` (linear or log spacing) or `sample_every`.
+std::vector<std::uint64_t> sample_steps_linear(std::uint64_t steps, std::uint64_t every);
+std::vector<std::uint64_t> sample_steps_count(std::uint64_t steps, std::uint64_t count, bool log);
 
 /// Runs a study on the backend it names.
-RunResult run_study(const Study &study);
+RunResult run_study(const Study &study, const RunHooks &hooks = {}, RunState *resume = nullptr);
 
 /// Runs a study on a given backend (tests use it to vary backends and options).
-RunResult run_study(const Study &study, Backend &backend);
+RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks = {},
+                    RunState *resume = nullptr);
 
 } // namespace langevin

@@ -51,6 +51,7 @@ struct Ackley {
     }
     template <class T> LGV_HD LGV_INLINE T coord_energy(int, T) const { return T(0); }
 
+    int global_basin() const { return 0; }
     LGV_HD static constexpr int basin_count() { return 2; }
     static const char *basin_name(int i) { return i == 0 ? "global" : "other"; }
     template <class T, int D> LGV_HD LGV_INLINE int basin(const Vec<T, D> &x) const {

@@ -36,6 +36,8 @@ struct DoubleWell {
         return T(a) * s * s + T(tilt) * x;
     }
 
+    /// The basin holding the global minimum (left when tilt >= 0).
+    int global_basin() const { return tilt >= 0 ? 0 : 1; }
     LGV_HD static constexpr int basin_count() { return 2; }
     static const char *basin_name(int i) { return i == 0 ? "left" : "right"; }
     template <class T, int D> LGV_HD LGV_INLINE int basin(const Vec<T, D> &x) const {

@@ -27,6 +27,7 @@ struct Free {
     }
     template <class T> LGV_HD LGV_INLINE T coord_energy(int, T) const { return T(0); }
 
+    int global_basin() const { return -1; }
     LGV_HD static constexpr int basin_count() { return 0; }
     static const char *basin_name(int) { return ""; }
     template <class T, int D> LGV_HD LGV_INLINE int basin(const Vec<T, D> &) const { return -1; }

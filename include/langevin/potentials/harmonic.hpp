@@ -40,6 +40,7 @@ struct Harmonic {
         return T(0.5) * T(k) * u * u;
     }
 
+    int global_basin() const { return -1; }
     LGV_HD static constexpr int basin_count() { return 0; }
     static const char *basin_name(int) { return ""; }
     template <class T, int D> LGV_HD LGV_INLINE int basin(const Vec<T, D> &) const { return -1; }

@@ -57,6 +57,7 @@ struct MullerBrown {
     }
     template <class T> LGV_HD LGV_INLINE T coord_energy(int, T) const { return T(0); }
 
+    int global_basin() const { return 0; }
     LGV_HD static constexpr int basin_count() { return 3; }
     static const char *basin_name(int i) { return i == 0 ? "A (global)" : (i == 1 ? "B" : "C"); }
     template <class T, int D> LGV_HD int basin(const Vec<T, D> &start) const {

@@ -41,6 +41,7 @@ struct Rastrigin {
         return x * x + T(A) * (T(1) - lgv_cos(T(two_pi) * x));
     }
 
+    int global_basin() const { return 0; }
     LGV_HD static constexpr int basin_count() { return 2; }
     static const char *basin_name(int i) { return i == 0 ? "global" : "other"; }
     template <class T, int D> LGV_HD LGV_INLINE int basin(const Vec<T, D> &x) const {

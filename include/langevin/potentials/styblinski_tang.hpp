@@ -39,6 +39,7 @@ struct StyblinskiTang {
         return T(0.5) * (x2 * x2 - T(16) * x2 + T(5) * x);
     }
 
+    int global_basin() const { return 0; }
     LGV_HD static constexpr int basin_count() { return 2; }
     static const char *basin_name(int i) { return i == 0 ? "global" : "other"; }
     template <class T, int D> LGV_HD LGV_INLINE int basin(const Vec<T, D> &x) const {

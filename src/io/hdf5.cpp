@@ -1,0 +1,180 @@
+// HDF5 RAII layer. Every failure throws langevin::Error naming the file object.
+#include "io/hdf5.hpp"
+
+#include "langevin/error.hpp"
+
+namespace langevin::h5 {
+
+Handle::Handle(hid_t id, herr_t (*close)(hid_t), const std::string &what) : id_(id), close_(close) {
+    LGV_REQUIRE(id >= 0, "HDF5: ", what, " failed");
+}
+Handle::Handle(Handle &&other) noexcept : id_(other.id_), close_(other.close_) {
+    other.id_ = -1;
+}
+Handle &Handle::operator=(Handle &&other) noexcept {
+    if (this != &other) {
+        if (id_ >= 0 && close_)
+            close_(id_);
+        id_ = other.id_;
+        close_ = other.close_;
+        other.id_ = -1;
+    }
+    return *this;
+}
+Handle::~Handle() {
+    if (id_ >= 0 && close_)
+        close_(id_);
+}
+
+namespace {
+
+template <class T> hid_t native();
+template <> hid_t native<double>() {
+    return H5T_NATIVE_DOUBLE;
+}
+template <> hid_t native<std::uint64_t>() {
+    return H5T_NATIVE_UINT64;
+}
+template <> hid_t native<std::int64_t>() {
+    return H5T_NATIVE_INT64;
+}
+template <> hid_t native<std::int32_t>() {
+    return H5T_NATIVE_INT32;
+}
+
+template <class T>
+void write_dataset(hid_t parent, const std::string &name, const std::vector<T> &data,
+                   std::vector<hsize_t> dims) {
+    if (dims.empty())
+        dims = {hsize_t(data.size())};
+    hsize_t total = 1;
+    for (hsize_t d : dims)
+        total *= d;
+    LGV_REQUIRE(total == data.size(), "HDF5: dataset ", name, " has ", data.size(),
+                " values for its shape");
+    Handle space(H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose,
+                 "dataspace of " + name);
+    Handle set(H5Dcreate2(parent, name.c_str(), native<T>(), space.id(), H5P_DEFAULT, H5P_DEFAULT,
+                          H5P_DEFAULT),
+               H5Dclose, "creating dataset " + name);
+    if (!data.empty())
+        LGV_REQUIRE(H5Dwrite(set.id(), native<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()) >=
+                        0,
+                    "HDF5: writing dataset ", name, " failed");
+}
+
+template <class T> std::vector<T> read_dataset(hid_t parent, const std::string &name) {
+    Handle set(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose, "opening dataset " + name);
+    Handle space(H5Dget_space(set.id()), H5Sclose, "dataspace of " + name);
+    const hssize_t n = H5Sget_simple_extent_npoints(space.id());
+    std::vector<T> out(static_cast<std::size_t>(n));
+    if (n > 0)
+        LGV_REQUIRE(H5Dread(set.id(), native<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) >= 0,
+                    "HDF5: reading dataset ", name, " failed");
+    return out;
+}
+
+template <class T> void write_attr(hid_t obj, const std::string &name, const std::vector<T> &v) {
+    const hsize_t n = v.size();
+    Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose, "dataspace of attribute " + name);
+    Handle a(H5Acreate2(obj, name.c_str(), native<T>(), space.id(), H5P_DEFAULT, H5P_DEFAULT),
+             H5Aclose, "creating attribute " + name);
+    LGV_REQUIRE(H5Awrite(a.id(), native<T>(), v.data()) >= 0, "HDF5: writing attribute ", name);
+}
+
+template <class T> T read_attr(hid_t obj, const std::string &name) {
+    Handle a(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose, "opening attribute " + name);
+    T v{};
+    LGV_REQUIRE(H5Aread(a.id(), native<T>(), &v) >= 0, "HDF5: reading attribute ", name);
+    return v;
+}
+
+} // namespace
+
+Group Group::group(const std::string &name) const {
+    if (has(name))
+        return open(name);
+    return Group(Handle(H5Gcreate2(id(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                        H5Gclose, "creating group " + name));
+}
+Group Group::open(const std::string &name) const {
+    return Group(
+        Handle(H5Gopen2(id(), name.c_str(), H5P_DEFAULT), H5Gclose, "opening group " + name));
+}
+bool Group::has(const std::string &name) const {
+    return H5Lexists(id(), name.c_str(), H5P_DEFAULT) > 0;
+}
+
+void Group::write(const std::string &name, const std::vector<double> &data,
+                  std::vector<hsize_t> dims) const {
+    write_dataset(id(), name, data, std::move(dims));
+}
+void Group::write(const std::string &name, const std::vector<std::uint64_t> &data,
+                  std::vector<hsize_t> dims) const {
+    write_dataset(id(), name, data, std::move(dims));
+}
+void Group::write(const std::string &name, const std::vector<std::int64_t> &data,
+                  std::vector<hsize_t> dims) const {
+    write_dataset(id(), name, data, std::move(dims));
+}
+std::vector<double> Group::read_doubles(const std::string &name) const {
+    return read_dataset<double>(id(), name);
+}
+std::vector<std::uint64_t> Group::read_u64(const std::string &name) const {
+    return read_dataset<std::uint64_t>(id(), name);
+}
+
+void Group::attr(const std::string &name, const std::string &value) const {
+    Handle type(H5Tcopy(H5T_C_S1), H5Tclose, "string type");
+    H5Tset_size(type.id(), value.empty() ? 1 : value.size());
+    H5Tset_cset(type.id(), H5T_CSET_UTF8);
+    Handle space(H5Screate(H5S_SCALAR), H5Sclose, "scalar dataspace");
+    Handle a(H5Acreate2(id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT),
+             H5Aclose, "creating attribute " + name);
+    const std::string padded = value.empty() ? std::string(1, '\0') : value;
+    LGV_REQUIRE(H5Awrite(a.id(), type.id(), padded.data()) >= 0, "HDF5: writing attribute ", name);
+}
+void Group::attr(const std::string &name, double value) const {
+    write_attr(id(), name, std::vector<double>{value});
+}
+void Group::attr(const std::string &name, std::uint64_t value) const {
+    write_attr(id(), name, std::vector<std::uint64_t>{value});
+}
+void Group::attr(const std::string &name, const std::vector<std::int32_t> &value) const {
+    write_attr(id(), name, value);
+}
+std::string Group::attr_string(const std::string &name) const {
+    Handle a(H5Aopen(id(), name.c_str(), H5P_DEFAULT), H5Aclose, "opening attribute " + name);
+    Handle type(H5Aget_type(a.id()), H5Tclose, "type of attribute " + name);
+    const std::size_t size = H5Tget_size(type.id());
+    std::string out(size, '\0');
+    LGV_REQUIRE(H5Aread(a.id(), type.id(), out.data()) >= 0, "HDF5: reading attribute ", name);
+    while (!out.empty() && out.back() == '\0')
+        out.pop_back();
+    return out;
+}
+double Group::attr_double(const std::string &name) const {
+    return read_attr<double>(id(), name);
+}
+std::uint64_t Group::attr_u64(const std::string &name) const {
+    return read_attr<std::uint64_t>(id(), name);
+}
+
+File File::create(const std::string &path) {
+    File f;
+    f.path_ = path;
+    f.h_ = Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose,
+                  "creating " + path);
+    return f;
+}
+File File::open(const std::string &path) {
+    File f;
+    f.path_ = path;
+    f.h_ = Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, "opening " + path);
+    return f;
+}
+Group File::root() const {
+    return Group(Handle(H5Gopen2(h_.id(), "/", H5P_DEFAULT), H5Gclose, "opening / of " + path_));
+}
+
+} // namespace langevin::h5

@@ -1,0 +1,308 @@
+// Results (H5MD 1.1 layout) and checkpoints in HDF5.
+#include "langevin/output.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include "io/hdf5.hpp"
+#include "langevin/config.hpp"
+
+#ifndef LGV_VERSION
+#define LGV_VERSION "0"
+#endif
+
+namespace langevin {
+namespace {
+
+using h5::Group;
+
+void metadata(const Group &root, const Study &study) {
+    const Group h5md = root.group("h5md");
+    h5md.attr("version", std::vector<std::int32_t>{1, 1});
+    const char *user = std::getenv("USER");
+    h5md.group("author").attr("name", std::string(user ? user : "unknown"));
+    const Group creator = h5md.group("creator");
+    creator.attr("name", std::string("langevin"));
+    creator.attr("version", std::string(LGV_VERSION));
+    const Group params = root.group("parameters");
+    params.attr("config_json", study.resolved_json);
+    params.attr("config_toml", study.resolved_toml);
+    params.attr("source", study.source);
+    params.attr("seed", std::uint64_t(study.model.seed));
+    params.attr("schedule", study.schedule.describe());
+}
+
+/// An H5MD time series: step, time, value (value shape [K, ...]).
+void series(const Group &parent, const std::string &name, const std::vector<std::int64_t> &steps,
+            const std::vector<double> &times, const std::vector<double> &value,
+            std::vector<hsize_t> dims = {}) {
+    const Group g = parent.group(name);
+    g.write("step", steps);
+    g.write("time", times);
+    g.write("value", value, std::move(dims));
+}
+
+/// Writes through `path.tmp` and renames: a crash never leaves a half-written file at `path`.
+template <class F> void atomically(const std::string &path, F &&fill) {
+    const std::string tmp = path + ".tmp";
+    {
+        h5::File file = h5::File::create(tmp);
+        fill(file.root());
+    }
+    LGV_REQUIRE(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename ", tmp, " to ", path);
+}
+
+} // namespace
+
+void write_results(const std::string &path, const Study &study, const RunResult &result) {
+    atomically(path, [&](const Group &root) {
+        metadata(root, study);
+        const Group params = root.open("parameters");
+        params.attr("backend", result.backend);
+        params.attr("device", result.device);
+        const Group obs = root.group("observables");
+        const auto &S = result.samples;
+        const std::size_t K = S.size();
+        std::vector<std::int64_t> steps;
+        std::vector<double> times;
+        for (const SampleResult &s : S) {
+            steps.push_back(std::int64_t(s.step));
+            times.push_back(s.time);
+        }
+        auto column = [&](auto get) {
+            std::vector<double> v;
+            for (const SampleResult &s : S)
+                v.push_back(double(get(s)));
+            return v;
+        };
+        auto cmp = [](const Comparison &c, double v) { return c.available ? v : NAN; };
+        series(obs, "bath_temperature", steps, times,
+               column([](auto &s) { return s.temperature; }));
+        series(obs, "kl", steps, times,
+               column([&](auto &s) { return cmp(s.comparison, s.comparison.kl); }));
+        series(obs, "tv", steps, times,
+               column([&](auto &s) { return cmp(s.comparison, s.comparison.tv); }));
+        series(obs, "chi2", steps, times,
+               column([&](auto &s) { return cmp(s.comparison, s.comparison.chi2); }));
+        series(obs, "chi2_dof", steps, times,
+               column([&](auto &s) { return cmp(s.comparison, s.comparison.chi2_dof); }));
+        series(obs, "chi2_p", steps, times,
+               column([&](auto &s) { return cmp(s.comparison, s.comparison.chi2_p); }));
+        series(obs, "mean_energy", steps, times, column([](auto &s) { return s.mean_energy; }));
+        series(obs, "boltzmann_mean_energy", steps, times,
+               column([](auto &s) { return s.boltzmann_mean_energy; }));
+        series(obs, "energy_lag_z", steps, times, column([](auto &s) { return s.energy_lag_z; }));
+        series(obs, "kinetic_temperature", steps, times,
+               column([](auto &s) { return s.kinetic_temperature; }));
+        series(obs, "outside", steps, times, column([](auto &s) { return s.outside; }));
+        series(obs, "nonfinite", steps, times, column([](auto &s) { return s.nonfinite; }));
+        series(obs, "global_basin_fraction", steps, times,
+               column([](auto &s) { return s.global_basin_fraction; }));
+        series(obs, "global_basin_boltzmann", steps, times,
+               column([](auto &s) { return s.global_basin_boltzmann; }));
+        series(obs, "best_energy", steps, times, column([](auto &s) { return s.best_energy; }));
+        series(obs, "msd", steps, times, column([](auto &s) { return s.msd; }));
+        series(obs, "msd_einstein", steps, times, column([](auto &s) { return s.msd_einstein; }));
+        if (study.model.target.active())
+            series(obs, "survival", steps, times, column([](auto &s) { return s.survival; }));
+        const int dim = study.model.dim();
+        std::vector<double> mean, var, best;
+        for (const SampleResult &s : S) {
+            mean.insert(mean.end(), s.mean.begin(), s.mean.end());
+            var.insert(var.end(), s.var.begin(), s.var.end());
+            for (int d = 0; d < dim; ++d)
+                best.push_back(s.best_position.empty() ? NAN : s.best_position[d]);
+        }
+        series(obs, "mean", steps, times, mean, {K, hsize_t(dim)});
+        series(obs, "variance", steps, times, var, {K, hsize_t(dim)});
+        series(obs, "best_position", steps, times, best, {K, hsize_t(dim)});
+
+        // Histograms: counts per sample, with edges, outside/non-finite counts and Boltzmann.
+        if (K > 0) {
+            const Group hists = obs.group("histograms");
+            for (std::size_t h = 0; h < S[0].histograms.size(); ++h) {
+                const HistogramResult &first = S[0].histograms[h];
+                const std::string name =
+                    first.dims.size() == 2 ? "joint" : "x" + std::to_string(first.dims[0]);
+                std::vector<double> counts, boltzmann, outside, nonfinite;
+                std::vector<hsize_t> shape = {K};
+                for (const Axis &a : first.axes)
+                    shape.push_back(hsize_t(a.bins));
+                for (const SampleResult &s : S) {
+                    const HistogramResult &hr = s.histograms[h];
+                    counts.insert(counts.end(), hr.counts.begin(), hr.counts.end());
+                    if (hr.reference.empty())
+                        boltzmann.insert(boltzmann.end(), hr.counts.size(), NAN);
+                    else
+                        boltzmann.insert(boltzmann.end(), hr.reference.begin(), hr.reference.end());
+                    outside.push_back(double(hr.outside));
+                    nonfinite.push_back(double(hr.nonfinite));
+                }
+                series(hists, name, steps, times, counts, shape);
+                const Group g = hists.open(name);
+                g.write("boltzmann", boltzmann, shape);
+                g.write("outside", outside);
+                g.write("nonfinite", nonfinite);
+                for (std::size_t a = 0; a < first.axes.size(); ++a) {
+                    std::vector<double> edges;
+                    for (int b = 0; b <= first.axes[a].bins; ++b)
+                        edges.push_back(first.axes[a].lo + (first.axes[a].hi - first.axes[a].lo) *
+                                                               b / first.axes[a].bins);
+                    g.write("edges_" + std::to_string(a), edges);
+                }
+            }
+            if (!S[0].basins.empty()) {
+                std::vector<double> emp, boltz;
+                std::string names;
+                for (const SampleResult &s : S)
+                    for (const BasinResult &b : s.basins) {
+                        emp.push_back(b.empirical);
+                        boltz.push_back(b.boltzmann >= 0 ? b.boltzmann : NAN);
+                    }
+                for (const BasinResult &b : S[0].basins)
+                    names += (names.empty() ? "" : ",") + b.name;
+                const hsize_t nb = S[0].basins.size();
+                series(obs, "basins", steps, times, emp, {K, nb});
+                obs.open("basins").write("boltzmann", boltz, {K, nb});
+                obs.open("basins").attr("names", names);
+            }
+        }
+
+        const FirstPassageResult &fp = result.first_passage;
+        if (fp.active) {
+            const Group g = obs.group("first_passage");
+            g.attr("hits", fp.hits);
+            g.attr("censored", fp.censored);
+            g.attr("mean", fp.mean);
+            g.attr("standard_error", fp.standard_error);
+            g.attr("exact", fp.exact);
+            g.attr("exact_continuum", fp.exact_continuum);
+            g.attr("kramers", fp.kramers);
+            g.write("histogram", fp.counts);
+            std::vector<double> edges;
+            for (int b = 0; b <= fp.axis.bins; ++b)
+                edges.push_back(fp.axis.lo + (fp.axis.hi - fp.axis.lo) * b / fp.axis.bins);
+            g.write("edges", edges);
+        }
+        const Group run = obs.group("run");
+        run.attr("walker_steps_per_second", result.walker_steps_per_second);
+        run.attr("seconds", result.seconds);
+        run.attr("chunks", std::uint64_t(result.chunks));
+        run.attr("walkers", std::uint64_t(result.walkers));
+        run.attr("stopped", std::uint64_t(result.stopped ? 1 : 0));
+        run.attr("stop_reason", result.stop_reason);
+
+        const Trajectories &tr = result.trajectories;
+        if (tr.walkers > 0) {
+            const Group walkers = root.group("particles").group("trajectories");
+            const Group box = walkers.group("box");
+            box.attr("dimension", std::uint64_t(tr.dim));
+            box.attr("boundary", std::string("none"));
+            std::vector<std::int64_t> ts;
+            std::vector<double> tt;
+            const double dt =
+                std::visit([](const auto &i) { return i.dt; }, study.model.integrator);
+            for (std::uint64_t s : tr.steps) {
+                ts.push_back(std::int64_t(s));
+                tt.push_back(double(s) * dt);
+            }
+            series(walkers, "position", ts, tt, tr.positions,
+                   {hsize_t(tr.steps.size()), hsize_t(tr.walkers), hsize_t(tr.dim)});
+        }
+    });
+}
+
+std::string checkpoint_path(const std::string &output) {
+    return output + ".partial";
+}
+
+void write_checkpoint(const std::string &path, const Study &study, const RunState &state) {
+    atomically(path, [&](const Group &root) {
+        metadata(root, study);
+        const Group cp = root.group("checkpoint");
+        cp.attr("chunk", std::uint64_t(state.chunk));
+        cp.attr("step", std::uint64_t(state.step));
+        cp.attr("next_sample", std::uint64_t(state.next_sample));
+        cp.attr("seconds", state.seconds);
+        cp.attr("samples", std::uint64_t(state.samples.size()));
+        for (std::size_t k = 0; k < state.samples.size(); ++k) {
+            const Accumulator &a = state.samples[k];
+            const Group g = cp.group("sample_" + std::to_string(k));
+            g.write("marginal", a.marginal);
+            g.write("joint", a.joint);
+            g.write("basins", a.basins);
+            g.write("passage", a.passage);
+            g.write("sums", a.sums);
+            g.write("best_position", a.best_position);
+            g.attr("outside", std::uint64_t(a.outside));
+            g.attr("best_energy", a.best.energy);
+            g.attr("best_walker", std::uint64_t(a.best.walker));
+        }
+        // The chunk in progress: H5MD particle group (box boundary "none"), plus hit steps.
+        const Group walkers = root.group("particles").group("walkers");
+        walkers.group("box").attr("boundary", std::string("none"));
+        const hsize_t dim = hsize_t(study.model.dim());
+        const hsize_t n = state.walkers.x.size() / dim;
+        const std::vector<std::int64_t> step = {std::int64_t(state.step)};
+        const double dt = std::visit([](const auto &i) { return i.dt; }, study.model.integrator);
+        // Backends keep x[d * n + i]; H5MD wants [frame][particle][dimension].
+        auto transpose = [&](const std::vector<double> &soa) {
+            std::vector<double> aos(soa.size());
+            for (hsize_t i = 0; i < n; ++i)
+                for (hsize_t d = 0; d < dim; ++d)
+                    aos[i * dim + d] = soa[d * n + i];
+            return aos;
+        };
+        series(walkers, "position", step, {double(state.step) * dt}, transpose(state.walkers.x),
+               {1, n, dim});
+        series(walkers, "velocity", step, {double(state.step) * dt}, transpose(state.walkers.v),
+               {1, n, dim});
+        cp.write("hit", state.walkers.hit);
+    });
+}
+
+Checkpoint read_checkpoint(const std::string &path) {
+    const h5::File file = h5::File::open(path);
+    const Group root = file.root();
+    LGV_REQUIRE(root.has("checkpoint") && root.has("parameters"), path,
+                ": not a langevin checkpoint (no /checkpoint group)");
+    const Group params = root.open("parameters");
+    Checkpoint c{parse_study(params.attr_string("config_toml"), path + " (resumed)"), {}};
+    const Group cp = root.open("checkpoint");
+    c.state.chunk = cp.attr_u64("chunk");
+    c.state.step = cp.attr_u64("step");
+    c.state.next_sample = cp.attr_u64("next_sample");
+    c.state.seconds = cp.attr_double("seconds");
+    const std::uint64_t K = cp.attr_u64("samples");
+    c.state.samples.resize(K);
+    for (std::uint64_t k = 0; k < K; ++k) {
+        Accumulator &a = c.state.samples[k];
+        const Group g = cp.open("sample_" + std::to_string(k));
+        a.marginal = g.read_u64("marginal");
+        a.joint = g.read_u64("joint");
+        a.basins = g.read_u64("basins");
+        a.passage = g.read_u64("passage");
+        a.sums = g.read_doubles("sums");
+        a.best_position = g.read_doubles("best_position");
+        a.outside = g.attr_u64("outside");
+        a.best.energy = g.attr_double("best_energy");
+        a.best.walker = g.attr_u64("best_walker");
+    }
+    const Group walkers = root.open("particles").open("walkers");
+    const std::size_t dim = std::size_t(c.study.model.dim());
+    auto untranspose = [&](const std::vector<double> &aos) {
+        const std::size_t n = aos.size() / dim;
+        std::vector<double> soa(aos.size());
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t d = 0; d < dim; ++d)
+                soa[d * n + i] = aos[i * dim + d];
+        return soa;
+    };
+    c.state.walkers.x = untranspose(walkers.open("position").read_doubles("value"));
+    c.state.walkers.v = untranspose(walkers.open("velocity").read_doubles("value"));
+    c.state.walkers.hit = cp.read_u64("hit");
+    return c;
+}
+
+} // namespace langevin
