@@ -264,7 +264,7 @@ bool line_energy(const Model &model, Energy1 &out) {
     return std::visit(
         [&](const auto &pot) {
             using Pot = std::decay_t<decltype(pot)>;
-            if constexpr (std::is_same_v<Pot, Free>) {
+            if constexpr (std::is_same_v<Pot, Free> || Pot::fixed_dim > 1) {
                 return false;
             } else {
                 out = [pot](double x) { return double(pot.energy(Vec<double, 1>{{x}})); };
@@ -316,9 +316,13 @@ std::vector<double> boltzmann_energy_moments(const Model &model, const Grid &gri
                 return {mean, var};
             } else if constexpr (Pot::fixed_dim == 0 || Pot::fixed_dim == 1 ||
                                  Pot::fixed_dim == 2) {
-                if (pot.dim == 1) {
-                    const Energy1 e = [&pot](double x) { return pot.energy(Vec<double, 1>{{x}}); };
-                    return line_energy_moments(e, pot.default_range(0), kT);
+                if constexpr (Pot::fixed_dim != 2) {
+                    if (pot.dim == 1) {
+                        const Energy1 e = [&pot](double x) {
+                            return pot.energy(Vec<double, 1>{{x}});
+                        };
+                        return line_energy_moments(e, pot.default_range(0), kT);
+                    }
                 }
                 if (pot.dim != 2)
                     return {};

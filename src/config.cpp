@@ -643,6 +643,19 @@ Study parse_study(const std::string &text, const std::string &source,
         apply_override(root, o);
         overridden.insert(o.substr(0, o.find('=')));
     }
+    // Switching a kind on the command line drops the file's keys that only the old kind had,
+    // so `--set temperature.kind=geometric` works on a file written for "logarithmic".
+    const std::map<std::string, std::set<std::string>> kind_keys = {
+        {"temperature", {"T", "T0", "T1", "steps", "rate", "c", "n0", "knots"}},
+        {"integrator", {"mass"}}};
+    for (const auto &[section, keys] : kind_keys) {
+        if (!overridden.count(section + ".kind"))
+            continue;
+        if (toml::table *t = root[section].as_table())
+            for (const std::string &key : keys)
+                if (!overridden.count(section + "." + key))
+                    t->erase(key);
+    }
     Reader reader(std::move(root), source, overridden);
     return build_study(reader, source);
 }

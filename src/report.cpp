@@ -162,8 +162,8 @@ void print_result(std::ostream &out, const Study &study, const RunResult &result
     const bool fp = m.target.active();
     out << std::left << std::setw(10) << "step" << std::setw(10) << "time" << std::setw(9) << "T"
         << std::setw(11) << "KL" << std::setw(11) << "TV" << std::setw(15) << "chi2/dof"
-        << std::setw(10) << "p" << std::setw(11) << "<E>" << std::setw(8) << "lag z"
-        << std::setw(11) << "best E";
+        << std::setw(10) << "p" << std::setw(11) << "<E>" << std::setw(10) << "lag z"
+        << std::setw(13) << "best E";
     if (m.underdamped())
         out << std::setw(9) << "kin. T";
     if (fp)
@@ -179,8 +179,8 @@ void print_result(std::ostream &out, const Study &study, const RunResult &result
             << std::setw(11) << (c.available ? fixed(c.tv, 3) : "n/a") << std::setw(15)
             << (c.available ? fixed(c.chi2, 4) + "/" + std::to_string(c.chi2_dof) : "n/a")
             << std::setw(10) << (c.available && c.chi2_dof > 0 ? fixed(c.chi2_p, 3) : "n/a")
-            << std::setw(11) << fixed(s.mean_energy, 5) << std::setw(8) << opt(s.energy_lag_z, 3)
-            << std::setw(11) << opt(s.best_energy, 5);
+            << std::setw(11) << fixed(s.mean_energy, 5) << std::setw(10) << opt(s.energy_lag_z, 3)
+            << std::setw(13) << opt(s.best_energy, 6);
         if (m.underdamped())
             out << std::setw(9) << fixed(s.kinetic_temperature, 4);
         if (fp)

@@ -1,0 +1,295 @@
+// Studies: schedules, sampling, first passage, MSD, checkpoints, HDF5 round trips.
+#include <cstdio>
+
+#include "langevin/output.hpp"
+#include "test_support.hpp"
+
+using namespace langevin;
+using test::BackendTest;
+using test::kZ;
+using test::study_from;
+
+namespace {
+
+std::string error_of(const std::string &toml) {
+    try {
+        study_from(toml);
+    } catch (const Error &e) {
+        return e.what();
+    }
+    return "<no error>";
+}
+
+void expect_same_results(const RunResult &a, const RunResult &b) {
+    ASSERT_EQ(a.samples.size(), b.samples.size());
+    for (std::size_t k = 0; k < a.samples.size(); ++k) {
+        const SampleResult &p = a.samples[k], &q = b.samples[k];
+        EXPECT_EQ(p.mean, q.mean) << "sample " << k;
+        EXPECT_EQ(p.var, q.var);
+        EXPECT_EQ(p.mean_energy, q.mean_energy);
+        EXPECT_EQ(p.msd, q.msd);
+        EXPECT_EQ(p.hits, q.hits);
+        EXPECT_EQ(p.best_energy, q.best_energy);
+        EXPECT_EQ(p.best_position, q.best_position);
+        for (std::size_t h = 0; h < p.histograms.size(); ++h)
+            EXPECT_EQ(p.histograms[h].counts, q.histograms[h].counts);
+    }
+    EXPECT_EQ(a.first_passage.counts, b.first_passage.counts);
+    EXPECT_EQ(a.first_passage.mean, b.first_passage.mean);
+}
+
+} // namespace
+
+TEST(Schedules, Values) {
+    Schedule s =
+        study_from("[temperature]\nkind = \"linear\"\nT0 = 2\nT1 = 1\nsteps = 10\n").schedule;
+    EXPECT_DOUBLE_EQ(s.at(0), 2.0);
+    EXPECT_DOUBLE_EQ(s.at(5), 1.5);
+    EXPECT_DOUBLE_EQ(s.at(10), 1.0);
+    EXPECT_DOUBLE_EQ(s.at(99), 1.0); // holds T1 after its span
+    s = study_from("[temperature]\nkind = \"geometric\"\nT0 = 4\nT1 = 1\nsteps = 2\n").schedule;
+    EXPECT_DOUBLE_EQ(s.at(1), 2.0);
+    s = study_from("[temperature]\nkind = \"geometric\"\nT0 = 1\nrate = 0.5\n").schedule;
+    EXPECT_DOUBLE_EQ(s.at(3), 0.125);
+    s = study_from("[temperature]\nkind = \"logarithmic\"\nc = 0.8\nn0 = 2\n").schedule;
+    EXPECT_DOUBLE_EQ(s.at(0), 0.8 / std::log(2.0));
+    EXPECT_DOUBLE_EQ(s.at(1000), 0.8 / std::log(1002.0));
+    s = study_from(
+            "[temperature]\nkind = \"piecewise\"\nknots = [[10, 1.0], [20, 3.0], [30, 0.5]]\n")
+            .schedule;
+    EXPECT_DOUBLE_EQ(s.at(0), 1.0);
+    EXPECT_DOUBLE_EQ(s.at(15), 2.0);
+    EXPECT_DOUBLE_EQ(s.at(25), 1.75);
+    EXPECT_DOUBLE_EQ(s.at(1000), 0.5);
+    EXPECT_EQ(s.table(14, 3), (std::vector<double>{1.8, 2.0, 2.2}));
+    // The linear schedule spans the run by default.
+    s = study_from("[run]\nsteps = 100\n[temperature]\nkind = \"linear\"\nT0 = 1\nT1 = 0\n")
+            .schedule;
+    EXPECT_DOUBLE_EQ(s.at(50), 0.5);
+}
+
+TEST(Schedules, BadInputIsAClearError) {
+    auto has = [](const std::string &msg, const std::string &part) {
+        return msg.find(part) != std::string::npos;
+    };
+    std::string e = error_of("[temperature]\nkind = \"logarithmic\"\nc = 0\n");
+    EXPECT_TRUE(has(e, "c = 0") && has(e, "> 0")) << e;
+    e = error_of("[temperature]\nkind = \"logarithmic\"\nn0 = 0.5\n");
+    EXPECT_TRUE(has(e, "n0 = 0.5") && has(e, "> 1")) << e;
+    e = error_of("[temperature]\nT = -1\n");
+    EXPECT_TRUE(has(e, "T = -1") && has(e, ">= 0")) << e;
+    e = error_of("[temperature]\nkind = \"linear\"\nT0 = 1\nT1 = -2\n");
+    EXPECT_TRUE(has(e, "T1 = -2")) << e;
+    e = error_of("[temperature]\nkind = \"piecewise\"\nknots = [[10, 1.0], [5, 2.0]]\n");
+    EXPECT_TRUE(has(e, "knots") && has(e, "increas")) << e;
+    e = error_of("[temperature]\nkind = \"logarithmic\"\nT = 1\n");
+    EXPECT_TRUE(has(e, "only applies to kind = \"constant\"")) << e;
+    e = error_of("[temperature]\nkind = \"geometric\"\nT0 = 1\nT1 = 0.1\nrate = 0.9\n");
+    EXPECT_TRUE(has(e, "either T1 or rate")) << e;
+    e = error_of("[run]\nsample_every = 5\nsamples = 3\n");
+    EXPECT_TRUE(has(e, "either sample_every or samples")) << e;
+}
+
+class StudyLaws : public BackendTest {};
+
+TEST_P(StudyLaws, ScheduledTemperatureFollowsTheExactRecursion) {
+    // Euler-Maruyama on a harmonic well under a linear schedule: V_{n+1} = a^2 V_n + 2 T_n dt/g.
+    const Study s = study_from(R"(
+[ensemble]
+walkers = 524288
+seed = 4
+precision = "float64"
+[potential]
+kind = "harmonic"
+[integrator]
+dt = 0.1
+[temperature]
+kind = "linear"
+T0 = 2.0
+T1 = 0.2
+steps = 30
+[run]
+steps = 30
+)");
+    const double a = 0.9;
+    double var = 0, var_shifted = 0;
+    for (int n = 0; n < 30; ++n) {
+        var = a * a * var + 2 * s.schedule.at(n) * 0.1;
+        var_shifted = a * a * var_shifted + 2 * s.schedule.at(n + 1) * 0.1; // T_{n+1} in step n
+    }
+    auto b = backend();
+    const RunResult r = run_study(s, *b);
+    const double got = r.samples.back().var[0];
+    const double se = var * std::sqrt(2.0 / (s.walkers - 1));
+    EXPECT_LT(std::fabs(got - var) / se, kZ);
+    EXPECT_GT(std::fabs(got - var_shifted) / se, kZ); // power: an off-by-one schedule shows
+    EXPECT_DOUBLE_EQ(r.samples.back().temperature, s.schedule.at(29));
+}
+
+TEST_P(StudyLaws, MeanFirstPassageTimeMatchesTheExactDoubleIntegral) {
+    const Study s = study_from(R"(
+[ensemble]
+walkers = 8192
+seed = 17
+init_point = -1.0
+[potential]
+kind = "double_well"
+[integrator]
+dt = 1e-3
+[temperature]
+T = 0.5
+[run]
+steps = 60000
+samples = 6
+[first_passage]
+region = "above"
+level = 0.0
+)");
+    auto b = backend();
+    const RunResult r = run_study(s, *b);
+    const FirstPassageResult &fp = r.first_passage;
+    ASSERT_TRUE(fp.active);
+    EXPECT_NEAR(fp.exact_continuum, 4.60654, 5e-5); // VALIDATION.md
+    EXPECT_LT(fp.censored, 10u); // 13 mean times: essentially every walker escaped
+    EXPECT_LT(std::fabs(fp.mean - fp.exact) / fp.standard_error, kZ)
+        << fp.mean << " +- " << fp.standard_error << " vs " << fp.exact;
+    // Power: twice the friction doubles the time.
+    EXPECT_GT(std::fabs(fp.mean - 2 * fp.exact) / fp.standard_error, kZ);
+    // Survival falls from 1; the passage histogram counts every walker that escaped.
+    EXPECT_LT(r.samples.back().survival, r.samples.front().survival);
+    std::uint64_t total = 0;
+    for (auto c : fp.counts)
+        total += c;
+    EXPECT_EQ(total, fp.hits);
+    EXPECT_TRUE(std::isfinite(fp.kramers));
+}
+
+TEST_P(StudyLaws, MeanSquareDisplacementIsEinstein) {
+    const Study s = study_from(R"(
+[ensemble]
+walkers = 131072
+seed = 9
+[potential]
+kind = "free"
+dim = 3
+[integrator]
+dt = 0.01
+friction = 0.5
+[temperature]
+T = 1.0
+[run]
+steps = 200
+sample_every = 50
+)");
+    auto b = backend();
+    const RunResult r = run_study(s, *b);
+    for (const SampleResult &x : r.samples) {
+        // |dx|^2 = sigma^2 chi^2_3 with sigma^2 = 2 (T/gamma) t: SE = sqrt(2 * 3 / N) sigma^2.
+        const double sigma2 = x.msd_einstein / 3;
+        const double se = std::sqrt(6.0 / s.walkers) * sigma2;
+        EXPECT_LT(std::fabs(x.msd - x.msd_einstein) / se, kZ) << x.step;
+        EXPECT_GT(std::fabs(x.msd - 1.2 * x.msd_einstein) / se, kZ); // power
+    }
+}
+
+TEST_P(StudyLaws, AnnealingFindsTheGlobalWellAndTracksTheBest) {
+    const Study s = study_from(R"(
+[ensemble]
+walkers = 8192
+seed = 3
+init_point = 1.0
+[potential]
+kind = "double_well"
+tilt = 0.25
+[integrator]
+dt = 0.05
+[temperature]
+kind = "logarithmic"
+c = 1.0
+[run]
+steps = 20000
+samples = 8
+spacing = "log"
+)");
+    auto b = backend();
+    const RunResult r = run_study(s, *b);
+    const SampleResult &first = r.samples.front(), &last = r.samples.back();
+    EXPECT_GT(last.global_basin_fraction, first.global_basin_fraction);
+    // A fast geometric quench from the same start freezes walkers in the right well.
+    const Study quench =
+        study_from(s.resolved_toml, {"temperature.kind=geometric", "temperature.T0=1.4427",
+                                     "temperature.T1=0.05", "temperature.steps=200"});
+    const RunResult q = run_study(quench, *b);
+    const double p = last.global_basin_fraction, pq = q.samples.back().global_basin_fraction;
+    const double se = std::sqrt(p * (1 - p) / s.walkers + pq * (1 - pq) / s.walkers);
+    EXPECT_GT(p - pq, kZ * se) << "log " << p << " vs quench " << pq;
+    EXPECT_TRUE(std::isfinite(last.global_basin_boltzmann));
+    // best_energy never rises and sits near the global minimum E(-1.03) = -0.2573.
+    for (std::size_t k = 1; k < r.samples.size(); ++k)
+        EXPECT_LE(r.samples[k].best_energy, r.samples[k - 1].best_energy);
+    EXPECT_NEAR(last.best_energy, -0.2573, 0.01);
+    EXPECT_NEAR(last.best_position[0], -1.03, 0.1);
+    EXPECT_TRUE(std::isfinite(last.energy_lag_z));
+}
+
+TEST_P(StudyLaws, InterruptedAndResumedRunIsBitwiseIdentical) {
+    const std::string toml = R"(
+[ensemble]
+walkers = 12288
+chunk = 4096
+seed = 77
+init = "gaussian"
+init_sigma = 0.5
+[potential]
+kind = "double_well"
+tilt = 0.25
+[integrator]
+kind = "leimkuhler_matthews"
+dt = 0.01
+[temperature]
+kind = "geometric"
+T0 = 1.0
+T1 = 0.2
+[run]
+steps = 600
+samples = 5
+[first_passage]
+region = "below"
+level = -0.5
+[output]
+checkpoint_every = 100
+)";
+    const Study s = study_from(toml);
+    auto b = backend();
+    const RunResult whole = run_study(s, *b);
+    const std::string path = ::testing::TempDir() + "resume_" + GetParam() + ".h5.partial";
+    for (int stop_after : {1, 4, 9}) { // interrupt inside chunk 0, 1 and 2
+        int calls = 0;
+        RunHooks hooks;
+        hooks.checkpoint = [&](const RunState &st) { write_checkpoint(path, s, st); };
+        hooks.interrupted = [&] { return ++calls > stop_after * 3; };
+        EXPECT_THROW(run_study(s, *b, hooks), Interrupted);
+        Checkpoint cp = read_checkpoint(path); // the HDF5 round trip
+        EXPECT_EQ(cp.study.resolved_json, s.resolved_json);
+        auto b2 = backend();
+        const RunResult resumed = run_study(cp.study, *b2, {}, &cp.state);
+        expect_same_results(whole, resumed);
+    }
+    std::remove(path.c_str());
+}
+
+LGV_INSTANTIATE_BACKENDS(StudyLaws);
+
+TEST(Output, ResultsFileIsWrittenAtomically) {
+    const Study s =
+        study_from("[ensemble]\nwalkers = 4096\n[run]\nsteps = 20\nsample_every = 10\n");
+    const RunResult r = run_study(s);
+    const std::string path = ::testing::TempDir() + "results.h5";
+    write_results(path, s, r);
+    FILE *f = std::fopen(path.c_str(), "rb");
+    ASSERT_NE(f, nullptr);
+    std::fclose(f);
+    EXPECT_EQ(std::fopen((path + ".tmp").c_str(), "rb"), nullptr);
+    std::remove(path.c_str());
+    EXPECT_THROW(write_results("/nonexistent/dir/x.h5", s, r), Error);
+}
