@@ -125,7 +125,8 @@ void write_results(const std::string &path, const Study &study, const RunResult 
                 const HistogramResult &first = S[0].histograms[h];
                 const std::string name =
                     first.dims.size() == 2 ? "joint" : "x" + std::to_string(first.dims[0]);
-                std::vector<double> counts, boltzmann, outside, nonfinite;
+                std::vector<std::uint64_t> counts, outside, nonfinite;
+                std::vector<double> boltzmann;
                 std::vector<hsize_t> shape = {K};
                 for (const Axis &a : first.axes)
                     shape.push_back(hsize_t(a.bins));
@@ -136,11 +137,13 @@ void write_results(const std::string &path, const Study &study, const RunResult 
                         boltzmann.insert(boltzmann.end(), hr.counts.size(), NAN);
                     else
                         boltzmann.insert(boltzmann.end(), hr.reference.begin(), hr.reference.end());
-                    outside.push_back(double(hr.outside));
-                    nonfinite.push_back(double(hr.nonfinite));
+                    outside.push_back(hr.outside);
+                    nonfinite.push_back(hr.nonfinite);
                 }
-                series(hists, name, steps, times, counts, shape);
-                const Group g = hists.open(name);
+                const Group g = hists.group(name);
+                g.write("step", steps);
+                g.write("time", times);
+                g.write("value", counts, shape);
                 g.write("boltzmann", boltzmann, shape);
                 g.write("outside", outside);
                 g.write("nonfinite", nonfinite);
