@@ -1,79 +1,150 @@
-// Throughput of the stepping loop: walker-steps/s (and coordinate-steps/s) for one study, timed
-// after a warm-up, median of several repeats. The study comes from a TOML file plus --set
-// overrides, exactly as `langevin run` takes it.
+// Throughput of the stepping loop: walker-steps/s (and coordinate-steps/s). One study from a TOML
+// file plus --set overrides, or --matrix: {double_well, muller_brown, rastrigin D=8, harmonic} x
+// {euler_maruyama, leimkuhler_matthews, baoab} x {float32, float64} x sizes, with and without
+// sampling every 100 steps. Timed after a warm-up, median of repeats; JSON lines on stdout.
 #include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <iostream>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "langevin/config.hpp"
 
+namespace {
+
+using namespace langevin;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+struct Measurement {
+    double rate = 0, first_step_seconds = 0;
+};
+
+/// Initialises, takes one warm-up step, then times `repeats` runs of study.steps steps.
+Measurement measure(const Study &s, Backend &backend, int repeats, std::uint64_t sample_every) {
+    Measurement m;
+    const auto t0 = Clock::now();
+    backend.initialize(s.model, s.init, 0, s.walkers);
+    backend.advance(s.model, 0, 1, s.schedule.table(0, 1)); // context, allocation, first launch
+    m.first_step_seconds = seconds_since(t0);
+    const ObserveSpec spec{s.grid, s.init, Axis{0, 1, 0}};
+    std::vector<double> rates;
+    std::uint64_t step = 1;
+    for (int r = 0; r < repeats; ++r) {
+        const auto start = Clock::now();
+        const std::uint64_t every = sample_every ? sample_every : s.steps;
+        for (std::uint64_t done = 0; done < s.steps; done += every) {
+            const std::uint64_t n = std::min(every, s.steps - done);
+            backend.advance(s.model, step + done, n, s.schedule.table(step + done, n));
+            if (sample_every)
+                backend.observe(s.model, spec);
+        }
+        step += s.steps;
+        rates.push_back(double(s.walkers) * double(s.steps) / seconds_since(start));
+    }
+    std::sort(rates.begin(), rates.end());
+    m.rate = rates[rates.size() / 2];
+    return m;
+}
+
+std::string today() {
+    char date[32];
+    const std::time_t now = std::time(nullptr);
+    std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
+    return date;
+}
+
+nlohmann::json record(const Study &s, const Backend &b, const Measurement &m,
+                      std::uint64_t sample_every, const std::string &label) {
+    return {{"date", today()},
+            {"label", label},
+            {"backend", b.name()},
+            {"device", b.device()},
+            {"potential",
+             std::visit([](const auto &p) { return std::string(p.name); }, s.model.potential)},
+            {"integrator",
+             std::visit([](const auto &i) { return std::string(i.name); }, s.model.integrator)},
+            {"precision", s.model.precision == Precision::float32 ? "float32" : "float64"},
+            {"dim", s.model.dim()},
+            {"walkers", s.walkers},
+            {"steps", s.steps},
+            {"sample_every", sample_every},
+            {"time_to_first_step_s", m.first_step_seconds},
+            {"walker_steps_per_second", m.rate},
+            {"coordinate_steps_per_second", m.rate * s.model.dim()}};
+}
+
+/// The matrix's workloads: the reference double well and three others, at stable time steps.
+const std::vector<std::pair<std::string, std::string>> kWorkloads = {
+    {"double_well", "[potential]\nkind = \"double_well\"\ntilt = 0.1\n[integrator]\ndt = 1e-3\n"
+                    "[temperature]\nT = 0.5\n[ensemble]\ninit_point = -1.0\n"},
+    {"muller_brown", "[potential]\nkind = \"muller_brown\"\n[integrator]\ndt = 1e-5\n"
+                     "[temperature]\nT = 10\n[ensemble]\ninit_point = [-0.56, 1.44]\n"},
+    {"rastrigin8", "[potential]\nkind = \"rastrigin\"\ndim = 8\n[integrator]\ndt = 1e-3\n"
+                   "[temperature]\nT = 0.5\n"},
+    {"harmonic", "[potential]\nkind = \"harmonic\"\n[integrator]\ndt = 1e-2\n"
+                 "[temperature]\nT = 1\n"},
+};
+
+} // namespace
+
 int main(int argc, char **argv) {
-    CLI::App app{"langevin_bench: walker-steps/s of one study"};
+    CLI::App app{"langevin_bench: walker-steps/s of a study, or of the benchmark matrix"};
     std::string study_path;
     std::vector<std::string> overrides;
     std::string backend_name = "auto";
     int repeats = 5;
     std::uint64_t sample_every = 0;
-    app.add_option("study", study_path, "study file (TOML)")->required();
+    bool matrix = false;
+    std::vector<double> sizes = {1e4, 1e5, 1e6, 1e7, 1e8};
+    double work = 2e9; // walker-steps per timed repeat in the matrix
+    app.add_option("study", study_path, "study file (TOML); not with --matrix");
     app.add_option("--set", overrides, "override a key: section.key=value (repeatable)");
     app.add_option("--backend", backend_name, "auto | cpu | cuda");
     app.add_option("--repeats", repeats, "timed repeats (the median is reported)");
     app.add_option("--sample-every", sample_every,
                    "also observe (histograms + moments) every this many steps (0: never)");
+    app.add_flag("--matrix", matrix, "run the benchmark matrix");
+    app.add_option("--sizes", sizes, "walker counts of the matrix")->delimiter(',');
+    app.add_option("--work", work, "matrix: walker-steps per timed repeat (sets the steps)");
     CLI11_PARSE(app, argc, argv);
     try {
-        using namespace langevin;
-        const Study s = load_study(study_path, overrides);
-        auto backend = make_backend(backend_name, s.options);
-        const auto t0 = std::chrono::steady_clock::now();
-        backend->initialize(s.model, s.init, 0, s.walkers);
-        backend->advance(s.model, 0, 1,
-                         s.schedule.table(0, 1)); // context, allocation, first launch
-        const double first_step_s =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        std::vector<double> rates;
-        std::uint64_t step = 1;
-        for (int r = 0; r < repeats; ++r) {
-            const auto start = std::chrono::steady_clock::now();
-            if (sample_every == 0) {
-                backend->advance(s.model, step, s.steps, s.schedule.table(step, s.steps));
-            } else {
-                for (std::uint64_t done = 0; done < s.steps; done += sample_every) {
-                    const std::uint64_t n = std::min(sample_every, s.steps - done);
-                    backend->advance(s.model, step + done, n, s.schedule.table(step + done, n));
-                    backend->observe(s.model, ObserveSpec{s.grid, s.init, Axis{0, 1, 0}});
-                }
-            }
-            step += s.steps;
-            const double secs =
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-            rates.push_back(double(s.walkers) * double(s.steps) / secs);
+        if (!matrix) {
+            LGV_REQUIRE(!study_path.empty(), "give a study file or --matrix");
+            const Study s = load_study(study_path, overrides);
+            auto backend = make_backend(backend_name, s.options);
+            std::cout << record(s, *backend, measure(s, *backend, repeats, sample_every),
+                                sample_every, study_path)
+                             .dump()
+                      << "\n";
+            return 0;
         }
-        std::sort(rates.begin(), rates.end());
-        const double median = rates[rates.size() / 2];
-        char date[32];
-        const std::time_t now = std::time(nullptr);
-        std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
-        nlohmann::json out = {
-            {"date", date},
-            {"backend", backend->name()},
-            {"device", backend->device()},
-            {"study", study_path},
-            {"overrides", overrides},
-            {"walkers", s.walkers},
-            {"steps", s.steps},
-            {"dim", s.model.dim()},
-            {"precision", s.model.precision == Precision::float32 ? "float32" : "float64"},
-            {"sample_every", sample_every},
-            {"repeats", repeats},
-            {"time_to_first_step_s", first_step_s},
-            {"walker_steps_per_second", median},
-            {"coordinate_steps_per_second", median * s.model.dim()}};
-        std::cout << out.dump() << "\n";
+        auto backend = make_backend(backend_name);
+        for (const auto &[name, toml] : kWorkloads)
+            for (const char *integ : {"euler_maruyama", "leimkuhler_matthews", "baoab"})
+                for (const char *precision : {"float32", "float64"})
+                    for (double n : sizes)
+                        for (std::uint64_t every : {std::uint64_t(0), std::uint64_t(100)}) {
+                            const auto walkers = static_cast<std::uint64_t>(n);
+                            const std::uint64_t steps =
+                                std::max<std::uint64_t>(100, std::uint64_t(work / n) / 100 * 100);
+                            std::vector<std::string> sets = overrides;
+                            sets.push_back(std::string("integrator.kind=") + integ);
+                            sets.push_back(std::string("ensemble.precision=") + precision);
+                            sets.push_back("ensemble.walkers=" + std::to_string(walkers));
+                            sets.push_back("run.steps=" + std::to_string(steps));
+                            const Study s = parse_study(toml, name, sets);
+                            std::cout << record(s, *backend, measure(s, *backend, repeats, every),
+                                                every, name)
+                                             .dump()
+                                      << std::endl;
+                        }
         return 0;
     } catch (const std::exception &e) {
         std::cerr << "error: " << e.what() << "\n";

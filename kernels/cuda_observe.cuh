@@ -15,25 +15,45 @@
 
 namespace langevin::cuda {
 
-/// Slot of walker i in a marginal (d >= 0), the joint (d = -1), or the basin histogram (d = -2).
-template <class Pot, class T, int D> struct SlotOf {
+/// Slot of walker i in the marginal histogram of coordinate d (bins + 1: non-finite). Each
+/// functor carries only what it reads, to keep the CUB histogram kernels free of spills.
+template <class T, int D> struct MarginalSlot {
     const T *xs;
     const T *vs;
     std::uint64_t n;
-    Grid grid;
-    Pot pot;
+    Axis axis;
     int d;
     __host__ __device__ int operator()(std::int64_t i) const {
         Vec<T, D> x, v;
         kernels::fetch(xs, vs, n, i, x, v);
-        const bool finite = walker_is_finite(x, v);
-        if (d >= 0)
-            return finite ? axis_slot(double(x[d]), grid.axes[d]) : grid.axes[d].bins + 1;
-        if (d == -1)
-            return finite
-                       ? joint_slot(double(x[0]), double(x[D - 1]), grid.axes[0], grid.axes[D - 1])
-                       : grid.axes[0].bins * grid.axes[D - 1].bins + 1;
-        return finite ? pot.basin(x) : Pot::basin_count();
+        return walker_is_finite(x, v) ? axis_slot(double(x[d]), axis) : axis.bins + 1;
+    }
+};
+
+/// Slot of walker i in the joint 2-D histogram.
+template <class T, int D> struct JointSlot {
+    const T *xs;
+    const T *vs;
+    std::uint64_t n;
+    Axis a0, a1;
+    __host__ __device__ int operator()(std::int64_t i) const {
+        Vec<T, D> x, v;
+        kernels::fetch(xs, vs, n, i, x, v);
+        return walker_is_finite(x, v) ? joint_slot(double(x[0]), double(x[D - 1]), a0, a1)
+                                      : a0.bins * a1.bins + 1;
+    }
+};
+
+/// Basin of walker i (basin_count: non-finite).
+template <class Pot, class T, int D> struct BasinSlot {
+    const T *xs;
+    const T *vs;
+    std::uint64_t n;
+    Pot pot;
+    __host__ __device__ int operator()(std::int64_t i) const {
+        Vec<T, D> x, v;
+        kernels::fetch(xs, vs, n, i, x, v);
+        return walker_is_finite(x, v) ? pot.basin(x) : Pot::basin_count();
     }
 };
 
@@ -133,16 +153,17 @@ void launch_observe(const Model &model, const ObserveSpec &spec, const DeviceChu
         using Pot = std::decay_t<decltype(pot)>;
         constexpr int D = decltype(Dc)::value;
         const T *xs = static_cast<const T *>(chunk.x);
-        const T *vs = static_cast<const T *>(chunk.v);
+        // Overdamped walkers keep v = 0: skip half the reads.
+        const T *vs = model.underdamped() ? static_cast<const T *>(chunk.v) : nullptr;
         const std::uint64_t n = chunk.count;
         for (int d = 0; d < D; ++d)
-            histogram(SlotOf<Pot, T, D>{xs, vs, n, grid, pot, d}, n, grid.axes[d].bins + 2, ws,
+            histogram(MarginalSlot<T, D>{xs, vs, n, grid.axes[d], d}, n, grid.axes[d].bins + 2, ws,
                       out.marginal);
         if (D == 2 && grid.joint)
-            histogram(SlotOf<Pot, T, D>{xs, vs, n, grid, pot, -1}, n,
+            histogram(JointSlot<T, D>{xs, vs, n, grid.axes[0], grid.axes[D - 1]}, n,
                       grid.axes[0].bins * grid.axes[D - 1].bins + 2, ws, out.joint);
         if (Pot::basin_count() > 0) {
-            histogram(SlotOf<Pot, T, D>{xs, vs, n, grid, pot, -2}, n, Pot::basin_count() + 1, ws,
+            histogram(BasinSlot<Pot, T, D>{xs, vs, n, pot}, n, Pot::basin_count() + 1, ws,
                       out.basins);
             out.basins.pop_back(); // the non-finite slot
         }

@@ -7,13 +7,14 @@
 
 namespace langevin::kernels {
 
+/// Loads walker i; vs = null (overdamped observables) reads no velocities: v = 0.
 template <class T, int D>
 __device__ __forceinline__ void fetch(const T *xs, const T *vs, std::uint64_t n, std::uint64_t i,
                                       Vec<T, D> &x, Vec<T, D> &v) {
     LGV_UNROLL
     for (int d = 0; d < D; ++d) {
         x[d] = xs[d * n + i];
-        v[d] = vs[d * n + i];
+        v[d] = vs ? vs[d * n + i] : T(0);
     }
 }
 

@@ -45,19 +45,28 @@ TEST(Rng, GoldenKnownAnswersOnTheHost) {
     }
 }
 
-TEST(Rng, OffsetsAreStepsTimesWordsPerStep) {
-    // Drawing block after block equals re-initialising at offset t * k: no stored state needed.
-    constexpr std::uint64_t k = words_per_block<float, 5>();
-    static_assert(k == 8, "5 float normals take two curand_normal4 calls");
-    static_assert(words_per_block<double, 3>() == 8, "3 double normals take two normal2 calls");
+TEST(Rng, StepGroupsUseWholeCalls) {
+    // float: 4 normals per call; double: 2. A group of steps uses whole calls, none discarded.
+    static_assert(NormalLayout<float, 1>::group_steps == 4 &&
+                  NormalLayout<float, 1>::group_calls == 1);
+    static_assert(NormalLayout<float, 3>::group_steps == 4 &&
+                  NormalLayout<float, 3>::group_calls == 3);
+    static_assert(NormalLayout<float, 8>::group_steps == 1 &&
+                  NormalLayout<float, 8>::group_calls == 2);
+    static_assert(NormalLayout<double, 1>::group_steps == 2);
+    static_assert(NormalLayout<double, 3>::group_steps == 2 &&
+                  NormalLayout<double, 3>::group_calls == 3);
+    static_assert(NormalLayout<double, 10>::group_words == 20);
+    // Group g starts at word g * group_words: re-initialising there equals drawing on.
+    using Layout = NormalLayout<float, 3>;
     WalkerRng sequential(42, 7, 0);
-    for (std::uint64_t t = 0; t < 50; ++t) {
-        Vec<float, 5> a, b;
-        sequential.normals(a);
-        WalkerRng fresh(42, 7, t * k);
-        fresh.normals(b);
-        for (int d = 0; d < 5; ++d)
-            ASSERT_EQ(a[d], b[d]) << "step " << t;
+    for (std::uint64_t g = 0; g < 50; ++g) {
+        Vec<float, Layout::group_normals> a, b;
+        sequential.fill_group(a);
+        WalkerRng fresh(42, 7, g * Layout::group_words);
+        fresh.fill_group(b);
+        for (int k = 0; k < Layout::group_normals; ++k)
+            ASSERT_EQ(a[k], b[k]) << "group " << g;
     }
 }
 

@@ -9,27 +9,57 @@
 namespace langevin {
 
 /// Advances walker `walker` from step first_step by n_steps. Step first_step + n uses
-/// coeffs[varying ? n : 0] (the integrator's constants at T_{first_step + n}). Its noise starts
-/// at word t * words_per_step of Philox subsequence `walker` under `key`, so the result does not
-/// depend on how steps are split across calls. When the target is active, `hit` becomes the
-/// first step count after which x lies in it.
+/// coeffs[varying ? n : 0] (the integrator's constants at T_{first_step + n}) and the normals of
+/// step first_step + n + lookahead from the walker's Philox subsequence under `key` (layout in
+/// rng.hpp): the result does not depend on how steps are split across calls. Normals come a whole
+/// group of steps at a time, so no random number is drawn and discarded. When the target is
+/// active, `hit` becomes the first step count after which x lies in it.
 template <class Integ, class Pot, class T, int D>
 LGV_HD LGV_INLINE void
 advance_walker(const Integ &integ, const Pot &pot, const typename Integ::template Coeffs<T> *coeffs,
                bool varying, const Target &target, Vec<T, D> &x, Vec<T, D> &v, std::uint64_t &hit,
                std::uint64_t key, std::uint64_t walker, std::uint64_t first_step,
                std::uint64_t n_steps) {
-    constexpr std::uint64_t words = Integ::template words_per_step<T, D>();
-    WalkerRng rng(key, walker, first_step * words);
-    auto carry = integ.begin(pot, x, rng);
+    using Layout = NormalLayout<T, D>;
+    constexpr int L = Layout::group_steps;
+    constexpr std::uint64_t ahead = Integ::lookahead;
+    // Normal slots m = first_step .. first_step + n_steps + ahead - 1: the first `ahead` slots
+    // prime the integrator; slot m then drives step m - ahead.
+    const std::uint64_t m_begin = first_step, m_end = first_step + n_steps + ahead;
+    std::uint64_t base = m_begin / L * L;
+    WalkerRng rng(key, walker, m_begin / L * Layout::group_words);
+    Vec<T, Layout::group_normals> normals;
+    auto carry = integ.begin(pot, x);
     auto c = coeffs[0];
     const bool watch = target.active();
-    for (std::uint64_t n = 0; n < n_steps; ++n) {
+    auto slot = [&](std::uint64_t m, int s) {
+        Vec<T, D> xi;
+        LGV_UNROLL
+        for (int d = 0; d < D; ++d)
+            xi[d] = normals[s * D + d];
+        if (ahead > 0 && m < m_begin + ahead) {
+            integ.prime(carry, xi);
+            return;
+        }
+        const std::uint64_t n = m - ahead;
         if (varying)
-            c = coeffs[n];
-        integ.step(pot, c, x, v, rng, carry);
+            c = coeffs[n - first_step];
+        integ.step(pot, c, x, v, xi, carry);
         if (watch && hit == kNotHit && target.contains(x))
-            hit = first_step + n + 1;
+            hit = n + 1;
+    };
+    for (; base < m_end; base += L) {
+        rng.fill_group(normals);
+        if (base >= m_begin + ahead && base + L <= m_end) {
+            LGV_UNROLL
+            for (int s = 0; s < L; ++s)
+                slot(base + s, s);
+        } else { // the first or last group: some slots lie outside this call's steps
+            LGV_UNROLL
+            for (int s = 0; s < L; ++s)
+                if (base + s >= m_begin && base + s < m_end)
+                    slot(base + s, s);
+        }
     }
 }
 

@@ -1,9 +1,12 @@
 // Counter-based random streams: cuRAND's Philox4_32_10 device API, compiled for host and device.
 //
-// A stream is keyed by (seed, purpose); walker i uses subsequence i; a step t of an integrator
-// drawing k 32-bit words per step starts at offset t*k. No state is stored between launches, so
-// a trajectory is a pure function of (seed, walker, initial state, model, schedule), whatever the
-// launch shape. This is the ONLY file that includes curand_kernel.h.
+// A stream is keyed by (seed, purpose); walker i uses subsequence i. The dynamics read the
+// walker's normals as one sequence, step t taking normals [t D, t D + D); normals come four per
+// curand_normal4 call (float32) or two per curand_normal2_double call (float64), four 32-bit words
+// each, so steps are grouped: a group of lcm(D, per call) / D steps uses whole calls, and group g
+// starts at word g * (words per group). No state is stored between launches, so a trajectory is a
+// pure function of (seed, walker, initial state, model, schedule), whatever the launch shape.
+// This is the ONLY file that includes curand_kernel.h.
 #pragma once
 
 #include "langevin/core.hpp"
@@ -46,6 +49,21 @@ template <class T, int D> LGV_HD constexpr std::uint64_t words_per_block() {
     return 4u * ((D + NormalsPerCall<T>::value - 1) / NormalsPerCall<T>::value);
 }
 
+namespace detail {
+LGV_HD constexpr int gcd(int a, int b) {
+    return b == 0 ? a : gcd(b, a % b);
+}
+} // namespace detail
+
+/// How the dynamics' normals of D-dimensional steps pack into cuRAND calls.
+template <class T, int D> struct NormalLayout {
+    static constexpr int per_call = NormalsPerCall<T>::value;
+    static constexpr int group_normals = D / detail::gcd(D, per_call) * per_call; // lcm
+    static constexpr int group_steps = group_normals / D;
+    static constexpr int group_calls = group_normals / per_call;
+    static constexpr std::uint64_t group_words = 4u * group_calls;
+};
+
 /// One walker's stream positioned at a word offset.
 class WalkerRng {
 public:
@@ -55,6 +73,9 @@ public:
 
     /// D independent N(0,1) draws in T; consumes words_per_block<T, D>() words.
     template <class T, int D> LGV_HD LGV_INLINE void normals(Vec<T, D> &out) { fill(out); }
+
+    /// The normals of the next step group (NormalLayout), in order.
+    template <class T, int N> LGV_HD LGV_INLINE void fill_group(Vec<T, N> &out) { fill(out); }
 
     /// D independent uniforms on (0, 1]; consumes words_per_block<T, D>() words.
     template <class T, int D> LGV_HD LGV_INLINE void uniforms(Vec<T, D> &out) { fill_uniform(out); }

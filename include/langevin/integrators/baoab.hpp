@@ -30,18 +30,16 @@ struct BAOAB {
         const double c = ::exp(-friction * dt);
         return {T(0.5 * dt), T(0.5 * dt / mass), T(c), T(lgv_sqrt((1.0 - c * c) * kT / mass))};
     }
-    template <class T, int D> LGV_HD static constexpr std::uint64_t words_per_step() {
-        return words_per_block<T, D>();
-    }
+    static constexpr int lookahead = 0; ///< step n uses the normals of step n
     template <class Pot, class T, int D>
-    LGV_HD LGV_INLINE Carry<T, D> begin(const Pot &pot, const Vec<T, D> &x, WalkerRng &) const {
+    LGV_HD LGV_INLINE Carry<T, D> begin(const Pot &pot, const Vec<T, D> &x) const {
         return {pot.force(x)};
     }
+    template <class T, int D>
+    LGV_HD LGV_INLINE void prime(Carry<T, D> &, const Vec<T, D> &) const {}
     template <class Pot, class T, int D>
     LGV_HD LGV_INLINE void step(const Pot &pot, const Coeffs<T> &c, Vec<T, D> &x, Vec<T, D> &v,
-                                WalkerRng &rng, Carry<T, D> &carry) const {
-        Vec<T, D> xi;
-        rng.normals(xi);
+                                const Vec<T, D> &xi, Carry<T, D> &carry) const {
         LGV_UNROLL
         for (int d = 0; d < D; ++d) {
             v[d] += c.kick * carry.force[d];

@@ -23,19 +23,17 @@ struct EulerMaruyama {
     template <class T> LGV_HD LGV_INLINE Coeffs<T> coefficients(double kT) const {
         return {T(dt / friction), T(lgv_sqrt(2.0 * kT * dt / friction))};
     }
-    template <class T, int D> LGV_HD static constexpr std::uint64_t words_per_step() {
-        return words_per_block<T, D>();
-    }
+    static constexpr int lookahead = 0; ///< step n uses the normals of step n
     template <class Pot, class T, int D>
-    LGV_HD LGV_INLINE Carry<T, D> begin(const Pot &, const Vec<T, D> &, WalkerRng &) const {
+    LGV_HD LGV_INLINE Carry<T, D> begin(const Pot &, const Vec<T, D> &) const {
         return {};
     }
+    template <class T, int D>
+    LGV_HD LGV_INLINE void prime(Carry<T, D> &, const Vec<T, D> &) const {}
     template <class Pot, class T, int D>
     LGV_HD LGV_INLINE void step(const Pot &pot, const Coeffs<T> &c, Vec<T, D> &x, Vec<T, D> &,
-                                WalkerRng &rng, Carry<T, D> &) const {
+                                const Vec<T, D> &xi, Carry<T, D> &) const {
         const Vec<T, D> f = pot.force(x);
-        Vec<T, D> xi;
-        rng.normals(xi);
         LGV_UNROLL
         for (int d = 0; d < D; ++d)
             x[d] += c.drift * f[d] + c.noise * xi[d];

@@ -2,8 +2,9 @@
 //   name, underdamped, dt and its parameters,
 //   Coeffs<T> coefficients<T>(kT): the per-temperature constants of one step,
 //   Carry<T, D>: what one step hands the next (a pre-drawn normal, a cached force),
-//   begin(pot, x, rng) -> Carry, step(pot, coeffs, x, v, rng, carry),
-//   words_per_step<T, D>(): 32-bit Philox words drawn per step (fixed whatever the branch),
+//   begin(pot, x) -> Carry, prime(carry, xi), step(pot, coeffs, x, v, xi, carry): step n receives
+//   the D normals of step n + lookahead (lookahead 1 lets Leimkuhler-Matthews use xi_{n+1};
+//   prime hands it xi_first), so every integrator draws exactly D normals per step,
 //   params(), make(values).
 #pragma once
 

@@ -26,21 +26,20 @@ struct LeimkuhlerMatthews {
     template <class T> LGV_HD LGV_INLINE Coeffs<T> coefficients(double kT) const {
         return {T(dt / friction), T(lgv_sqrt(0.5 * kT * dt / friction))};
     }
-    template <class T, int D> LGV_HD static constexpr std::uint64_t words_per_step() {
-        return words_per_block<T, D>();
-    }
+    static constexpr int lookahead = 1; ///< step n also uses the normals of step n + 1
     template <class Pot, class T, int D>
-    LGV_HD LGV_INLINE Carry<T, D> begin(const Pot &, const Vec<T, D> &, WalkerRng &rng) const {
-        Carry<T, D> carry;
-        rng.normals(carry.xi);
-        return carry;
+    LGV_HD LGV_INLINE Carry<T, D> begin(const Pot &, const Vec<T, D> &) const {
+        return {};
+    }
+    /// Receives xi_first, the normals of the first step, before that step.
+    template <class T, int D>
+    LGV_HD LGV_INLINE void prime(Carry<T, D> &carry, const Vec<T, D> &xi) const {
+        carry.xi = xi;
     }
     template <class Pot, class T, int D>
     LGV_HD LGV_INLINE void step(const Pot &pot, const Coeffs<T> &c, Vec<T, D> &x, Vec<T, D> &,
-                                WalkerRng &rng, Carry<T, D> &carry) const {
+                                const Vec<T, D> &next, Carry<T, D> &carry) const {
         const Vec<T, D> f = pot.force(x);
-        Vec<T, D> next;
-        rng.normals(next);
         LGV_UNROLL
         for (int d = 0; d < D; ++d) {
             x[d] += c.drift * f[d] + c.noise * (carry.xi[d] + next[d]);

@@ -1,0 +1,91 @@
+"""Ours vs peers on the identical workload (workload.py) in the same run: same N, steps and
+precision, timed after a warm-up, median of several runs; prints one ratio table (ours / peer).
+
+  python3 bench/peers/compare.py --bench build/bench/langevin_bench --device cpu  # vs numpy
+  python3 bench/peers/compare.py --bench build/bench/langevin_bench --device gpu  # vs GPU peers
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import workload  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def time_peer(make, n, steps, repeats):
+    run = make()
+    run(min(steps, 10))  # warm-up: compilation, allocation
+    rates = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        run(steps)
+        rates.append(n * steps / (time.perf_counter() - t0))
+    return statistics.median(rates)
+
+
+def ours(bench, backend, n, steps, repeats, precision, sample_every):
+    cmd = [bench, os.path.join(ROOT, "bench/studies/double_well_em.toml"), "--backend", backend,
+           "--repeats", str(repeats), "--set", f"ensemble.walkers={n}", "--set",
+           f"run.steps={steps}", "--set", f"ensemble.precision={precision}"]
+    if sample_every:
+        cmd += ["--sample-every", str(sample_every)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--bench", required=True, help="path to langevin_bench")
+    p.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
+    p.add_argument("--n", type=int, default=None)
+    p.add_argument("--steps", type=int, default=None)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--precision", default="float32")
+    args = p.parse_args()
+    n = args.n or (1 << 20 if args.device == "cpu" else 1 << 24)
+    steps = args.steps or (100 if args.device == "cpu" else 1000)
+    backend = "cpu" if args.device == "cpu" else "cuda"
+    mine = ours(args.bench, backend, n, steps, args.repeats, args.precision, 0)
+    mine_obs = ours(args.bench, backend, n, steps, args.repeats, args.precision, 100)
+    if args.device == "cpu":
+        peers = {"numpy": lambda: workload.numpy_peer(n, args.precision)}
+    else:
+        peers = {
+            "torch.compile": lambda: workload.torch_peer(n, args.precision, True),
+            "JAX jit": lambda: workload.jax_peer(n, args.precision),
+            "CuPy": lambda: workload.cupy_peer(n, args.precision),
+            "PyTorch eager": lambda: workload.torch_peer(n, args.precision, False),
+        }
+    rows = []
+    for name, make in peers.items():
+        try:
+            rows.append((name, time_peer(make, n, steps, args.repeats)))
+        except Exception as e:  # a missing package is reported, not fatal
+            rows.append((name, None))
+            print(f"{name}: unavailable ({type(e).__name__}: {e})", file=sys.stderr)
+    result = {"device": mine["device"], "date": mine["date"], "walkers": n, "steps": steps,
+              "precision": args.precision, "ours": mine["walker_steps_per_second"],
+              "ours_with_sampling_every_100": mine_obs["walker_steps_per_second"],
+              "peers": {k: v for k, v in rows}}
+    print(json.dumps(result))
+    print(f"\n{mine['device']}, {mine['date']}: double well EM {args.precision}, N = {n}, "
+          f"{steps} steps")
+    print(f"{'':28s}{'walker-steps/s':>16s}{'ours/peer':>11s}{'ours+obs/peer':>15s}")
+    print(f"{'langevin':28s}{mine['walker_steps_per_second']:16.3e}")
+    print(f"{'langevin, sampling /100':28s}{mine_obs['walker_steps_per_second']:16.3e}")
+    for name, rate in rows:
+        if rate is None:
+            print(f"{name:28s}{'n/a':>16s}")
+        else:
+            print(f"{name:28s}{rate:16.3e}{mine['walker_steps_per_second'] / rate:11.2f}"
+                  f"{mine_obs['walker_steps_per_second'] / rate:15.2f}")
+
+
+if __name__ == "__main__":
+    main()
