@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# The GPU check, in ONE call on a lent H100/H200: build with CUDA for sm_90, run every test with
-# LANGEVIN_REQUIRE_CUDA=1 (CUDA tests fail rather than skip), run the benchmarks, print a table.
-# toml++ is not installed there: carry its headers in .toml/ (see README, "GPU check").
+# The GPU check, in ONE call on a lent H100/H200: build with CUDA for sm_90 (-j16), run every test
+# with LANGEVIN_REQUIRE_CUDA=1 (CUDA tests fail rather than skip), run the benchmarks and the peer
+# comparison, print a table last. toml++ is not installed there: carry its headers in .toml/.
+# LANGEVIN_GPU_BUDGET (seconds, default 420) skips the optional benchmarks once it is spent.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-gpu-check-out}
 mkdir -p "$out"
+budget=${LANGEVIN_GPU_BUDGET:-420}
+t0=$(date +%s)
+left() { echo $((budget - ($(date +%s) - t0))); }
 build=build-gpu
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
 toml_args=()
@@ -13,13 +17,14 @@ toml_args=()
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DLANGEVIN_ENABLE_CUDA=ON \
     -DCMAKE_CUDA_ARCHITECTURES=90 "${toml_args[@]}" >"$out/cmake.log" 2>&1 || {
     tail -30 "$out/cmake.log"; exit 1; }
-start=$(date +%s)
-cmake --build "$build" -j16 >"$out/build.log" 2>&1 || { grep -E "error" -A3 "$out/build.log" | head -40; exit 1; }
-echo "build: $(( $(date +%s) - start )) s"
+cmake --build "$build" -j16 >"$out/build.log" 2>&1 || {
+    grep -E "error" -A3 "$out/build.log" | head -40; exit 1; }
+echo "build: $(($(date +%s) - t0)) s"
 
 LANGEVIN_REQUIRE_CUDA=1 ctest --test-dir "$build" -j8 --output-on-failure >"$out/ctest.log" 2>&1
 ctest_rc=$?
-grep -E "tests passed|tests failed|Failed|\(Failed\)" "$out/ctest.log" | tail -15
+grep -E "tests passed|tests failed|\(Failed\)" "$out/ctest.log" | tail -15
+echo "tests: $(($(date +%s) - t0)) s"
 
 bench="$build/bench/langevin_bench"
 run_bench() { # label, args...
@@ -33,16 +38,40 @@ run_bench "dw EM f32 2^24 x1000" $dw --backend cuda
 run_bench "dw EM f32 2^24 x1000 +obs/100" $dw --backend cuda --sample-every 100
 run_bench "dw EM f64 2^24 x1000" $dw --backend cuda --set ensemble.precision=float64
 run_bench "dw BAOAB f32 2^24 x1000" $dw --backend cuda --set integrator.kind=baoab
+run_bench "dw LM f32 2^24 x1000" $dw --backend cuda --set integrator.kind=leimkuhler_matthews
 run_bench "rastrigin8 EM f32 2^22 x500" bench/studies/rastrigin8.toml --backend cuda
 run_bench "dw EM f32 cpu16 2^22 x100" $dw --backend cpu --set ensemble.walkers=4194304 \
     --set run.steps=100 --repeats 3
+for n in 1000 10000 100000 1000000 10000000 100000000 1000000000; do
+    [ "$(left)" -gt 60 ] || break
+    steps=$((2000000000 / n)); [ $steps -lt 100 ] && steps=100; [ $steps -gt 20000 ] && steps=20000
+    run_bench "N sweep EM f32 N=$n" $dw --backend cuda --set ensemble.walkers=$n \
+        --set run.steps=$steps --repeats 3
+done
 
-example=data/examples/double_well.toml
-"$build/langevin" run $example --backend cuda --json >"$out/example.json" 2>"$out/example.err"
-"$build/langevin" run $example --backend cuda | tail -14
+if [ "$(left)" -gt 90 ]; then
+    PYTHONUNBUFFERED=1 timeout $(($(left) - 40)) python3 bench/peers/compare.py --bench "$bench" \
+        --device gpu --repeats 3 >"$out/peers.txt" 2>"$out/peers.err"
+    tail -8 "$out/peers.txt"
+fi
+if [ "$(left)" -gt 40 ]; then # 1e10 walkers in chunks, 100 steps, one histogram
+    timeout $(($(left) - 10)) "$build/langevin" run $dw --backend cuda --quiet --json \
+        --set ensemble.walkers=1e10 --set run.steps=100 >"$out/ten_billion.json" \
+        2>"$out/ten_billion.err"
+    python3 -c "
+import json; d = json.load(open('$out/ten_billion.json'))
+s = d['samples'][-1]
+print('1e10 walkers x 100 steps:', d['chunks'], 'chunks,', round(d['seconds'], 2), 's,',
+      '%.3g walker-steps/s,' % d['walker_steps_per_second'], 'KL %.3g' % s['kl'],
+      'outside', s['outside'], 'nonfinite', s['nonfinite'])" 2>/dev/null || tail -3 "$out/ten_billion.err"
+fi
+if [ "$(left)" -gt 30 ]; then
+    timeout $(($(left) - 5)) "$bench" --matrix --backend cuda --sizes 1000000,100000000 \
+        --repeats 1 --work 2e10 >"$out/matrix.jsonl" 2>"$out/matrix.err"
+fi
 
 echo
-echo "== summary ($(head -1 "$out/gpu.txt"), $(date -u +%F))"
+echo "== summary ($(head -1 "$out/gpu.txt"), $(date -u +%F), $(($(date +%s) - t0)) s)"
 echo "tests: $(grep -E 'tests passed' "$out/ctest.log" || echo 'see ctest.log') (rc $ctest_rc)"
 python3 - "$out/bench.txt" <<'PY'
 import json, sys
@@ -51,7 +80,8 @@ for line in open(sys.argv[1]):
     label, _, js = line.strip().partition('|')
     try:
         d = json.loads(js)
-        print(f"{label:34s} {d['walker_steps_per_second']:15.3e} {d['coordinate_steps_per_second']:15.3e} {d['time_to_first_step_s']:12.3f}")
+        print(f"{label:34s} {d['walker_steps_per_second']:15.3e} "
+              f"{d['coordinate_steps_per_second']:15.3e} {d['time_to_first_step_s']:12.3f}")
     except Exception:
         print(f"{label:34s} failed: {js[:80]}")
 PY
