@@ -30,8 +30,9 @@ public:
         LGV_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total));
         const double per_walker = 2.0 * dim * (precision == Precision::float32 ? 4 : 8) + 8;
         const auto fit = static_cast<std::uint64_t>(0.6 * double(free_bytes) / per_walker);
-        // CUB takes int sample counts: stay below 2^31.
-        return std::min<std::uint64_t>(fit, (std::uint64_t(1) << 31) - kMomentBlock);
+        // CUB takes int sample counts; chunks of 2^31 - 4096 walkers gave wrong non-finite counts
+        // on an H200 (int overflow in tile arithmetic suspected), so stay at 2^30.
+        return std::min<std::uint64_t>(fit, std::uint64_t(1) << 30);
     }
 
     void initialize(const Model &model, const InitSpec &init, std::uint64_t first_walker,
