@@ -48,6 +48,26 @@ struct Range {
     double lo, hi;
 };
 
+/// E = sum_d coord_energy(d, x_d): the energy of a separable potential.
+template <class Pot, class T, int D>
+LGV_HD LGV_INLINE T separable_energy(const Pot &pot, const Vec<T, D> &x) {
+    T e = T(0);
+    LGV_UNROLL
+    for (int d = 0; d < D; ++d)
+        e += pot.coord_energy(d, x[d]);
+    return e;
+}
+
+/// Product basins: 0 (global) when every coordinate is in its global cell, else 1.
+template <class Pot, class T, int D>
+LGV_HD LGV_INLINE int product_basin(const Pot &pot, const Vec<T, D> &x) {
+    int b = 0;
+    LGV_UNROLL
+    for (int d = 0; d < D; ++d)
+        b |= pot.coord_basin(d, x[d]);
+    return b;
+}
+
 namespace detail {
 inline double scalar_param(const ParamValues &values, const char *name) {
     const auto it = values.find(name);

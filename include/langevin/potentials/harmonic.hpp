@@ -22,11 +22,7 @@ struct Harmonic {
     double centre[kMaxDim] = {};
 
     template <class T, int D> LGV_HD LGV_INLINE T energy(const Vec<T, D> &x) const {
-        T e = T(0);
-        LGV_UNROLL
-        for (int d = 0; d < D; ++d)
-            e += coord_energy(d, x[d]);
-        return e;
+        return separable_energy(*this, x);
     }
     template <class T, int D> LGV_HD LGV_INLINE Vec<T, D> force(const Vec<T, D> &x) const {
         Vec<T, D> f;

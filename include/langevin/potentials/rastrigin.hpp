@@ -24,11 +24,7 @@ struct Rastrigin {
     double barrier = 0.5; ///< global cell: |x_d| < barrier
 
     template <class T, int D> LGV_HD LGV_INLINE T energy(const Vec<T, D> &x) const {
-        T e = T(0);
-        LGV_UNROLL
-        for (int d = 0; d < D; ++d)
-            e += coord_energy(d, x[d]);
-        return e;
+        return separable_energy(*this, x);
     }
     template <class T, int D> LGV_HD LGV_INLINE Vec<T, D> force(const Vec<T, D> &x) const {
         Vec<T, D> f;
@@ -45,11 +41,7 @@ struct Rastrigin {
     LGV_HD static constexpr int basin_count() { return 2; }
     static const char *basin_name(int i) { return i == 0 ? "global" : "other"; }
     template <class T, int D> LGV_HD LGV_INLINE int basin(const Vec<T, D> &x) const {
-        int b = 0;
-        LGV_UNROLL
-        for (int d = 0; d < D; ++d)
-            b |= coord_basin(d, x[d]);
-        return b;
+        return product_basin(*this, x);
     }
     template <class T> LGV_HD LGV_INLINE int coord_basin(int, T x) const {
         const double u = double(x);
