@@ -278,6 +278,38 @@ checkpoint_every = 100
     std::remove(path.c_str());
 }
 
+TEST_P(StudyLaws, TrajectoriesAreTheEnsemblesOwnWalkers) {
+    const Study s = study_from(R"(
+[ensemble]
+walkers = 5000
+seed = 5
+init = "uniform"
+[potential]
+kind = "free"
+dim = 2
+[integrator]
+dt = 0.01
+[run]
+steps = 120
+[output]
+trajectories = 3
+trajectory_every = 50
+)");
+    auto b = backend();
+    const RunResult r = run_study(s, *b);
+    const Trajectories &tr = r.trajectories;
+    ASSERT_EQ(tr.steps, (std::vector<std::uint64_t>{0, 50, 100, 120}));
+    ASSERT_EQ(tr.positions.size(), 4u * 3 * 2);
+    // The last record equals walkers 0..2 of the ensemble after 120 steps, bitwise.
+    b->initialize(s.model, s.init, 0, s.walkers);
+    b->advance(s.model, 0, 120, s.schedule.table(0, 120));
+    WalkerState w;
+    b->save(w);
+    for (std::uint64_t i = 0; i < 3; ++i)
+        for (int d = 0; d < 2; ++d)
+            EXPECT_EQ(tr.positions[(3 * 3 + i) * 2 + d], w.x[d * s.walkers + i]);
+}
+
 LGV_INSTANTIATE_BACKENDS(StudyLaws);
 
 TEST(Output, ResultsFileIsWrittenAtomically) {
