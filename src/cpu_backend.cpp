@@ -6,6 +6,7 @@
 #include <omp.h>
 #endif
 
+#include "cpu_normals.hpp"
 #include "langevin/advance.hpp"
 #include "langevin/backend.hpp"
 
@@ -67,22 +68,10 @@ public:
             std::vector<Coeffs> coeffs;
             for (double k : kT)
                 coeffs.push_back(integ.template coefficients<T>(k));
-            const bool varying = coeffs.size() > 1;
-            T *xs = data<T>(x_);
-            T *vs = data<T>(v_);
-            std::uint64_t *hits = hit_.empty() ? nullptr : hit_.data();
-            const std::int64_t n = static_cast<std::int64_t>(count_);
-#pragma omp parallel for schedule(static) num_threads(thread_count(options_.threads))
-            for (std::int64_t i = 0; i < n; ++i) {
-                Vec<T, D> x, v;
-                fetch(xs, vs, i, x, v);
-                std::uint64_t hit = hits ? hits[i] : kNotHit;
-                advance_walker(integ, pot, coeffs.data(), varying, model.target, x, v, hit,
-                               model.seed, first_ + std::uint64_t(i), first_step, n_steps);
-                store(xs, vs, i, x, v);
-                if (hits)
-                    hits[i] = hit;
-            }
+            if constexpr (std::is_same_v<T, float>)
+                advance_batched<D>(model, pot, integ, coeffs, first_step, n_steps);
+            else
+                advance_each<T, D>(model, pot, integ, coeffs, first_step, n_steps);
         });
     }
 
@@ -151,6 +140,82 @@ private:
         for (int d = 0; d < D; ++d) {
             xs[std::size_t(d) * count_ + i] = x[d];
             vs[std::size_t(d) * count_ + i] = v[d];
+        }
+    }
+
+    /// One walker at a time, normals drawn by cuRAND's host code (float64).
+    template <class T, int D, class Pot, class Integ, class Coeffs>
+    void advance_each(const Model &model, const Pot &pot, const Integ &integ,
+                      const std::vector<Coeffs> &coeffs, std::uint64_t first_step,
+                      std::uint64_t n_steps) {
+        const bool varying = coeffs.size() > 1;
+        T *xs = data<T>(x_);
+        T *vs = data<T>(v_);
+        std::uint64_t *hits = hit_.empty() ? nullptr : hit_.data();
+        const std::int64_t n = static_cast<std::int64_t>(count_);
+#pragma omp parallel for schedule(static) num_threads(thread_count(options_.threads))
+        for (std::int64_t i = 0; i < n; ++i) {
+            Vec<T, D> x, v;
+            fetch(xs, vs, i, x, v);
+            std::uint64_t hit = hits ? hits[i] : kNotHit;
+            advance_walker(integ, pot, coeffs.data(), varying, model.target, x, v, hit, model.seed,
+                           first_ + std::uint64_t(i), first_step, n_steps);
+            store(xs, vs, i, x, v);
+            if (hits)
+                hits[i] = hit;
+        }
+    }
+
+    /// float32: kLanes walkers at a time, their normals generated together in vector registers
+    /// (cpu_normals.hpp) for up to kSegment steps, then each walker stepped by the shared body.
+    template <int D, class Pot, class Integ, class Coeffs>
+    void advance_batched(const Model &model, const Pot &pot, const Integ &integ,
+                         const std::vector<Coeffs> &coeffs, std::uint64_t first_step,
+                         std::uint64_t n_steps) {
+        using Layout = NormalLayout<float, D>;
+        constexpr int L = Layout::group_steps;
+        constexpr std::uint64_t kSegment = 256; // steps per batch of normals
+        constexpr int kMaxGroups = int((kSegment + 1) / L + 2);
+        constexpr int stride = kMaxGroups * Layout::group_normals;
+        const bool varying = coeffs.size() > 1;
+        float *xs = data<float>(x_);
+        float *vs = data<float>(v_);
+        std::uint64_t *hits = hit_.empty() ? nullptr : hit_.data();
+        const std::int64_t tiles = std::int64_t((count_ + cpu::kLanes - 1) / cpu::kLanes);
+#pragma omp parallel num_threads(thread_count(options_.threads))
+        {
+            std::vector<float> normals(std::size_t(cpu::kLanes) * stride);
+#pragma omp for schedule(static)
+            for (std::int64_t tile = 0; tile < tiles; ++tile) {
+                const std::uint64_t i0 = std::uint64_t(tile) * cpu::kLanes;
+                const int lanes = int(std::min<std::uint64_t>(cpu::kLanes, count_ - i0));
+                Vec<float, D> x[cpu::kLanes], v[cpu::kLanes];
+                std::uint64_t hit[cpu::kLanes];
+                for (int l = 0; l < lanes; ++l) {
+                    fetch(xs, vs, std::int64_t(i0 + l), x[l], v[l]);
+                    hit[l] = hits ? hits[i0 + l] : kNotHit;
+                }
+                for (std::uint64_t s = first_step; s < first_step + n_steps; s += kSegment) {
+                    const std::uint64_t ns = std::min(kSegment, first_step + n_steps - s);
+                    const std::uint64_t g0 = s / L;
+                    const std::uint64_t g1 = (s + ns + Integ::lookahead - 1) / L;
+                    const int calls = int(g1 - g0 + 1) * Layout::group_calls;
+                    cpu::philox_normals(model.seed, first_ + i0, g0 * Layout::group_calls, calls,
+                                        normals.data(), stride);
+                    const Coeffs *c = coeffs.data() + (varying ? s - first_step : 0);
+                    for (int l = 0; l < lanes; ++l) {
+                        cpu::BufferedNormals<Layout::group_normals> source{normals.data() +
+                                                                           std::size_t(l) * stride};
+                        advance_walker_from(integ, pot, c, varying, model.target, x[l], v[l],
+                                            hit[l], source, s, ns);
+                    }
+                }
+                for (int l = 0; l < lanes; ++l) {
+                    store(xs, vs, std::int64_t(i0 + l), x[l], v[l]);
+                    if (hits)
+                        hits[i0 + l] = hit[l];
+                }
+            }
         }
     }
 

@@ -8,18 +8,18 @@
 
 namespace langevin {
 
-/// Advances walker `walker` from step first_step by n_steps. Step first_step + n uses
-/// coeffs[varying ? n : 0] (the integrator's constants at T_{first_step + n}) and the normals of
-/// step first_step + n + lookahead from the walker's Philox subsequence under `key` (layout in
-/// rng.hpp): the result does not depend on how steps are split across calls. Normals come a whole
-/// group of steps at a time, so no random number is drawn and discarded. When the target is
-/// active, `hit` becomes the first step count after which x lies in it.
-template <class Integ, class Pot, class T, int D>
-LGV_HD LGV_INLINE void
-advance_walker(const Integ &integ, const Pot &pot, const typename Integ::template Coeffs<T> *coeffs,
-               bool varying, const Target &target, Vec<T, D> &x, Vec<T, D> &v, std::uint64_t &hit,
-               std::uint64_t key, std::uint64_t walker, std::uint64_t first_step,
-               std::uint64_t n_steps) {
+/// Advances one walker from step first_step by n_steps, taking its normals from `source`, whose
+/// fill_group() yields the walker's step groups in order, starting with group
+/// first_step / group_steps (rng.hpp). Step first_step + n uses coeffs[varying ? n : 0] (the
+/// integrator's constants at T_{first_step + n}) and the normals of step first_step + n +
+/// lookahead, so the result does not depend on how steps are split across calls. When the
+/// target is active, `hit` becomes the first step count after which x lies in it.
+template <class Integ, class Pot, class T, int D, class Source>
+LGV_HD LGV_INLINE void advance_walker_from(const Integ &integ, const Pot &pot,
+                                           const typename Integ::template Coeffs<T> *coeffs,
+                                           bool varying, const Target &target, Vec<T, D> &x,
+                                           Vec<T, D> &v, std::uint64_t &hit, Source &source,
+                                           std::uint64_t first_step, std::uint64_t n_steps) {
     using Layout = NormalLayout<T, D>;
     constexpr int L = Layout::group_steps;
     constexpr std::uint64_t ahead = Integ::lookahead;
@@ -27,7 +27,6 @@ advance_walker(const Integ &integ, const Pot &pot, const typename Integ::templat
     // prime the integrator; slot m then drives step m - ahead.
     const std::uint64_t m_begin = first_step, m_end = first_step + n_steps + ahead;
     std::uint64_t base = m_begin / L * L;
-    WalkerRng rng(key, walker, m_begin / L * Layout::group_words);
     Vec<T, Layout::group_normals> normals;
     auto carry = integ.begin(pot, x);
     auto c = coeffs[0];
@@ -49,7 +48,7 @@ advance_walker(const Integ &integ, const Pot &pot, const typename Integ::templat
             hit = n + 1;
     };
     for (; base < m_end; base += L) {
-        rng.fill_group(normals);
+        source.fill_group(normals);
         if (base >= m_begin + ahead && base + L <= m_end) {
             LGV_UNROLL
             for (int s = 0; s < L; ++s)
@@ -61,6 +60,18 @@ advance_walker(const Integ &integ, const Pot &pot, const typename Integ::templat
                     slot(base + s, s);
         }
     }
+}
+
+/// The same with the normals drawn from walker `walker`'s Philox subsequence under `key`.
+template <class Integ, class Pot, class T, int D>
+LGV_HD LGV_INLINE void
+advance_walker(const Integ &integ, const Pot &pot, const typename Integ::template Coeffs<T> *coeffs,
+               bool varying, const Target &target, Vec<T, D> &x, Vec<T, D> &v, std::uint64_t &hit,
+               std::uint64_t key, std::uint64_t walker, std::uint64_t first_step,
+               std::uint64_t n_steps) {
+    using Layout = NormalLayout<T, D>;
+    WalkerRng rng(key, walker, first_step / Layout::group_steps * Layout::group_words);
+    advance_walker_from(integ, pot, coeffs, varying, target, x, v, hit, rng, first_step, n_steps);
 }
 
 } // namespace langevin

@@ -43,6 +43,13 @@ void series(const Group &parent, const std::string &name, const std::vector<std:
     g.write("value", value, std::move(dims));
 }
 
+std::vector<double> bin_edges(const Axis &axis) {
+    std::vector<double> edges;
+    for (int b = 0; b <= axis.bins; ++b)
+        edges.push_back(axis.lo + (axis.hi - axis.lo) * b / axis.bins);
+    return edges;
+}
+
 /// Writes through `path.tmp` and renames: a crash never leaves a half-written file at `path`.
 template <class F> void atomically(const std::string &path, F &&fill) {
     const std::string tmp = path + ".tmp";
@@ -147,13 +154,8 @@ void write_results(const std::string &path, const Study &study, const RunResult 
                 g.write("boltzmann", boltzmann, shape);
                 g.write("outside", outside);
                 g.write("nonfinite", nonfinite);
-                for (std::size_t a = 0; a < first.axes.size(); ++a) {
-                    std::vector<double> edges;
-                    for (int b = 0; b <= first.axes[a].bins; ++b)
-                        edges.push_back(first.axes[a].lo + (first.axes[a].hi - first.axes[a].lo) *
-                                                               b / first.axes[a].bins);
-                    g.write("edges_" + std::to_string(a), edges);
-                }
+                for (std::size_t a = 0; a < first.axes.size(); ++a)
+                    g.write("edges_" + std::to_string(a), bin_edges(first.axes[a]));
             }
             if (!S[0].basins.empty()) {
                 std::vector<double> emp, boltz;
@@ -183,10 +185,7 @@ void write_results(const std::string &path, const Study &study, const RunResult 
             g.attr("exact_continuum", fp.exact_continuum);
             g.attr("kramers", fp.kramers);
             g.write("histogram", fp.counts);
-            std::vector<double> edges;
-            for (int b = 0; b <= fp.axis.bins; ++b)
-                edges.push_back(fp.axis.lo + (fp.axis.hi - fp.axis.lo) * b / fp.axis.bins);
-            g.write("edges", edges);
+            g.write("edges", bin_edges(fp.axis));
         }
         const Group run = obs.group("run");
         run.attr("walker_steps_per_second", result.walker_steps_per_second);
