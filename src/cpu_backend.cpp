@@ -166,48 +166,74 @@ private:
         }
     }
 
-    /// float32: kLanes walkers at a time, their normals generated together in vector registers
-    /// (cpu_normals.hpp) for up to kSegment steps, then each walker stepped by the shared body.
+    /// float32: kLanes walkers in lockstep. Their normals are generated together in vector
+    /// registers (cpu_normals.hpp) for up to kSegment steps, then every step runs the shared
+    /// integrator step across the lanes (a loop the compiler vectorises). The slots follow
+    /// advance_walker_from(): normal slot m drives step m - lookahead, the first slots prime.
     template <int D, class Pot, class Integ, class Coeffs>
     void advance_batched(const Model &model, const Pot &pot, const Integ &integ,
                          const std::vector<Coeffs> &coeffs, std::uint64_t first_step,
                          std::uint64_t n_steps) {
         using Layout = NormalLayout<float, D>;
+        constexpr int W = cpu::kLanes;
         constexpr int L = Layout::group_steps;
+        constexpr std::uint64_t ahead = Integ::lookahead;
         constexpr std::uint64_t kSegment = 256; // steps per batch of normals
-        constexpr int kMaxGroups = int((kSegment + 1) / L + 2);
-        constexpr int stride = kMaxGroups * Layout::group_normals;
+        constexpr int kMaxGroups = int((kSegment + ahead) / L + 2);
+        using Carry = typename Integ::template Carry<float, D>;
         const bool varying = coeffs.size() > 1;
+        const bool watch = model.target.active();
         float *xs = data<float>(x_);
         float *vs = data<float>(v_);
         std::uint64_t *hits = hit_.empty() ? nullptr : hit_.data();
-        const std::int64_t tiles = std::int64_t((count_ + cpu::kLanes - 1) / cpu::kLanes);
+        const std::int64_t tiles = std::int64_t((count_ + W - 1) / W);
 #pragma omp parallel num_threads(thread_count(options_.threads))
         {
-            std::vector<float> normals(std::size_t(cpu::kLanes) * stride);
+            std::vector<float> normals(std::size_t(kMaxGroups) * Layout::group_normals * W);
 #pragma omp for schedule(static)
             for (std::int64_t tile = 0; tile < tiles; ++tile) {
-                const std::uint64_t i0 = std::uint64_t(tile) * cpu::kLanes;
-                const int lanes = int(std::min<std::uint64_t>(cpu::kLanes, count_ - i0));
-                Vec<float, D> x[cpu::kLanes], v[cpu::kLanes];
-                std::uint64_t hit[cpu::kLanes];
-                for (int l = 0; l < lanes; ++l) {
-                    fetch(xs, vs, std::int64_t(i0 + l), x[l], v[l]);
-                    hit[l] = hits ? hits[i0 + l] : kNotHit;
+                const std::uint64_t i0 = std::uint64_t(tile) * W;
+                const int lanes = int(std::min<std::uint64_t>(W, count_ - i0));
+                // Idle lanes of the last tile step a harmless copy of lane 0 and are not stored.
+                Vec<float, D> x[W], v[W];
+                std::uint64_t hit[W];
+                Carry carry[W];
+                for (int l = 0; l < W; ++l) {
+                    const std::int64_t i = std::int64_t(i0 + (l < lanes ? l : 0));
+                    fetch(xs, vs, i, x[l], v[l]);
+                    hit[l] = hits ? hits[i] : kNotHit;
+                    carry[l] = integ.begin(pot, x[l]);
                 }
-                for (std::uint64_t s = first_step; s < first_step + n_steps; s += kSegment) {
-                    const std::uint64_t ns = std::min(kSegment, first_step + n_steps - s);
-                    const std::uint64_t g0 = s / L;
-                    const std::uint64_t g1 = (s + ns + Integ::lookahead - 1) / L;
-                    const int calls = int(g1 - g0 + 1) * Layout::group_calls;
-                    cpu::philox_normals(model.seed, first_ + i0, g0 * Layout::group_calls, calls,
-                                        normals.data(), stride);
-                    const Coeffs *c = coeffs.data() + (varying ? s - first_step : 0);
-                    for (int l = 0; l < lanes; ++l) {
-                        cpu::BufferedNormals<Layout::group_normals> source{normals.data() +
-                                                                           std::size_t(l) * stride};
-                        advance_walker_from(integ, pot, c, varying, model.target, x[l], v[l],
-                                            hit[l], source, s, ns);
+                const std::uint64_t m_begin = first_step, m_end = first_step + n_steps + ahead;
+                for (std::uint64_t s = m_begin; s < m_end; s += kSegment) {
+                    const std::uint64_t se = std::min(m_end, s + kSegment);
+                    const std::uint64_t g0 = s / L, g1 = (se - 1) / L;
+                    cpu::philox_normals(model.seed, first_ + i0, g0 * Layout::group_calls,
+                                        int(g1 - g0 + 1) * Layout::group_calls, normals.data());
+                    for (std::uint64_t m = s; m < se; ++m) {
+                        const float *xi0 = normals.data() + (m - g0 * L) * D * W;
+                        if (ahead > 0 && m < m_begin + ahead) {
+                            for (int l = 0; l < W; ++l) {
+                                Vec<float, D> xi;
+                                for (int d = 0; d < D; ++d)
+                                    xi[d] = xi0[d * W + l];
+                                integ.prime(carry[l], xi);
+                            }
+                            continue;
+                        }
+                        const std::uint64_t n = m - ahead;
+                        const Coeffs c = coeffs[varying ? n - first_step : 0];
+#pragma omp simd
+                        for (int l = 0; l < W; ++l) {
+                            Vec<float, D> xi;
+                            for (int d = 0; d < D; ++d)
+                                xi[d] = xi0[d * W + l];
+                            integ.step(pot, c, x[l], v[l], xi, carry[l]);
+                        }
+                        if (watch)
+                            for (int l = 0; l < W; ++l)
+                                if (hit[l] == kNotHit && model.target.contains(x[l]))
+                                    hit[l] = n + 1;
                     }
                 }
                 for (int l = 0; l < lanes; ++l) {

@@ -90,14 +90,15 @@ inline void box_muller(std::uint32_t a, std::uint32_t b, float &n0, float &n1) {
     n1 = c * r;
 }
 
-/// normals[l * stride + 4 k + j] = normal j of curand_normal4 call `first_call + k` of walker
-/// first_walker + l under `key`, for l < kLanes and k < calls.
+/// normals[(4 k + j) * kLanes + l] = normal j of curand_normal4 call `first_call + k` of walker
+/// first_walker + l under `key`, for l < kLanes and k < calls (lane-minor: the stepping loop
+/// reads the same normal of every lane contiguously).
 #if defined(__x86_64__) && defined(__GNUC__)
 __attribute__((target_clones("avx2", "default")))
 #endif
 inline void
 philox_normals(std::uint64_t key, std::uint64_t first_walker, std::uint64_t first_call, int calls,
-               float *normals, int stride) {
+               float *normals) {
     const std::uint32_t k0 = std::uint32_t(key), k1 = std::uint32_t(key >> 32);
     alignas(32) float o0[kLanes], o1[kLanes], o2[kLanes], o3[kLanes];
     for (int k = 0; k < calls; ++k) {
@@ -125,23 +126,12 @@ philox_normals(std::uint64_t key, std::uint64_t first_walker, std::uint64_t firs
             box_muller(c2, c3, o2[l], o3[l]);
         }
         for (int l = 0; l < kLanes; ++l) {
-            float *out = normals + l * stride + 4 * k;
-            out[0] = o0[l];
-            out[1] = o1[l];
-            out[2] = o2[l];
-            out[3] = o3[l];
+            normals[(4 * k + 0) * kLanes + l] = o0[l];
+            normals[(4 * k + 1) * kLanes + l] = o1[l];
+            normals[(4 * k + 2) * kLanes + l] = o2[l];
+            normals[(4 * k + 3) * kLanes + l] = o3[l];
         }
     }
 }
-
-/// Hands a walker's precomputed step groups to advance_walker_from().
-template <int GroupNormals> struct BufferedNormals {
-    const float *next;
-    template <class V> void fill_group(V &out) {
-        for (int k = 0; k < GroupNormals; ++k)
-            out[k] = next[k];
-        next += GroupNormals;
-    }
-};
 
 } // namespace langevin::cpu

@@ -101,18 +101,17 @@ TEST(Rng, CpuBatchedNormalsAreCurandNormal4) {
     // The CPU backend's vectorised normals: cuRAND's integers, Box-Muller with polynomial
     // log/sin/cos; within a few ulp of curand_normal4 on the host.
     const int calls = 37;
-    const int stride = 4 * calls;
-    std::vector<float> batch(cpu::kLanes * stride);
+    std::vector<float> batch(cpu::kLanes * 4 * calls);
     for (std::uint64_t first_walker : {0ull, 17ull, 4294967290ull}) {
         for (std::uint64_t first_call : {0ull, 5ull, 1ull << 33}) {
-            cpu::philox_normals(2024, first_walker, first_call, calls, batch.data(), stride);
+            cpu::philox_normals(2024, first_walker, first_call, calls, batch.data());
             for (int l = 0; l < cpu::kLanes; ++l) {
                 WalkerRng rng(2024, first_walker + l, 4 * first_call);
                 for (int k = 0; k < calls; ++k) {
                     Vec<float, 4> ref;
                     rng.normals(ref);
                     for (int j = 0; j < 4; ++j)
-                        ASSERT_NEAR(batch[l * stride + 4 * k + j], ref[j],
+                        ASSERT_NEAR(batch[(4 * k + j) * cpu::kLanes + l], ref[j],
                                     4e-7f * (1 + std::fabs(ref[j])))
                             << "walker " << first_walker + l << " call " << first_call + k;
                 }
