@@ -1,5 +1,6 @@
 // The `langevin` command line.
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -11,6 +12,7 @@
 #include "langevin/config.hpp"
 #include "langevin/output.hpp"
 #include "langevin/report.hpp"
+#include "ranks.hpp"
 
 #ifndef LGV_VERSION
 #define LGV_VERSION "0"
@@ -39,16 +41,53 @@ std::string human_seconds(double s) {
     return buf;
 }
 
+/// "i/K" -> Shard.
+langevin::Shard parse_shard(const std::string &text) {
+    const auto slash = text.find('/');
+    std::size_t used_i = 0, used_k = 0;
+    long long i = -1, k = -1;
+    try {
+        if (slash != std::string::npos) {
+            i = std::stoll(text.substr(0, slash), &used_i);
+            k = std::stoll(text.substr(slash + 1), &used_k);
+        }
+    } catch (const std::exception &) {
+        i = k = -1;
+    }
+    LGV_REQUIRE(slash != std::string::npos && used_i == slash &&
+                    used_k == text.size() - slash - 1 && k >= 1 && i >= 0 && i < k,
+                "--shard ", text, ": want i/K, shard i of K with 0 <= i < K (e.g. --shard 0/4)");
+    return {std::uint64_t(i), std::uint64_t(k)};
+}
+
+/// Where a rank keeps its checkpoint: ranks of one MPI job share the output file.
+std::string rank_checkpoint(const std::string &output, const langevin::Ranks &ranks) {
+    using langevin::checkpoint_path;
+    if (ranks.size() == 1)
+        return checkpoint_path(output);
+    return output + ".rank-" + std::to_string(ranks.rank()) + "-of-" +
+           std::to_string(ranks.size()) + ".partial";
+}
+
+int run_main(int argc, char **argv, langevin::Ranks &ranks);
+
 } // namespace
 
 int main(int argc, char **argv) {
+    langevin::Ranks ranks(&argc, &argv);
+    return run_main(argc, argv, ranks);
+}
+
+namespace {
+
+int run_main(int argc, char **argv, langevin::Ranks &ranks) {
     CLI::App app{"langevin: millions to billions of independent Langevin walkers, compared with "
                  "the Boltzmann law"};
     app.set_version_flag("--version", std::string("langevin ") + LGV_VERSION);
     app.require_subcommand(1);
 
     auto *run = app.add_subcommand("run", "run a study (TOML) and compare with Boltzmann");
-    std::string study_path, output, resume, backend;
+    std::string study_path, output, resume, backend, shard;
     std::vector<std::string> overrides;
     bool as_json = false, quiet = false, force = false;
     run->add_option("study", study_path, "study file (TOML), e.g. data/examples/double_well.toml");
@@ -60,14 +99,47 @@ int main(int argc, char **argv) {
     run->add_flag("--force", force, "overwrite an existing output file");
     run->add_option("--resume", resume, "continue an interrupted run that wrote OUT.h5");
     run->add_flag("--quiet,-q", quiet, "no progress on stderr");
+    run->add_option("--shard", shard,
+                    "run only shard i of K (i/K): one contiguous block of the walkers; combine "
+                    "the shard files with `langevin merge`");
 
     app.add_subcommand("info", "list backends, devices, potentials and integrators");
+
+    auto *merge = app.add_subcommand(
+        "merge", "combine shard files (run --shard i/K) into the single run's results");
+    std::string merged_output;
+    std::vector<std::string> shard_files;
+    merge->add_option("output", merged_output, "the merged HDF5 file to write")->required();
+    merge->add_option("shards", shard_files, "the shard files, in any order")->required();
+    merge->add_flag("--force", force, "overwrite an existing output file");
+    merge->add_flag("--json", as_json, "print one JSON document on stdout");
 
     CLI11_PARSE(app, argc, argv);
     try {
         using namespace langevin;
         if (app.got_subcommand("info")) {
-            print_info(std::cout);
+            if (ranks.root())
+                print_info(std::cout);
+            return 0;
+        }
+        if (app.got_subcommand("merge")) {
+            LGV_REQUIRE(force || !exists(merged_output), merged_output,
+                        " exists: choose another output or add --force to overwrite it");
+            std::vector<ShardFile> shards;
+            for (const std::string &path : shard_files) {
+                LGV_REQUIRE(exists(path), "merge: ", path, ": no such file");
+                shards.push_back(read_shard(path));
+            }
+            Study study;
+            const RunResult result = merge_shards(shards, &study);
+            study.output = merged_output;
+            write_results(merged_output, study, result);
+            if (as_json)
+                std::cout << result_json(study, result) << "\n";
+            else {
+                print_result(std::cout, study, result);
+                std::cout << "output     " << merged_output << "\n";
+            }
             return 0;
         }
         Study study;
@@ -76,15 +148,21 @@ int main(int argc, char **argv) {
         if (!resume.empty()) {
             LGV_REQUIRE(study_path.empty() && overrides.empty(),
                         "--resume continues the stored study: give no study file or --set");
+            LGV_REQUIRE(shard.empty(), "--resume continues the stored shard: give no --shard");
             const std::string partial =
                 resume.size() > 8 && resume.substr(resume.size() - 8) == ".partial"
                     ? resume
-                    : checkpoint_path(resume);
+                    : rank_checkpoint(resume, ranks);
             LGV_REQUIRE(exists(partial), "--resume ", resume, ": no checkpoint ", partial,
                         " (it is removed when a run finishes)");
             Checkpoint cp = read_checkpoint(partial);
             study = std::move(cp.study);
-            study.output = partial.substr(0, partial.size() - 8);
+            study.output = resume.size() > 8 && resume.substr(resume.size() - 8) == ".partial"
+                               ? resume.substr(0, resume.size() - 8)
+                               : resume;
+            LGV_REQUIRE(ranks.size() == 1 || study.shard.count == std::uint64_t(ranks.size()),
+                        "--resume ", resume, ": the checkpoint is of rank ", study.shard.index,
+                        " of ", study.shard.count, "; resume with mpirun -np ", study.shard.count);
             state = std::move(cp.state);
             resume_state = &state;
             if (!backend.empty())
@@ -96,41 +174,86 @@ int main(int argc, char **argv) {
             study = load_study(study_path, overrides);
             if (!output.empty())
                 study.output = output;
+            if (!shard.empty()) {
+                LGV_REQUIRE(ranks.size() == 1, "--shard ", shard, " and mpirun -np ", ranks.size(),
+                            " both split the walkers: use one of them");
+                study.shard = parse_shard(shard);
+            } else if (ranks.size() > 1) {
+                study.shard = Shard{std::uint64_t(ranks.rank()), std::uint64_t(ranks.size())};
+            }
             if (!study.output.empty()) {
                 LGV_REQUIRE(force || !exists(study.output), study.output,
                             " exists: choose another output or add --force to overwrite it");
-                LGV_REQUIRE(force || !exists(checkpoint_path(study.output)),
-                            checkpoint_path(study.output),
+                LGV_REQUIRE(force || !exists(rank_checkpoint(study.output, ranks)),
+                            rank_checkpoint(study.output, ranks),
                             " holds an interrupted run: continue it with --resume ", study.output,
                             ", or add --force to start over");
             }
         }
 
+        // One GPU per rank on a node (ranks beyond the device count share them).
+#if defined(LGV_HAVE_CUDA)
+        if (ranks.size() > 1 && study.backend != "cpu") {
+            const int devices = cuda_device_count(nullptr);
+            if (devices > 0)
+                study.options.device = ranks.local_rank() % devices;
+        }
+#endif
+        const bool mpi = ranks.size() > 1;
+        const double job_total = double(study.walkers) * double(study.steps);
         RunHooks hooks;
         const bool tty = isatty(STDERR_FILENO);
-        if (!quiet)
-            hooks.progress = [&](double done, double total, double rate,
-                                 const SampleResult *latest) {
-                char line[256];
-                const double eta = rate > 0 ? (total - done) / rate : 0;
-                std::snprintf(line, sizeof line,
-                              "%5.1f%%  %.3g/%.3g walker-steps  T %.4g  %.3g walker-steps/s  "
-                              "ETA %s  KL %s",
-                              total > 0 ? 100 * done / total : 100.0, done, total,
-                              latest ? latest->temperature : study.schedule.at(0), rate,
-                              human_seconds(eta).c_str(),
-                              latest && latest->comparison.available
-                                  ? std::to_string(latest->comparison.kl).c_str()
-                                  : "n/a");
-                if (tty)
-                    std::cerr << "\r" << line << "   " << std::flush;
-                else
-                    std::cerr << line << "\n";
+        const auto started = std::chrono::steady_clock::now();
+        double own_done = 0;
+        const SampleResult *own_latest = nullptr;
+        // Rank 0 prints the whole job's progress; the other ranks report theirs to it.
+        auto print_progress = [&](double done, double rate, const SampleResult *latest) {
+            char line[256];
+            const double eta = rate > 0 ? (job_total - done) / rate : 0;
+            std::snprintf(
+                line, sizeof line,
+                "%5.1f%%  %.3g/%.3g walker-steps  T %.4g  %.3g walker-steps/s  "
+                "ETA %s  KL %s%s",
+                job_total > 0 ? 100 * done / job_total : 100.0, done, job_total,
+                latest ? latest->temperature : study.schedule.at(0), rate,
+                human_seconds(eta).c_str(),
+                latest && latest->comparison.available
+                    ? std::to_string(latest->comparison.kl).c_str()
+                    : "n/a",
+                mpi ? (" (" + std::to_string(ranks.size()) + " ranks; KL of rank 0)").c_str() : "");
+            if (tty)
+                std::cerr << "\r" << line << "   " << std::flush;
+            else
+                std::cerr << line << "\n";
+        };
+        auto job_progress = [&] {
+            ranks.poll_progress();
+            const double done = own_done + ranks.others_done();
+            const double secs =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            print_progress(done, secs > 0 ? done / secs : 0.0, own_latest);
+        };
+        if (!ranks.root())
+            hooks.progress = [&](double done, double, double, const SampleResult *) {
+                ranks.report_progress(done);
             };
-        if (!study.output.empty())
-            hooks.checkpoint = [&](const RunState &s) {
-                write_checkpoint(checkpoint_path(study.output), study, s);
+        else if (!quiet && !mpi)
+            hooks.progress = [&](double done, double, double rate, const SampleResult *latest) {
+                print_progress(done, rate, latest);
             };
+        else if (!quiet)
+            hooks.progress = [&](double done, double, double, const SampleResult *latest) {
+                own_done = done;
+                own_latest = latest;
+                job_progress();
+            };
+        const std::string partial =
+            study.output.empty() ? std::string() : rank_checkpoint(study.output, ranks);
+        if (!study.output.empty()) {
+            hooks.checkpoint = [&](const RunState &s) { write_checkpoint(partial, study, s); };
+            // A rank that is done waits for the others: its checkpoint survives an interruption.
+            hooks.checkpoint_when_done = mpi;
+        }
         std::signal(SIGINT, on_signal);
         std::signal(SIGTERM, on_signal);
         hooks.interrupted = [] { return g_signal != 0; };
@@ -141,20 +264,49 @@ int main(int argc, char **argv) {
         } catch (const Interrupted &e) {
             if (tty && !quiet)
                 std::cerr << "\n";
+            const std::string who = mpi ? "rank " + std::to_string(ranks.rank()) + ": " : "";
             if (study.output.empty())
-                std::cerr << "interrupted (" << e.what()
+                std::cerr << who << "interrupted (" << e.what()
                           << "); no output file was set, so nothing was saved\n";
             else
-                std::cerr << "interrupted (" << e.what() << "); checkpoint written to "
-                          << checkpoint_path(study.output)
-                          << "\ncontinue with: langevin run --resume " << study.output << "\n";
+                std::cerr << who << "interrupted (" << e.what() << "); checkpoint written to "
+                          << partial << "\ncontinue with: "
+                          << (mpi ? "mpirun -np " + std::to_string(ranks.size()) + " " : "")
+                          << "langevin run --resume " << study.output << "\n";
             return 128 + g_signal.load();
+        }
+        if (mpi) {
+            // Rank 0 merges every rank's exact totals: the single run's result.
+            own_done = double(result.range.end - result.range.begin) * double(study.steps);
+            const std::vector<RunResult> all = ranks.gather(result, [&] {
+                if (!quiet)
+                    job_progress();
+            });
+            if (!ranks.root()) {
+                if (!partial.empty())
+                    std::remove(partial.c_str());
+                return result.stopped ? 3 : 0;
+            }
+            std::vector<ShardFile> parts;
+            for (std::size_t r = 0; r < all.size(); ++r) {
+                Study part = study;
+                part.shard = Shard{r, all.size()};
+                parts.push_back({"rank " + std::to_string(r), part, all[r]});
+            }
+            Study merged_study;
+            result = merge_shards(parts, &merged_study, true);
+            merged_study.output = study.output;
+            study = merged_study;
+            // seconds: the job's wall time (merge_shards sums device-seconds).
+            result.seconds =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            result.walker_steps_per_second = result.seconds > 0 ? job_total / result.seconds : 0;
         }
         if (tty && !quiet)
             std::cerr << "\r" << std::string(110, ' ') << "\r";
         if (!study.output.empty()) {
             write_results(study.output, study, result);
-            std::remove(checkpoint_path(study.output).c_str());
+            std::remove(partial.c_str());
         }
         if (as_json) {
             std::cout << result_json(study, result) << "\n";
@@ -172,7 +324,14 @@ int main(int argc, char **argv) {
         }
         return 0;
     } catch (const std::exception &e) {
+        if (ranks.size() > 1) {
+            std::cerr << "error (rank " << ranks.rank() << " of " << ranks.size()
+                      << "): " << e.what() << "\n";
+            ranks.abort(1); // the other ranks would wait for this one forever
+        }
         std::cerr << "error: " << e.what() << "\n";
         return 1;
     }
 }
+
+} // namespace

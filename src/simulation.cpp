@@ -17,7 +17,7 @@ void Accumulator::add(const Observation &o, int width) {
         joint.assign(o.joint.size(), 0);
         basins.assign(o.basins.size(), 0);
         passage.assign(o.passage.size(), 0);
-        sums.assign(width, 0.0);
+        sums.assign(width, ExactSum{});
     }
     for (std::size_t k = 0; k < marginal.size(); ++k)
         marginal[k] += o.marginal[k];
@@ -29,8 +29,34 @@ void Accumulator::add(const Observation &o, int width) {
         passage[k] += o.passage[k];
     for (std::size_t b = 0; b < o.block_sums.size() / width; ++b)
         for (int j = 0; j < width; ++j)
-            sums[j] += o.block_sums[b * width + j];
+            sums[j].add(o.block_sums[b * width + j]);
     outside += o.outside_box;
+    const std::uint64_t before = best.walker;
+    best.consider(o.best.energy, o.best.walker);
+    if (best.walker != before)
+        best_position = o.best_position;
+}
+
+void Accumulator::merge(const Accumulator &o) {
+    if (o.empty())
+        return;
+    if (empty()) {
+        *this = o;
+        return;
+    }
+    auto add_counts = [](std::vector<std::uint64_t> &a, const std::vector<std::uint64_t> &b) {
+        LGV_REQUIRE(a.size() == b.size(), "internal: merging accumulators of different shapes");
+        for (std::size_t k = 0; k < a.size(); ++k)
+            a[k] += b[k];
+    };
+    add_counts(marginal, o.marginal);
+    add_counts(joint, o.joint);
+    add_counts(basins, o.basins);
+    add_counts(passage, o.passage);
+    LGV_REQUIRE(sums.size() == o.sums.size(), "internal: merging accumulators of different shapes");
+    for (std::size_t j = 0; j < sums.size(); ++j)
+        sums[j] += o.sums[j];
+    outside += o.outside;
     const std::uint64_t before = best.walker;
     best.consider(o.best.energy, o.best.walker);
     if (best.walker != before)
@@ -102,7 +128,7 @@ SampleResult summarise(const Study &study, std::uint64_t step, const Accumulator
     std::uint64_t observed = 0; // walkers in this sample (all chunks that reached it)
     for (std::size_t k = 0; k < std::size_t(study.grid.axes[0].bins + 2); ++k)
         observed += acc.marginal[k];
-    const double n = acc.sums[0];
+    const double n = acc.sum(0);
     s.finite = static_cast<std::uint64_t>(n);
     s.nonfinite = observed - s.finite;
     s.outside = acc.outside;
@@ -111,18 +137,18 @@ SampleResult summarise(const Study &study, std::uint64_t step, const Accumulator
     s.mean.resize(dim);
     s.var.resize(dim);
     for (int d = 0; d < dim; ++d) {
-        const double m1 = acc.sums[3 + d] / n, m2 = acc.sums[3 + dim + d] / n;
+        const double m1 = acc.sum(3 + d) / n, m2 = acc.sum(3 + dim + d) / n;
         s.mean[d] = shift[d] + m1;
         s.var[d] = n > 1 ? (m2 - m1 * m1) * n / (n - 1) : 0.0;
     }
-    s.mean_energy = acc.sums[1] / n;
+    s.mean_energy = acc.sum(1) / n;
     if (model.underdamped())
-        s.kinetic_temperature = model_mass(model) * acc.sums[2] / (n * dim);
-    s.msd = acc.sums[moment::msd(dim)] / n;
+        s.kinetic_temperature = model_mass(model) * acc.sum(2) / (n * dim);
+    s.msd = acc.sum(moment::msd(dim)) / n;
     if (study.schedule.is_constant())
         s.msd_einstein = 2.0 * dim * kT * mobility(model) * s.time;
     if (model.target.active()) {
-        s.hits = static_cast<std::uint64_t>(acc.sums[moment::hits(dim)]);
+        s.hits = static_cast<std::uint64_t>(acc.sum(moment::hits(dim)));
         s.survival = 1.0 - double(s.hits) / double(observed);
     }
     if (acc.best.walker != ~std::uint64_t(0)) {
@@ -199,12 +225,12 @@ FirstPassageResult summarise_passage(const Study &study, const Accumulator &last
     const int dim = model.dim();
     const double dt = model_dt(model);
     fp.active = true;
-    const double hits = last.sums[moment::hits(dim)];
+    const double hits = last.sum(moment::hits(dim));
     fp.hits = static_cast<std::uint64_t>(hits);
     fp.censored = observed - fp.hits;
     if (hits > 0) {
-        const double m1 = last.sums[moment::hits(dim) + 1] / hits;
-        const double m2 = last.sums[moment::hits(dim) + 2] / hits;
+        const double m1 = last.sum(moment::hits(dim) + 1) / hits;
+        const double m2 = last.sum(moment::hits(dim) + 2) / hits;
         fp.mean = m1 * dt;
         fp.standard_error =
             hits > 1 ? std::sqrt((m2 - m1 * m1) * hits / (hits - 1) / hits) * dt : kNotAvailable;
@@ -301,11 +327,12 @@ RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks,
     LGV_REQUIRE(!samples.empty() && samples.back() == study.steps,
                 "internal: samples must end at the last step");
 
-    // Chunks are whole moment blocks, so block sums never straddle two chunks.
+    // Chunks (and shards) are whole moment blocks, so block sums never straddle two chunks.
+    const WalkerRange range = shard_range(study.walkers, study.shard);
     std::uint64_t chunk =
         study.chunk ? study.chunk : backend.max_chunk_walkers(dim, model.precision);
     chunk = std::max(kMomentBlock, chunk / kMomentBlock * kMomentBlock);
-    chunk = std::min(chunk, study.walkers);
+    chunk = std::min(chunk, range.end - range.begin);
 
     RunState state;
     if (resume)
@@ -324,11 +351,13 @@ RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks,
     result.walkers = study.walkers;
     result.steps = study.steps;
     result.chunk_walkers = chunk;
+    result.range = range;
 
-    const double total = double(study.walkers) * double(study.steps);
+    const std::uint64_t own = range.end - range.begin;
+    const double total = double(own) * double(study.steps);
     const double done_before = [&] {
-        const std::uint64_t finished = std::min(state.chunk * chunk, study.walkers);
-        const std::uint64_t current = std::min(chunk, study.walkers - finished);
+        const std::uint64_t finished = std::min(state.chunk * chunk, own);
+        const std::uint64_t current = std::min(chunk, own - finished);
         return double(finished) * double(study.steps) + double(current) * double(state.step);
     }();
     double done = done_before;
@@ -358,9 +387,9 @@ RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks,
     // Segments of the stepping loop adapt to take ~0.1-0.5 s, so that progress, checkpoints and
     // interruptions stay responsive; how steps are split never changes a result.
     std::uint64_t segment = 16;
-    for (; state.chunk * chunk < study.walkers && !result.stopped; ++state.chunk) {
-        const std::uint64_t first = state.chunk * chunk;
-        const std::uint64_t count = std::min(chunk, study.walkers - first);
+    for (; state.chunk * chunk < own && !result.stopped; ++state.chunk) {
+        const std::uint64_t first = range.begin + state.chunk * chunk;
+        const std::uint64_t count = std::min(chunk, range.end - first);
         if (!state.walkers.x.empty()) {
             backend.load(model, first, state.walkers);
             state.walkers = WalkerState{};
@@ -429,38 +458,66 @@ RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks,
         }
     }
     report(true);
+    if (hooks.checkpoint && hooks.checkpoint_when_done && !result.stopped) {
+        state.step = 0;
+        state.next_sample = 0;
+        state.seconds = seconds_before + elapsed();
+        hooks.checkpoint(state);
+    }
 
-    for (std::size_t k = 0; k < samples.size(); ++k) {
-        if (state.samples[k].sums.empty())
-            break; // a stopped run: later samples were never reached
-        result.samples.push_back(summarise(study, samples[k], state.samples[k], cache));
-    }
-    if (!result.samples.empty()) {
-        const std::size_t last = result.samples.size() - 1;
-        std::uint64_t best_walker = ~std::uint64_t(0);
-        double best = HUGE_VAL;
-        std::vector<double> best_position;
-        // best_energy is the lowest seen at any sample up to this one.
-        for (std::size_t k = 0; k <= last; ++k) {
-            const Accumulator &a = state.samples[k];
-            if (a.best.energy < best) {
-                best = a.best.energy;
-                best_walker = a.best.walker;
-                best_position = a.best_position;
-            }
-            if (best_walker != ~std::uint64_t(0)) {
-                result.samples[k].best_energy = best;
-                result.samples[k].best_position = best_position;
-            }
-        }
-        result.first_passage =
-            summarise_passage(study, state.samples[last],
-                              result.samples[last].finite + result.samples[last].nonfinite);
-    }
-    result.trajectories = record_trajectories(study, backend);
+    summarise_run(study, state.samples, result);
+    // Walkers 0..M-1 belong to the (first non-empty) shard that starts at walker 0.
+    if (range.begin == 0 && range.end > 0)
+        result.trajectories = record_trajectories(study, backend);
+    result.accumulators = std::move(state.samples);
     result.seconds = seconds_before + elapsed();
     result.walker_steps_per_second = result.seconds > 0 ? done / result.seconds : 0.0;
     return result;
+}
+
+void summarise_run(const Study &study, const std::vector<Accumulator> &totals, RunResult &result) {
+    const std::vector<std::uint64_t> &samples = study.samples;
+    std::map<double, References> cache;
+    result.samples.clear();
+    for (std::size_t k = 0; k < samples.size() && k < totals.size(); ++k) {
+        if (totals[k].empty())
+            break; // a stopped run: later samples were never reached
+        result.samples.push_back(summarise(study, samples[k], totals[k], cache));
+    }
+    result.first_passage = FirstPassageResult{};
+    if (result.samples.empty())
+        return;
+    const std::size_t last = result.samples.size() - 1;
+    std::uint64_t best_walker = ~std::uint64_t(0);
+    double best = HUGE_VAL;
+    std::vector<double> best_position;
+    // best_energy is the lowest seen at any sample up to this one.
+    for (std::size_t k = 0; k <= last; ++k) {
+        const Accumulator &a = totals[k];
+        if (a.best.energy < best) {
+            best = a.best.energy;
+            best_walker = a.best.walker;
+            best_position = a.best_position;
+        }
+        if (best_walker != ~std::uint64_t(0)) {
+            result.samples[k].best_energy = best;
+            result.samples[k].best_position = best_position;
+        }
+    }
+    result.first_passage = summarise_passage(
+        study, totals[last], result.samples[last].finite + result.samples[last].nonfinite);
+}
+
+WalkerRange shard_range(std::uint64_t walkers, Shard shard) {
+    LGV_REQUIRE(shard.count >= 1 && shard.index < shard.count, "shard ", shard.index, "/",
+                shard.count, ": want i/K with K >= 1 and 0 <= i < K");
+    const std::uint64_t blocks = (walkers + kMomentBlock - 1) / kMomentBlock;
+    // floor(i * blocks / K) without overflow for any realistic sizes (blocks < 2^40, K < 2^20).
+    auto edge = [&](std::uint64_t i) {
+        const unsigned __int128 b = (unsigned __int128)blocks * i / shard.count;
+        return std::min(walkers, std::uint64_t(b) * kMomentBlock);
+    };
+    return {edge(shard.index), edge(shard.index + 1)};
 }
 
 } // namespace langevin

@@ -1,4 +1,5 @@
 // Studies: schedules, sampling, first passage, MSD, checkpoints, HDF5 round trips.
+#include <algorithm>
 #include <cstdio>
 
 #include "langevin/output.hpp"
@@ -36,6 +37,8 @@ void expect_same_results(const RunResult &a, const RunResult &b) {
     }
     EXPECT_EQ(a.first_passage.counts, b.first_passage.counts);
     EXPECT_EQ(a.first_passage.mean, b.first_passage.mean);
+    EXPECT_EQ(a.first_passage.standard_error, b.first_passage.standard_error);
+    EXPECT_EQ(a.trajectories.positions, b.trajectories.positions);
 }
 
 } // namespace
@@ -276,6 +279,57 @@ checkpoint_every = 100
         expect_same_results(whole, resumed);
     }
     std::remove(path.c_str());
+}
+
+TEST_P(StudyLaws, ShardsMergeToTheSingleRunBitwise) {
+    // 7 moment blocks (the last one short) with chunks of 2 blocks: shard and chunk edges differ.
+    const Study s = study_from(R"(
+[ensemble]
+walkers = 27000
+chunk = 8192
+seed = 31
+init = "gaussian"
+init_sigma = 0.3
+[potential]
+kind = "double_well"
+tilt = 0.25
+[integrator]
+kind = "euler_maruyama"
+dt = 0.01
+[temperature]
+kind = "logarithmic"
+c = 0.5
+[run]
+steps = 300
+samples = 4
+[first_passage]
+region = "below"
+level = -0.5
+[output]
+trajectories = 3
+trajectory_every = 100
+)");
+    auto b = backend();
+    const RunResult whole = run_study(s, *b);
+    for (std::uint64_t k : {2u, 3u, 9u}) { // 9 shards: two of them are empty
+        std::vector<ShardFile> shards;
+        for (std::uint64_t i = k; i-- > 0;) { // merged in reverse order
+            Study part = s;
+            part.shard = {i, k};
+            shards.push_back({"shard " + std::to_string(i), part, run_study(part, *b)});
+        }
+        Study merged_study;
+        const RunResult merged = merge_shards(shards, &merged_study);
+        SCOPED_TRACE(k);
+        expect_same_results(whole, merged);
+        EXPECT_EQ(merged.samples.back().comparison.kl, whole.samples.back().comparison.kl);
+        EXPECT_EQ(merged.first_passage.hits, whole.first_passage.hits);
+        // Without the shard that holds walker 0 (shard 0 is empty when k = 9): a gap.
+        shards.erase(std::find_if(shards.begin(), shards.end(), [](const ShardFile &f) {
+            return f.result.range.begin == 0 && f.result.range.end > 0;
+        }));
+        EXPECT_THROW(merge_shards(shards, &merged_study), Error);
+    }
 }
 
 TEST_P(StudyLaws, TrajectoriesAreTheEnsemblesOwnWalkers) {

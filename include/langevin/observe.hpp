@@ -9,8 +9,8 @@
 namespace langevin {
 
 /// Moments are summed in fixed blocks of this many walkers (aligned to global walker ids) and
-/// the block sums are added on the host in walker order, so moments are bitwise the same for any
-/// chunking and thread count. Chunks are multiples of it.
+/// the block sums are added on the host exactly (ExactSum), so moments are bitwise the same for
+/// any chunking, thread count, shard or MPI rank count. Chunks and shards are multiples of it.
 constexpr std::uint64_t kMomentBlock = 4096;
 
 /// Layout of one block's partial sums (doubles), with u_d = x_d - shift_d (the grid's centre, to

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "langevin/study.hpp"
 
@@ -23,5 +24,21 @@ struct Checkpoint {
 
 /// Reads a checkpoint written by write_checkpoint: the study comes from its stored configuration.
 Checkpoint read_checkpoint(const std::string &path);
+
+/// A shard's results file (`langevin run --shard i/K -o FILE`), read back for merging:
+/// result holds its range, raw totals, trajectories (if it starts at walker 0) and timings.
+struct ShardFile {
+    std::string path;
+    Study study;
+    RunResult result;
+};
+ShardFile read_shard(const std::string &path);
+
+/// Checks that the shards are of one study and hold each of its walkers exactly once, and adds
+/// their totals: the result is bitwise that of the single run (timings aside). Sets *study to
+/// the merged study (shard 0/1). allow_stopped (MPI ranks): merge the samples that every shard
+/// reached instead of refusing a shard that on_nonfinite = "stop" ended early.
+RunResult merge_shards(const std::vector<ShardFile> &shards, Study *study,
+                       bool allow_stopped = false);
 
 } // namespace langevin

@@ -7,9 +7,25 @@
 #include <vector>
 
 #include "langevin/backend.hpp"
+#include "langevin/exact_sum.hpp"
 #include "langevin/schedule.hpp"
 
 namespace langevin {
+
+/// Shard `index` of `count`: one contiguous block of the global walker range (`--shard i/K`, or
+/// MPI rank i of K). Walker ids, hence random streams, stay global.
+struct Shard {
+    std::uint64_t index = 0, count = 1;
+};
+
+/// Walkers [begin, end).
+struct WalkerRange {
+    std::uint64_t begin = 0, end = 0;
+};
+
+/// Walkers of a shard: whole moment blocks (kMomentBlock), near-equal, contiguous and together
+/// covering 0..walkers-1 (a shard is empty when there are fewer blocks than shards).
+WalkerRange shard_range(std::uint64_t walkers, Shard shard);
 
 /// Everything one run needs, resolved and validated (see config.hpp for the TOML keys).
 struct Study {
@@ -29,6 +45,7 @@ struct Study {
     std::string backend = "auto";
     BackendOptions options;
     std::uint64_t chunk = 0;       ///< walkers per chunk (0: as many as fit)
+    Shard shard;                   ///< which walkers this process runs (not in resolved_*)
     std::string resolved_json;     ///< the resolved configuration, defaults included
     std::string resolved_toml;     ///< the same as TOML (what --resume reads back)
     std::string source = "<none>"; ///< where the study came from
@@ -98,26 +115,32 @@ struct Trajectories {
     int dim = 1;
 };
 
+/// Running totals of one sample over chunks, shards or ranks. Counts add as integers, block sums
+/// exactly (ExactSum), and the best walker is an order-independent minimum: totals are bitwise
+/// the same for any chunking and any split of the walkers.
+struct Accumulator {
+    std::vector<std::uint64_t> marginal, joint, basins, passage;
+    std::vector<ExactSum> sums;
+    std::uint64_t outside = 0;
+    Best best;
+    std::vector<double> best_position;
+    void add(const Observation &o, int width);
+    void merge(const Accumulator &o);
+    double sum(int j) const { return sums[std::size_t(j)].value(); }
+    bool empty() const { return sums.empty(); }
+};
+
 struct RunResult {
     std::string backend, device;
     std::uint64_t walkers = 0, steps = 0, chunks = 0, chunk_walkers = 0;
+    WalkerRange range; ///< the walkers this run stepped (all of them unless sharded)
     double seconds = 0, walker_steps_per_second = 0;
     std::vector<SampleResult> samples;
     FirstPassageResult first_passage;
     Trajectories trajectories;
     bool stopped = false; ///< on_nonfinite = "stop" ended the run early
     std::string stop_reason;
-};
-
-/// Running totals of one sample over chunks. Counts add exactly; block sums are added in walker
-/// order; the best walker is an order-independent minimum: totals are the same for any chunking.
-struct Accumulator {
-    std::vector<std::uint64_t> marginal, joint, basins, passage;
-    std::vector<double> sums;
-    std::uint64_t outside = 0;
-    Best best;
-    std::vector<double> best_position;
-    void add(const Observation &o, int width);
+    std::vector<Accumulator> accumulators; ///< the raw totals per sample (what shards merge)
 };
 
 /// Where a run is: what a checkpoint holds (besides the study).
@@ -139,6 +162,8 @@ struct RunHooks {
     std::function<void(const RunState &)> checkpoint;
     /// Polled between kernel launches: true stops the run after a checkpoint.
     std::function<bool()> interrupted;
+    /// Also checkpoint when the run is done (MPI ranks: a finished rank survives interruption).
+    bool checkpoint_when_done = false;
 };
 
 /// Thrown after an interruption has been checkpointed.
@@ -150,6 +175,10 @@ public:
 /// Sample steps from `samples = K` (linear or log spacing) or `sample_every`.
 std::vector<std::uint64_t> sample_steps_linear(std::uint64_t steps, std::uint64_t every);
 std::vector<std::uint64_t> sample_steps_count(std::uint64_t steps, std::uint64_t count, bool log);
+
+/// Fills result.samples and result.first_passage from per-sample totals (those of one run, or
+/// of shards merged in any order).
+void summarise_run(const Study &study, const std::vector<Accumulator> &totals, RunResult &result);
 
 /// Runs a study on the backend it names.
 RunResult run_study(const Study &study, const RunHooks &hooks = {}, RunState *resume = nullptr);

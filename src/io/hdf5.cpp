@@ -104,6 +104,9 @@ Group Group::open(const std::string &name) const {
 bool Group::has(const std::string &name) const {
     return H5Lexists(id(), name.c_str(), H5P_DEFAULT) > 0;
 }
+bool Group::has_attr(const std::string &name) const {
+    return H5Aexists(id(), name.c_str()) > 0;
+}
 
 void Group::write(const std::string &name, const std::vector<double> &data,
                   std::vector<hsize_t> dims) const {
@@ -122,6 +125,9 @@ std::vector<double> Group::read_doubles(const std::string &name) const {
 }
 std::vector<std::uint64_t> Group::read_u64(const std::string &name) const {
     return read_dataset<std::uint64_t>(id(), name);
+}
+std::vector<std::int64_t> Group::read_i64(const std::string &name) const {
+    return read_dataset<std::int64_t>(id(), name);
 }
 
 void Group::attr(const std::string &name, const std::string &value) const {

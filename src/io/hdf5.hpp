@@ -33,6 +33,7 @@ public:
     Group group(const std::string &name) const; ///< creates (or opens) a child group
     Group open(const std::string &name) const;  ///< opens an existing child group
     bool has(const std::string &name) const;
+    bool has_attr(const std::string &name) const;
 
     void write(const std::string &name, const std::vector<double> &data,
                std::vector<hsize_t> dims = {}) const;
@@ -42,6 +43,7 @@ public:
                std::vector<hsize_t> dims = {}) const;
     std::vector<double> read_doubles(const std::string &name) const;
     std::vector<std::uint64_t> read_u64(const std::string &name) const;
+    std::vector<std::int64_t> read_i64(const std::string &name) const;
 
     void attr(const std::string &name, const std::string &value) const;
     void attr(const std::string &name, double value) const;

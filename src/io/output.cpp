@@ -17,6 +17,9 @@ namespace {
 
 using h5::Group;
 
+/// 2: exact sums (ExactSum digits) and shard attributes.
+constexpr std::uint64_t kCheckpointFormat = 2;
+
 void metadata(const Group &root, const Study &study) {
     const Group h5md = root.group("h5md");
     h5md.attr("version", std::vector<std::int32_t>{1, 1});
@@ -58,6 +61,51 @@ template <class F> void atomically(const std::string &path, F &&fill) {
         fill(file.root());
     }
     LGV_REQUIRE(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename ", tmp, " to ", path);
+}
+
+/// Per-sample totals: counts, exact sums (canonical digits, [width][ExactSum::kLimbs + 1]),
+/// the best walker. A sample never reached is an empty group.
+void write_totals(const Group &parent, const std::vector<Accumulator> &totals) {
+    parent.attr("samples", std::uint64_t(totals.size()));
+    for (std::size_t k = 0; k < totals.size(); ++k) {
+        const Accumulator &a = totals[k];
+        const Group g = parent.group("sample_" + std::to_string(k));
+        g.write("marginal", a.marginal);
+        g.write("joint", a.joint);
+        g.write("basins", a.basins);
+        g.write("passage", a.passage);
+        std::vector<std::int64_t> digits;
+        for (const ExactSum &e : a.sums) {
+            const auto d = e.digits();
+            digits.insert(digits.end(), d.begin(), d.end());
+        }
+        g.write("sums", digits, {hsize_t(a.sums.size()), hsize_t(ExactSum::kLimbs + 1)});
+        g.write("best_position", a.best_position);
+        g.attr("outside", std::uint64_t(a.outside));
+        g.attr("best_energy", a.best.energy);
+        g.attr("best_walker", std::uint64_t(a.best.walker));
+    }
+}
+
+std::vector<Accumulator> read_totals(const Group &parent) {
+    std::vector<Accumulator> totals(parent.attr_u64("samples"));
+    for (std::size_t k = 0; k < totals.size(); ++k) {
+        Accumulator &a = totals[k];
+        const Group g = parent.open("sample_" + std::to_string(k));
+        a.marginal = g.read_u64("marginal");
+        a.joint = g.read_u64("joint");
+        a.basins = g.read_u64("basins");
+        a.passage = g.read_u64("passage");
+        const std::vector<std::int64_t> digits = g.read_i64("sums");
+        const std::size_t per = ExactSum::kLimbs + 1;
+        for (std::size_t j = 0; j + per <= digits.size(); j += per)
+            a.sums.push_back(ExactSum::from_digits(&digits[j]));
+        a.best_position = g.read_doubles("best_position");
+        a.outside = g.attr_u64("outside");
+        a.best.energy = g.attr_double("best_energy");
+        a.best.walker = g.attr_u64("best_walker");
+    }
+    return totals;
 }
 
 } // namespace
@@ -195,6 +243,17 @@ void write_results(const std::string &path, const Study &study, const RunResult 
         run.attr("stopped", std::uint64_t(result.stopped ? 1 : 0));
         run.attr("stop_reason", result.stop_reason);
 
+        // A shard also keeps its raw totals: `langevin merge` adds them exactly.
+        if (study.shard.count > 1) {
+            const Group shard = root.group("shard");
+            shard.attr("index", std::uint64_t(study.shard.index));
+            shard.attr("count", std::uint64_t(study.shard.count));
+            shard.attr("begin", std::uint64_t(result.range.begin));
+            shard.attr("end", std::uint64_t(result.range.end));
+            shard.attr("chunk_walkers", std::uint64_t(result.chunk_walkers));
+            write_totals(shard.group("totals"), result.accumulators);
+        }
+
         const Trajectories &tr = result.trajectories;
         if (tr.walkers > 0) {
             const Group walkers = root.group("particles").group("trajectories");
@@ -227,20 +286,10 @@ void write_checkpoint(const std::string &path, const Study &study, const RunStat
         cp.attr("step", std::uint64_t(state.step));
         cp.attr("next_sample", std::uint64_t(state.next_sample));
         cp.attr("seconds", state.seconds);
-        cp.attr("samples", std::uint64_t(state.samples.size()));
-        for (std::size_t k = 0; k < state.samples.size(); ++k) {
-            const Accumulator &a = state.samples[k];
-            const Group g = cp.group("sample_" + std::to_string(k));
-            g.write("marginal", a.marginal);
-            g.write("joint", a.joint);
-            g.write("basins", a.basins);
-            g.write("passage", a.passage);
-            g.write("sums", a.sums);
-            g.write("best_position", a.best_position);
-            g.attr("outside", std::uint64_t(a.outside));
-            g.attr("best_energy", a.best.energy);
-            g.attr("best_walker", std::uint64_t(a.best.walker));
-        }
+        cp.attr("format", kCheckpointFormat);
+        cp.attr("shard_index", std::uint64_t(study.shard.index));
+        cp.attr("shard_count", std::uint64_t(study.shard.count));
+        write_totals(cp, state.samples);
         // The chunk in progress: H5MD particle group (box boundary "none"), plus hit steps.
         const Group walkers = root.group("particles").group("walkers");
         walkers.group("box").attr("boundary", std::string("none"));
@@ -264,6 +313,44 @@ void write_checkpoint(const std::string &path, const Study &study, const RunStat
     });
 }
 
+ShardFile read_shard(const std::string &path) {
+    const h5::File file = h5::File::open(path);
+    const Group root = file.root();
+    LGV_REQUIRE(root.has("parameters") && root.has("observables"), path,
+                ": not a langevin results file");
+    LGV_REQUIRE(root.has("shard"), path,
+                ": not a shard (no /shard group): shards are written by `langevin run STUDY "
+                "--shard i/K -o FILE`");
+    const Group params = root.open("parameters");
+    ShardFile f{path, parse_study(params.attr_string("config_toml"), path), {}};
+    const Group shard = root.open("shard");
+    f.study.shard.index = shard.attr_u64("index");
+    f.study.shard.count = shard.attr_u64("count");
+    RunResult &r = f.result;
+    r.range = {shard.attr_u64("begin"), shard.attr_u64("end")};
+    r.chunk_walkers = shard.attr_u64("chunk_walkers");
+    r.accumulators = read_totals(shard.open("totals"));
+    r.backend = params.attr_string("backend");
+    r.device = params.attr_string("device");
+    const Group run = root.open("observables").open("run");
+    r.seconds = run.attr_double("seconds");
+    r.chunks = run.attr_u64("chunks");
+    r.walkers = run.attr_u64("walkers");
+    r.steps = f.study.steps;
+    r.stopped = run.attr_u64("stopped") != 0;
+    r.stop_reason = run.attr_string("stop_reason");
+    if (root.has("particles") && root.open("particles").has("trajectories")) {
+        const Group pos = root.open("particles").open("trajectories").open("position");
+        Trajectories &tr = r.trajectories;
+        tr.dim = f.study.model.dim();
+        for (std::int64_t s : pos.read_i64("step"))
+            tr.steps.push_back(std::uint64_t(s));
+        tr.positions = pos.read_doubles("value");
+        tr.walkers = tr.steps.empty() ? 0 : tr.positions.size() / (tr.steps.size() * tr.dim);
+    }
+    return f;
+}
+
 Checkpoint read_checkpoint(const std::string &path) {
     const h5::File file = h5::File::open(path);
     const Group root = file.root();
@@ -276,21 +363,12 @@ Checkpoint read_checkpoint(const std::string &path) {
     c.state.step = cp.attr_u64("step");
     c.state.next_sample = cp.attr_u64("next_sample");
     c.state.seconds = cp.attr_double("seconds");
-    const std::uint64_t K = cp.attr_u64("samples");
-    c.state.samples.resize(K);
-    for (std::uint64_t k = 0; k < K; ++k) {
-        Accumulator &a = c.state.samples[k];
-        const Group g = cp.open("sample_" + std::to_string(k));
-        a.marginal = g.read_u64("marginal");
-        a.joint = g.read_u64("joint");
-        a.basins = g.read_u64("basins");
-        a.passage = g.read_u64("passage");
-        a.sums = g.read_doubles("sums");
-        a.best_position = g.read_doubles("best_position");
-        a.outside = g.attr_u64("outside");
-        a.best.energy = g.attr_double("best_energy");
-        a.best.walker = g.attr_u64("best_walker");
-    }
+    LGV_REQUIRE(cp.has_attr("format") && cp.attr_u64("format") == kCheckpointFormat, path,
+                ": checkpoint written by an older langevin (format 1, inexact sums); it cannot be "
+                "resumed by this version: start the run again with --force");
+    c.state.samples = read_totals(cp);
+    c.study.shard.index = cp.attr_u64("shard_index");
+    c.study.shard.count = cp.attr_u64("shard_count");
     const Group walkers = root.open("particles").open("walkers");
     const std::size_t dim = std::size_t(c.study.model.dim());
     auto untranspose = [&](const std::vector<double> &aos) {

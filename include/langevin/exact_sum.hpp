@@ -1,0 +1,126 @@
+// An exact, order-independent sum of doubles (host only).
+//
+// Every finite double is an integer multiple of 2^-1074, so a sum of doubles is a long
+// fixed-point number. It is held here in 32-bit digits stored in int64 limbs (carries are
+// deferred: a limb absorbs 2^30 digits before it is normalised). The sum is exact, hence the same
+// for any order and any grouping of the terms: moments reduced over chunks, shards or MPI ranks
+// agree bitwise. Reading it rounds once, deterministically. Non-finite terms are summed
+// separately (inf + -inf = NaN in any order).
+// Idea: Neal, "Fast exact summation using small and large superaccumulators", arXiv:1505.05571.
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+namespace langevin {
+
+class ExactSum {
+public:
+    static constexpr int kLimbs = 70;        ///< 32-bit digits from 2^-1152 to 2^1088
+    static constexpr int kLowestBit = -1152; ///< weight of bit 0 of limb 0
+
+    void add(double x) {
+        if (x == 0)
+            return;
+        if (!std::isfinite(x)) {
+            special_ += x;
+            return;
+        }
+        // x = +-mag 2^(bit + kLowestBit), mag < 2^53, read off the IEEE fields.
+        std::uint64_t raw;
+        std::memcpy(&raw, &x, sizeof raw);
+        const int field = int((raw >> 52) & 0x7ff);
+        const std::uint64_t mag = (raw & ((std::uint64_t(1) << 52) - 1)) |
+                                  (field ? std::uint64_t(1) << 52 : 0); // subnormal: no hidden 1
+        const int bit = (field ? field : 1) - 1075 - kLowestBit;
+        const std::int64_t sign = (raw >> 63) ? -1 : 1;
+        const int limb = bit / 32, shift = bit % 32;
+        // mag << shift spans at most 85 bits: three digits.
+        const std::uint64_t lo = (mag << shift) & 0xffffffffu;
+        const std::uint64_t mid = (shift == 0 ? mag >> 32 : (mag >> (32 - shift))) & 0xffffffffu;
+        const std::uint64_t hi = shift == 0 ? 0 : mag >> (64 - shift);
+        limbs_[limb] += sign * std::int64_t(lo);
+        limbs_[limb + 1] += sign * std::int64_t(mid);
+        limbs_[limb + 2] += sign * std::int64_t(hi);
+        if (++pending_ >= (std::int64_t(1) << 30))
+            normalise();
+    }
+
+    ExactSum &operator+=(const ExactSum &o) {
+        normalise();
+        ExactSum b = o;
+        b.normalise();
+        for (int i = 0; i < kLimbs; ++i)
+            limbs_[i] += b.limbs_[i];
+        special_ += b.special_;
+        pending_ = 1;
+        normalise();
+        return *this;
+    }
+
+    /// The sum, rounded (a deterministic function of the exact value).
+    double value() const {
+        ExactSum a = *this;
+        a.normalise();
+        if (a.special_ != 0 || std::isnan(a.special_))
+            return a.special_;
+        const bool negative = a.limbs_[kLimbs - 1] < 0;
+        if (negative) {
+            for (auto &l : a.limbs_)
+                l = -l;
+            a.pending_ = 1;
+            a.normalise();
+        }
+        int top = kLimbs - 1;
+        while (top >= 0 && a.limbs_[top] == 0)
+            --top;
+        if (top < 0)
+            return 0.0;
+        // Three digits hold at least 65 significant bits; the remainder only breaks ties.
+        double v = 0;
+        for (int i = top; i >= 0 && i >= top - 2; --i)
+            v += std::ldexp(double(a.limbs_[i]), 32 * i + kLowestBit);
+        return negative ? -v : v;
+    }
+
+    /// Canonical digits (limbs 0..kLimbs-2 in [0, 2^32), the top one signed) plus the
+    /// non-finite part: what checkpoints, shard files and MPI messages carry.
+    std::array<std::int64_t, kLimbs + 1> digits() const {
+        ExactSum a = *this;
+        a.normalise();
+        std::array<std::int64_t, kLimbs + 1> out;
+        std::memcpy(out.data(), a.limbs_.data(), sizeof(std::int64_t) * kLimbs);
+        std::memcpy(&out[kLimbs], &a.special_, sizeof(double));
+        return out;
+    }
+    static ExactSum from_digits(const std::int64_t *d) {
+        ExactSum s;
+        std::memcpy(s.limbs_.data(), d, sizeof(std::int64_t) * kLimbs);
+        std::memcpy(&s.special_, &d[kLimbs], sizeof(double));
+        s.pending_ = 1;
+        s.normalise();
+        return s;
+    }
+
+    bool operator==(const ExactSum &o) const { return digits() == o.digits(); }
+
+private:
+    void normalise() {
+        if (pending_ == 0)
+            return;
+        for (int i = 0; i + 1 < kLimbs; ++i) {
+            const std::int64_t carry = limbs_[i] >> 32; // floor division by 2^32
+            limbs_[i] -= carry * (std::int64_t(1) << 32);
+            limbs_[i + 1] += carry;
+        }
+        pending_ = 0;
+    }
+
+    std::array<std::int64_t, kLimbs> limbs_{};
+    double special_ = 0;
+    std::int64_t pending_ = 0; ///< digits added since the last normalisation
+};
+
+} // namespace langevin

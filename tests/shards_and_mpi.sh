@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Shards merged (`--shard i/K` + `langevin merge`) and MPI runs (`mpirun -np K`) give bitwise the
+# results of the single run; bad merges are refused; interrupted shards and ranks resume.
+# Args: langevin python study-dir mode, mode = shards | mpi MPIEXEC.
+set -euo pipefail
+langevin=$1 python=$2 examples=$3 mode=$4
+same="$python $(dirname "$0")/h5_same_results.py"
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+# 5 moment blocks of 4096 walkers: 4 shards hold 1, 1, 1 and 2 blocks; 7 shards leave 2 empty.
+# Kramers: first passage, a point start, trajectories of walkers 0..2.
+args=(run "$examples/kramers.toml" --quiet --backend cpu --set ensemble.walkers=20000
+      --set ensemble.chunk=4096 --set run.steps=3000 --set run.samples=6
+      --set output.trajectories=3 --set output.trajectory_every=500)
+"$langevin" "${args[@]}" -o "$dir/single.h5" >/dev/null
+
+if [ "$mode" = shards ]; then
+    for k in 2 4 7; do
+        for ((i = 0; i < k; ++i)); do
+            "$langevin" "${args[@]}" --shard "$i/$k" -o "$dir/k$k-$i.h5" >/dev/null
+        done
+        # Any order on the command line.
+        "$langevin" merge "$dir/merged$k.h5" $(ls "$dir"/k$k-*.h5 | sort -r) >/dev/null
+        $same "$dir/single.h5" "$dir/merged$k.h5"
+    done
+    expect_error() { # message-substring command...
+        local want=$1
+        shift
+        if "$@" >/dev/null 2>"$dir/err"; then
+            echo "expected an error from: $*"
+            exit 1
+        fi
+        grep -q -- "$want" "$dir/err" || { echo "want '$want', got:"; cat "$dir/err"; exit 1; }
+    }
+    expect_error "are in no shard" "$langevin" merge "$dir/x.h5" "$dir/k4-0.h5" "$dir/k4-2.h5" \
+        "$dir/k4-3.h5"
+    expect_error "are in no shard" "$langevin" merge "$dir/x.h5" "$dir/k4-0.h5" "$dir/k4-1.h5"
+    expect_error "both hold walkers" "$langevin" merge "$dir/x.h5" "$dir/k2-0.h5" \
+        "$dir/k4-1.h5" "$dir/k2-1.h5"
+    "$langevin" "${args[@]}" --set run.steps=2000 --shard 1/2 -o "$dir/other.h5" >/dev/null
+    expect_error "different studies" "$langevin" merge "$dir/x.h5" "$dir/k2-0.h5" "$dir/other.h5"
+    expect_error "not a shard" "$langevin" merge "$dir/x.h5" "$dir/single.h5"
+    expect_error "exists" "$langevin" merge "$dir/merged4.h5" "$dir/k4-0.h5"
+    expect_error "want i/K" "$langevin" "${args[@]}" --shard 2/2 -o "$dir/x.h5"
+    [ ! -e "$dir/x.h5" ]
+
+    # A shard interrupted by SIGTERM resumes from its own checkpoint.
+    long=("${args[@]}" --set run.steps=60000 --set output.checkpoint_every=500)
+    "$langevin" "${long[@]}" --shard 1/2 -o "$dir/whole1.h5" >/dev/null
+    "$langevin" "${long[@]}" --shard 1/2 -o "$dir/term1.h5" >/dev/null 2>&1 &
+    pid=$!
+    for _ in $(seq 1 400); do
+        [ -f "$dir/term1.h5.partial" ] && break
+        sleep 0.01
+    done
+    sleep 0.2
+    kill -TERM "$pid"
+    if wait "$pid"; then echo "the shard finished before SIGTERM: make it longer"; exit 1; fi
+    "$langevin" run --resume "$dir/term1.h5" --quiet >/dev/null
+    $same "$dir/whole1.h5" "$dir/term1.h5"
+    echo "shards 2, 4, 7 merged: bitwise the single run; bad merges refused; shard resumed"
+    exit 0
+fi
+
+mpiexec=$5
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+mpi=("$mpiexec" --oversubscribe)
+for np in 1 2 3; do
+    "${mpi[@]}" -np "$np" "$langevin" "${args[@]}" -o "$dir/np$np.h5" >/dev/null
+    $same "$dir/single.h5" "$dir/np$np.h5"
+done
+# SIGTERM to mpirun reaches every rank: each checkpoints; the same -np resumes them.
+long=("${args[@]}" --set run.steps=60000 --set output.checkpoint_every=500)
+"$langevin" "${long[@]}" -o "$dir/whole.h5" >/dev/null
+"${mpi[@]}" -np 3 "$langevin" "${long[@]}" -o "$dir/term.h5" >/dev/null 2>"$dir/term.err" &
+pid=$!
+for _ in $(seq 1 1000); do
+    [ -f "$dir/term.h5.rank-2-of-3.partial" ] && break
+    sleep 0.01
+done
+sleep 0.3
+kill -TERM "$pid"
+if wait "$pid"; then echo "the MPI run finished before SIGTERM: make it longer"; exit 1; fi
+[ ! -f "$dir/term.h5" ] || { echo "the MPI run finished before SIGTERM"; exit 1; }
+grep -q "mpirun -np 3 langevin run --resume" "$dir/term.err"
+if "${mpi[@]}" -np 2 "$langevin" run --resume "$dir/term.h5" --quiet >/dev/null 2>"$dir/err"; then
+    echo "resuming 3 ranks' checkpoints with 2 ranks must fail"
+    exit 1
+fi
+"${mpi[@]}" -np 3 "$langevin" run --resume "$dir/term.h5" --quiet >/dev/null
+[ ! -e "$dir/term.h5.rank-0-of-3.partial" ]
+$same "$dir/whole.h5" "$dir/term.h5"
+echo "mpirun -np 1, 2, 3: bitwise the single run; SIGTERM + resume per rank: identical"
