@@ -205,7 +205,8 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
         const bool tty = isatty(STDERR_FILENO);
         const auto started = std::chrono::steady_clock::now();
         double own_done = 0;
-        const SampleResult *own_latest = nullptr;
+        SampleResult own_latest; // a copy: run_study's own is gone once it returns
+        bool have_latest = false;
         // Rank 0 prints the whole job's progress; the other ranks report theirs to it.
         auto print_progress = [&](double done, double rate, const SampleResult *latest) {
             char line[256];
@@ -231,7 +232,7 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
             const double done = own_done + ranks.others_done();
             const double secs =
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-            print_progress(done, secs > 0 ? done / secs : 0.0, own_latest);
+            print_progress(done, secs > 0 ? done / secs : 0.0, have_latest ? &own_latest : nullptr);
         };
         if (!ranks.root())
             hooks.progress = [&](double done, double, double, const SampleResult *) {
@@ -244,7 +245,10 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
         else if (!quiet)
             hooks.progress = [&](double done, double, double, const SampleResult *latest) {
                 own_done = done;
-                own_latest = latest;
+                if (latest) {
+                    own_latest = *latest;
+                    have_latest = true;
+                }
                 job_progress();
             };
         const std::string partial =
