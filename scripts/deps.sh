@@ -2,7 +2,7 @@
 # Installs the Debian packages the build and the tests need (only those that are missing).
 set -euo pipefail
 packages=(cmake g++ make libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libboost-dev
-          libgtest-dev libhdf5-dev python3-h5py libopenmpi-dev openmpi-bin)
+          libgtest-dev libhdf5-dev python3-h5py python3-matplotlib libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -252,6 +252,27 @@ std::vector<double> boltzmann_basins(const Model &model, const Grid &grid, doubl
         model.potential);
 }
 
+PotentialMap potential_map(const Model &model, const Axis &a0, const Axis &a1) {
+    PotentialMap map;
+    if (model.dim() != 2)
+        return map;
+    std::visit(
+        [&](const auto &pot) {
+            using Pot = std::decay_t<decltype(pot)>;
+            if constexpr (Pot::fixed_dim == 0 || Pot::fixed_dim == 2) {
+                for (int i = 0; i < a0.bins; ++i)
+                    for (int j = 0; j < a1.bins; ++j) {
+                        const Vec<double, 2> x{{a0.lo + (a0.hi - a0.lo) * (i + 0.5) / a0.bins,
+                                                a1.lo + (a1.hi - a1.lo) * (j + 0.5) / a1.bins}};
+                        map.energy.push_back(pot.energy(x));
+                        map.basin.push_back(Pot::basin_count() > 0 ? pot.basin(x) : -1);
+                    }
+            }
+        },
+        model.potential);
+    return map;
+}
+
 } // namespace langevin
 
 namespace langevin {

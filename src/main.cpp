@@ -1,8 +1,10 @@
 // The `langevin` command line.
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +16,12 @@
 #include "langevin/report.hpp"
 #include "ranks.hpp"
 
+#ifndef LGV_PLOT_SCRIPT
+#define LGV_PLOT_SCRIPT "langevin_plot.py"
+#endif
+#ifndef LGV_PYTHON
+#define LGV_PYTHON "python3"
+#endif
 #ifndef LGV_VERSION
 #define LGV_VERSION "0"
 #endif
@@ -39,6 +47,30 @@ std::string human_seconds(double s) {
     else
         std::snprintf(buf, sizeof buf, "%.1f h", s / 3600);
     return buf;
+}
+
+/// The plotting script: LANGEVIN_PLOT_SCRIPT, else installed beside the binary
+/// (PREFIX/share/langevin), else the source tree it was built from.
+std::string plot_script() {
+    if (const char *env = std::getenv("LANGEVIN_PLOT_SCRIPT"))
+        return env;
+    char exe[4096];
+    const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        std::string dir(exe, std::size_t(n));
+        dir = dir.substr(0, dir.find_last_of('/'));
+        const std::string installed = dir + "/../share/langevin/langevin_plot.py";
+        if (exists(installed))
+            return installed;
+    }
+    return LGV_PLOT_SCRIPT;
+}
+
+/// The Python that runs it: LANGEVIN_PYTHON, else the one found at configure time.
+std::string plot_python() {
+    if (const char *env = std::getenv("LANGEVIN_PYTHON"))
+        return env;
+    return LGV_PYTHON;
 }
 
 /// "i/K" -> Shard.
@@ -114,7 +146,35 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
     merge->add_flag("--force", force, "overwrite an existing output file");
     merge->add_flag("--json", as_json, "print one JSON document on stdout");
 
+    auto *plot = app.add_subcommand(
+        "plot", "figures of results files (Python: h5py + matplotlib); `langevin plot a.h5 "
+                "b.h5` also draws their annealing curves in one figure");
+    std::vector<std::string> plot_files;
+    std::string plot_out = ".", plot_format = "png";
+    int plot_dpi = 100;
+    plot->add_option("files", plot_files, "results files (run ... -o OUT.h5)")->required();
+    plot->add_option("--out", plot_out, "folder for the figures (default: .)");
+    plot->add_option("--format", plot_format, "png | pdf | svg")
+        ->check(CLI::IsMember({"png", "pdf", "svg"}));
+    plot->add_option("--dpi", plot_dpi, "resolution of png figures")->check(CLI::Range(20, 1200));
+
     CLI11_PARSE(app, argc, argv);
+    if (app.got_subcommand("plot")) {
+        std::vector<std::string> args = {plot_python(), plot_script()};
+        args.insert(args.end(), plot_files.begin(), plot_files.end());
+        for (const std::string &a : {std::string("--out"), plot_out, std::string("--format"),
+                                     plot_format, std::string("--dpi"), std::to_string(plot_dpi)})
+            args.push_back(a);
+        std::vector<char *> cargs;
+        for (std::string &a : args)
+            cargs.push_back(a.data());
+        cargs.push_back(nullptr);
+        ::execvp(cargs[0], cargs.data());
+        std::cerr << "error: plot: cannot run " << args[0] << " (" << std::strerror(errno)
+                  << "): install Python 3 with h5py and matplotlib (apt-get install python3-h5py "
+                     "python3-matplotlib), or name the interpreter in LANGEVIN_PYTHON\n";
+        return 1;
+    }
     try {
         using namespace langevin;
         if (app.got_subcommand("info")) {

@@ -1,6 +1,7 @@
 // Boltzmann references p(x) ∝ exp(-E(x)/T) by Gauss-Legendre quadrature (host only).
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "langevin/grid.hpp"
@@ -19,6 +20,14 @@ std::vector<double> boltzmann_joint(const Model &model, const Axis &a0, const Ax
 /// over the real line; D = 2: over the histogram grid; separable potentials with product basins
 /// in D > 2: the product of 1-D probabilities.
 std::vector<double> boltzmann_basins(const Model &model, const Grid &grid, double kT);
+
+/// The energy and the walkers' basin rule at the centre of every joint bin (row-major, axis 0
+/// outer; basin -1: none), for contour plots. D = 2 only; empty otherwise.
+struct PotentialMap {
+    std::vector<double> energy;
+    std::vector<std::int64_t> basin;
+};
+PotentialMap potential_map(const Model &model, const Axis &a0, const Axis &a1);
 
 } // namespace langevin
 

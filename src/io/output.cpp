@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "io/hdf5.hpp"
+#include "langevin/boltzmann.hpp"
 #include "langevin/config.hpp"
 
 #ifndef LGV_VERSION
@@ -204,6 +205,17 @@ void write_results(const std::string &path, const Study &study, const RunResult 
                 g.write("nonfinite", nonfinite);
                 for (std::size_t a = 0; a < first.axes.size(); ++a)
                     g.write("edges_" + std::to_string(a), bin_edges(first.axes[a]));
+                if (first.axes.size() == 2) {
+                    // For contour plots: E and the basin rule at the bin centres.
+                    const PotentialMap map =
+                        potential_map(study.model, first.axes[0], first.axes[1]);
+                    if (!map.energy.empty()) {
+                        const std::vector<hsize_t> grid = {hsize_t(first.axes[0].bins),
+                                                           hsize_t(first.axes[1].bins)};
+                        g.write("energy", map.energy, grid);
+                        g.write("basin", map.basin, grid);
+                    }
+                }
             }
             if (!S[0].basins.empty()) {
                 std::vector<double> emp, boltz;

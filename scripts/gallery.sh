@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Regenerates the README gallery (docs/gallery/*.png) from the studies in data/examples/:
+# runs each one (GPU when present; ~2 min on 2 CPU cores), then `langevin plot`.
+# Usage: scripts/gallery.sh [BUILD_DIR]   (default: build; run scripts/test.sh first)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+langevin=${1:-build}/langevin
+[ -x "$langevin" ] || { echo "no $langevin: build first (scripts/test.sh)"; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+run() { # name example [--set ...]
+    local name=$1 example=$2
+    shift 2
+    "$langevin" run "data/examples/$example.toml" --quiet -o "$work/$name.h5" "$@" >/dev/null
+}
+run double_well double_well
+run muller_brown muller_brown
+run brownian brownian
+run kramers kramers
+run anneal_double_well anneal_double_well
+run quench anneal_double_well --set temperature.kind=geometric --set temperature.T0=1.4427 \
+    --set temperature.T1=0.05 --set temperature.steps=200
+run rastrigin_anneal rastrigin_anneal
+plot() { "$langevin" plot "$@" --out "$work/figs" --dpi 75 >/dev/null; }
+plot "$work/double_well.h5"
+plot "$work/muller_brown.h5"
+plot "$work/brownian.h5"
+plot "$work/kramers.h5"
+plot "$work/anneal_double_well.h5" "$work/quench.h5"
+plot "$work/rastrigin_anneal.h5"
+mkdir -p docs/gallery
+for f in double_well_histogram double_well_convergence muller_brown_histogram brownian_motion \
+         kramers_first_passage anneal_double_well_vs_quench_annealing \
+         anneal_double_well_convergence rastrigin_anneal_annealing; do
+    cp "$work/figs/$f.png" docs/gallery/
+done
+ls -la docs/gallery
