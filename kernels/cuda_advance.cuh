@@ -27,16 +27,20 @@ template <class T>
 void launch_advance(const Model &model, const DeviceChunk &chunk, std::uint64_t first_step,
                     std::uint64_t n_steps, const std::vector<double> &kT, int block_size,
                     Workspace &ws) {
-    visit_model_as<T>(model, [&](const auto &pot, const auto &integ, auto, auto Dc) {
-        using Pot = std::decay_t<decltype(pot)>;
+    visit_model_as<T>(model, [&](const auto &host_pot, const auto &integ, auto, auto Dc) {
+        using Pot = std::decay_t<decltype(host_pot)>;
+        const Pot pot = on_device(host_pot);
         using Integ = std::decay_t<decltype(integ)>;
         using Coeffs = typename Integ::template Coeffs<T>;
         constexpr int D = decltype(Dc)::value;
         // The integrator's constants at each T_n, computed once on the host: the same values as
         // the CPU backend's.
         std::vector<Coeffs> table;
-        for (double k : kT)
-            table.push_back(integ.template coefficients<T>(k));
+        // One entry per step when T or the step size (SGD's learning rate) varies.
+        const std::size_t entries = steps_vary(integ) ? std::size_t(n_steps) : kT.size();
+        for (std::size_t k = 0; k < entries; ++k)
+            table.push_back(
+                step_coefficients<T>(integ, kT[kT.size() == 1 ? 0 : k], first_step + k));
         auto *coeffs = static_cast<Coeffs *>(ws.coeffs.reserve(sizeof(Coeffs) * table.size()));
         LGV_CUDA_CHECK(cudaMemcpy(coeffs, table.data(), sizeof(Coeffs) * table.size(),
                                   cudaMemcpyHostToDevice));

@@ -11,6 +11,21 @@
 
 namespace langevin::cuda {
 
+/// The device copy of a data set (uploaded on first use, kept for the process: data sets are
+/// small and immutable; keyed by DataView::id).
+DataView device_data(const DataView &host);
+
+/// The potential as kernels see it: data-defined losses read the device copy of their data.
+template <class Pot> Pot on_device(const Pot &pot) {
+    if constexpr (is_data_defined<Pot>) {
+        Pot p = pot;
+        p.data = device_data(pot.data);
+        return p;
+    } else {
+        return pot;
+    }
+}
+
 /// Owning device allocation that only grows.
 class DeviceBuffer {
 public:

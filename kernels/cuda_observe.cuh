@@ -53,7 +53,7 @@ template <class Pot, class T, int D> struct BasinSlot {
     __host__ __device__ int operator()(std::int64_t i) const {
         Vec<T, D> x, v;
         kernels::fetch(xs, vs, n, i, x, v);
-        return walker_is_finite(x, v) ? pot.basin(x) : Pot::basin_count();
+        return walker_is_finite(x, v) ? pot.basin(x) : pot.basin_count();
     }
 };
 
@@ -149,8 +149,9 @@ template <class T>
 void launch_observe(const Model &model, const ObserveSpec &spec, const DeviceChunk &chunk,
                     Workspace &ws, Observation &out) {
     const Grid &grid = spec.grid;
-    visit_potential_as<T>(model, [&](const auto &pot, auto, auto Dc) {
-        using Pot = std::decay_t<decltype(pot)>;
+    visit_potential_as<T>(model, [&](const auto &host_pot, auto, auto Dc) {
+        using Pot = std::decay_t<decltype(host_pot)>;
+        const Pot pot = on_device(host_pot);
         constexpr int D = decltype(Dc)::value;
         const T *xs = static_cast<const T *>(chunk.x);
         // Overdamped walkers keep v = 0: skip half the reads.
@@ -162,8 +163,8 @@ void launch_observe(const Model &model, const ObserveSpec &spec, const DeviceChu
         if (D == 2 && grid.joint)
             histogram(JointSlot<T, D>{xs, vs, n, grid.axes[0], grid.axes[D - 1]}, n,
                       grid.axes[0].bins * grid.axes[D - 1].bins + 2, ws, out.joint);
-        if (Pot::basin_count() > 0) {
-            histogram(BasinSlot<Pot, T, D>{xs, vs, n, pot}, n, Pot::basin_count() + 1, ws,
+        if (pot.basin_count() > 0) {
+            histogram(BasinSlot<Pot, T, D>{xs, vs, n, pot}, n, pot.basin_count() + 1, ws,
                       out.basins);
             out.basins.pop_back(); // the non-finite slot
         }

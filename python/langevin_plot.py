@@ -10,6 +10,7 @@ import json
 import math
 import os
 import sys
+import textwrap
 
 try:
     import numpy as np
@@ -95,11 +96,27 @@ def load(path):
     return run
 
 
+def is_sgd(run):
+    return run["config"]["integrator"]["kind"] == "sgd"
+
+
+def step_text(config):
+    """dt, or for SGD the first learning rate (its schedule is in the run's schedule line)."""
+    i = config["integrator"]
+    return f"lr = {i['lr']:g}" if i["kind"] == "sgd" else f"dt = {i['dt']:g}"
+
+
+def temperature_symbol(run):
+    """SGD samples are compared at T + T_eff (SGLD bath plus mini-batch noise)."""
+    return "T + T_eff" if is_sgd(run) else "T"
+
+
 def title(run):
-    """What the run was: potential, integrator, N, dt, schedule."""
+    """What the run was: potential, integrator, N, dt (or lr), schedule."""
     c = run["config"]
-    return (f"{c['potential']['kind']}, {c['integrator']['kind']}, N = {run['walkers']:,}, "
-            f"dt = {c['integrator']['dt']:g}, {run['schedule']}")
+    text = (f"{c['potential']['kind']}, {c['integrator']['kind']}, N = {run['walkers']:,}, "
+            f"{step_text(c)}, {run['schedule']}")
+    return "\n".join(textwrap.wrap(text, 95))
 
 
 def annealed(run):
@@ -220,25 +237,28 @@ def figure_histogram(plt, run):
                                     xytext=(4, 4), textcoords="offset points", fontsize=8)
             ax.set_xlabel("$x_0$")
             ax.set_ylabel("$x_1$")
-            ax.set_title(f"{label} density, step {run['step'][-1]}, T = "
+            ax.set_title(f"{label} density, step {run['step'][-1]}, {temperature_symbol(run)} = "
                          f"{run['temperature'][-1]:.3g}", fontsize=9)
             fig.colorbar(im, ax=ax, label="p(x)")
     else:
         dims = sorted(n for n in h if n.startswith("x"))[:4]
-        fig, axes = plt.subplots(1, len(dims), figsize=(5.2 * len(dims), 4.0), squeeze=False)
+        width = 7.0 if len(dims) == 1 else 5.2 * len(dims)
+        fig, axes = plt.subplots(1, len(dims), figsize=(width, 4.4), squeeze=False)
         picks = _sample_picks(k) if len(dims) == 1 else [k - 1]
         colors = plt.cm.plasma(np.linspace(0.1, 0.8, len(picks)))
         for ax, name in zip(axes[0], dims):
             for color, s in zip(colors, picks):
                 (x,), emp, boltz = histogram_density(run, name, s)
                 width = x[1] - x[0]
-                label = f"step {run['step'][s]}, T = {run['temperature'][s]:.3g}"
+                label = (f"step {run['step'][s]}, {temperature_symbol(run)} = "
+                         f"{run['temperature'][s]:.3g}")
                 ax.bar(x, emp, width=width, color=color, alpha=0.35, label=label)
                 if np.any(_finite(boltz)):
                     ax.plot(x, boltz, color=color, lw=1.5)
-            ax.set_xlabel(f"${name[0]}_{name[1:]}$")
             ax.set_ylabel("density")
-            ax.legend(fontsize=7, title="bars: walkers; lines: Boltzmann", title_fontsize=7)
+            ref = "exp(-L/(T+T_eff))" if is_sgd(run) else "Boltzmann"
+            ax.set_xlabel("parameter $w$" if is_sgd(run) else f"${name[0]}_{name[1:]}$")
+            ax.legend(fontsize=7, title=f"bars: walkers; lines: {ref}", title_fontsize=7)
     fig.suptitle(title(run), fontsize=9)
     fig.tight_layout()
     return fig
@@ -253,11 +273,11 @@ def figure_convergence(plt, run):
     ax.loglog(step[ok], np.maximum(kl[ok], 1e-12), "o-", label="KL(empirical || Boltzmann)")
     ax.loglog(step[ok], np.maximum(tv[ok], 1e-12), "s-", label="TV distance")
     ax.set_xlabel("step")
-    ax.set_ylabel("distance from Boltzmann at the sample's T")
+    ax.set_ylabel(f"distance from Boltzmann at the sample's {temperature_symbol(run)}")
     if annealed(run):
         ax2 = ax.twinx()
         ax2.semilogx(step[step > 0], temp[step > 0], "k--", lw=1, label="T")
-        ax2.set_ylabel("temperature T (dashed)")
+        ax2.set_ylabel(f"temperature {temperature_symbol(run)} (dashed)")
     ax.legend(fontsize=8, loc="lower left")
     ax.set_title(title(run), fontsize=8)
     fig.tight_layout()
@@ -273,20 +293,25 @@ def figure_annealing(plt, runs):
     for r in usable:
         step, frac, boltz, best = annealing(r)
         label = r["schedule"] if len(usable) == 1 else f"{r['name']}: {r['schedule']}"
+        label = "\n".join(textwrap.wrap(label, 60))
         ok = step > 0
         line, = a1.semilogx(step[ok], frac[ok], "o-", ms=3, label=label)
         if np.any(_finite(boltz)):
             a1.semilogx(step[ok], boltz[ok], "--", color=line.get_color(), lw=1)
         a2.semilogx(step[ok], best[ok], "o-", ms=3, color=line.get_color(), label=label)
+    sgd = any(is_sgd(r) for r in usable)
     a1.set_xlabel("step")
-    a1.set_ylabel("fraction in the global basin (dashed: Boltzmann at T)")
+    a1.set_ylabel("fraction of runs in the global minimum's basin\n(dashed: Boltzmann at T + T_eff)"
+                  if sgd else "fraction in the global basin (dashed: Boltzmann at T)")
     a1.set_ylim(0, 1.02)
     a2.set_xlabel("step")
-    a2.set_ylabel("best energy found")
-    a1.legend(fontsize=7)
+    a2.set_ylabel("best loss found" if sgd else "best energy found")
+    a2.ticklabel_format(axis="y", useOffset=False)
+    a1.legend(fontsize=6, loc="best")
     c = usable[0]["config"]
-    fig.suptitle(f"annealing: {c['potential']['kind']}, {c['integrator']['kind']}, "
-                 f"N = {usable[0]['walkers']:,}, dt = {c['integrator']['dt']:g}", fontsize=9)
+    what = "GD / SGD / cooled SGD" if sgd else "annealing"
+    fig.suptitle(f"{what}: {c['potential']['kind']}, {c['integrator']['kind']}, "
+                 f"N = {usable[0]['walkers']:,}, {step_text(c)}", fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -384,7 +409,8 @@ def plot(paths, out_dir=".", fmt="png", dpi=100):
         save(figure_motion(plt, r), f"{r['name']}_motion")
         save(figure_passage(plt, r), f"{r['name']}_first_passage")
     for group in groups.values():
-        if any(annealed(r) for r in group):
+        # SGD runs of one loss given together (GD / SGD / cooled SGD) always share a figure.
+        if any(annealed(r) for r in group) or (len(group) > 1 and any(is_sgd(r) for r in group)):
             save(figure_annealing(plt, group),
                  "_vs_".join(r["name"] for r in group) + "_annealing")
     return written

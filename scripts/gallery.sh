@@ -21,6 +21,9 @@ run anneal_double_well anneal_double_well
 run quench anneal_double_well --set temperature.kind=geometric --set temperature.T0=1.4427 \
     --set temperature.T1=0.05 --set temperature.steps=200
 run rastrigin_anneal rastrigin_anneal
+run sgd sgd_sine
+run gd sgd_sine --set integrator.batch=200
+run cooled_sgd sgd_sine --set integrator.lr_schedule=geometric --set integrator.lr_final=0.01
 plot() { "$langevin" plot "$@" --out "$work/figs" --dpi 75 >/dev/null; }
 plot "$work/double_well.h5"
 plot "$work/muller_brown.h5"
@@ -28,10 +31,12 @@ plot "$work/brownian.h5"
 plot "$work/kramers.h5"
 plot "$work/anneal_double_well.h5" "$work/quench.h5"
 plot "$work/rastrigin_anneal.h5"
+plot "$work/gd.h5" "$work/sgd.h5" "$work/cooled_sgd.h5"
 mkdir -p docs/gallery
 for f in double_well_histogram double_well_convergence muller_brown_histogram brownian_motion \
          kramers_first_passage anneal_double_well_vs_quench_annealing \
-         anneal_double_well_convergence rastrigin_anneal_annealing; do
+         anneal_double_well_convergence rastrigin_anneal_annealing sgd_histogram \
+         gd_vs_sgd_vs_cooled_sgd_annealing; do
     cp "$work/figs/$f.png" docs/gallery/
 done
 ls -la docs/gallery

@@ -106,8 +106,8 @@ std::vector<double> normalise(std::vector<double> p) {
 /// different basins are split at the boundary (found by bisection), so the basin rule is
 /// integrated exactly rather than node by node.
 std::vector<double> line_basins(const Energy1 &e, const std::function<int(double)> &basin,
-                                int n_basins, Range start, double kT) {
-    const Range r = tails(e, start, kT);
+                                int n_basins, Range start, double kT, bool whole_line = true) {
+    const Range r = whole_line ? tails(e, start, kT) : start;
     const double shift = scan_min(e, r.lo, r.hi);
     const int panels = 4000;
     std::vector<double> p(n_basins, 0.0);
@@ -198,7 +198,7 @@ std::vector<double> boltzmann_basins(const Model &model, const Grid &grid, doubl
     return std::visit(
         [&](const auto &pot) -> std::vector<double> {
             using Pot = std::decay_t<decltype(pot)>;
-            const int n = Pot::basin_count();
+            const int n = pot.basin_count();
             if (n == 0)
                 return {};
             if constexpr (Pot::product_basins) {
@@ -218,7 +218,7 @@ std::vector<double> boltzmann_basins(const Model &model, const Grid &grid, doubl
                 const Energy1 e = [&pot](double x) { return pot.energy(Vec<double, 1>{{x}}); };
                 return line_basins(
                     e, [&pot](double x) { return pot.basin(Vec<double, 1>{{x}}); }, n,
-                    pot.default_range(0), kT);
+                    pot.default_range(0), kT, !is_confined<Pot>);
             } else if constexpr (Pot::fixed_dim == 0 || Pot::fixed_dim == 2) {
                 if (pot.dim != 2)
                     return {};
@@ -265,7 +265,7 @@ PotentialMap potential_map(const Model &model, const Axis &a0, const Axis &a1) {
                         const Vec<double, 2> x{{a0.lo + (a0.hi - a0.lo) * (i + 0.5) / a0.bins,
                                                 a1.lo + (a1.hi - a1.lo) * (j + 0.5) / a1.bins}};
                         map.energy.push_back(pot.energy(x));
-                        map.basin.push_back(Pot::basin_count() > 0 ? pot.basin(x) : -1);
+                        map.basin.push_back(pot.basin_count() > 0 ? pot.basin(x) : -1);
                     }
             }
         },
@@ -296,8 +296,9 @@ bool line_energy(const Model &model, Energy1 &out) {
 }
 
 /// <E> and Var E of a 1-D Boltzmann factor over the real line.
-std::vector<double> line_energy_moments(const Energy1 &e, Range start, double kT) {
-    const Range r = tails(e, start, kT);
+std::vector<double> line_energy_moments(const Energy1 &e, Range start, double kT,
+                                        bool whole_line = true) {
+    const Range r = whole_line ? tails(e, start, kT) : start;
     const double shift = scan_min(e, r.lo, r.hi);
     const Rule &rule_ = rule();
     const int panels = 4000;
@@ -342,7 +343,7 @@ std::vector<double> boltzmann_energy_moments(const Model &model, const Grid &gri
                         const Energy1 e = [&pot](double x) {
                             return pot.energy(Vec<double, 1>{{x}});
                         };
-                        return line_energy_moments(e, pot.default_range(0), kT);
+                        return line_energy_moments(e, pot.default_range(0), kT, !is_confined<Pot>);
                     }
                 }
                 if (pot.dim != 2)

@@ -1,5 +1,6 @@
 // TOML study files: schema, defaults, validation, overrides.
 #include "langevin/config.hpp"
+#include "langevin/data.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -386,6 +387,19 @@ Study build_study(Reader &r, const std::string &source) {
         r.choice("integrator", "kind", "euler_maruyama", registry_names<Integrator>());
     IntegratorValues ivalues;
     std::vector<std::string> inames;
+    if (ikind == Sgd::name) {
+        const std::string lr = r.choice("integrator", "lr_schedule", "constant",
+                                        {"constant", "geometric", "logarithmic"});
+        ivalues["lr_schedule"] = lr == "constant"    ? Sgd::constant
+                                 : lr == "geometric" ? Sgd::geometric
+                                                     : Sgd::logarithmic;
+        const std::map<std::string, std::string> only = {
+            {"lr_final", "geometric"}, {"lr_steps", "geometric"}, {"lr_n0", "logarithmic"}};
+        for (const auto &[key, needs] : only)
+            if (needs != lr && r.has("integrator", key))
+                r.fail("integrator", key, node_text(*r.find("integrator", key)),
+                       "only applies to lr_schedule = \"" + needs + "\" (it is \"" + lr + "\")");
+    }
     for_each_alternative<Integrator>([&](auto alt) {
         using I = decltype(alt);
         if (ikind == I::name)
@@ -402,6 +416,66 @@ Study build_study(Reader &r, const std::string &source) {
         return make_by_name<Integrator>(
             ikind, [&](auto alt) { return Integrator{decltype(alt)::make(ivalues)}; });
     });
+
+    // [data]: the data set of a data-defined loss (SGD studies).
+    const bool data_loss =
+        std::visit([](const auto &p) { return is_data_defined<std::decay_t<decltype(p)>>; },
+                   s.model.potential);
+    if (!data_loss && r.has_section("data"))
+        throw Error(
+            detail::concat(source,
+                           ": [data] applies only to data-defined potentials (linear_regression, "
+                           "logistic_regression, sine_fit); potential.kind is \"",
+                           kind, "\""));
+    if (data_loss) {
+        const std::string file = r.text("data", "file", "");
+        const SyntheticSpec defaults = synthetic_defaults(kind);
+        const std::vector<std::string> synthetic_keys = {"n",      "seed",  "w_true",
+                                                         "b_true", "noise", "x_max"};
+        if (!file.empty()) {
+            for (const std::string &key : synthetic_keys)
+                if (r.has("data", key))
+                    r.fail("data", key, node_text(*r.find("data", key)),
+                           "only applies to synthetic data (no [data] file)");
+            const std::string xs = r.text("data", "x_dataset", "x");
+            const std::string ys = r.text("data", "y_dataset", "y");
+            s.model.data = located(r, "data", [&] { return load_dataset(file, xs, ys); });
+        } else {
+            SyntheticSpec spec = defaults;
+            spec.n = std::uint64_t(
+                r.integer("data", "n", std::int64_t(defaults.n), 1, std::int64_t(1) << 32));
+            spec.seed = std::uint64_t(r.integer("data", "seed", std::int64_t(defaults.seed), 0));
+            auto finite = [](double x) { return std::isfinite(x); };
+            spec.w_true = r.number("data", "w_true", defaults.w_true, "must be finite", finite);
+            if (kind == "logistic_regression")
+                spec.b_true = r.number("data", "b_true", defaults.b_true, "must be finite", finite);
+            else
+                spec.noise = r.number("data", "noise", defaults.noise, "must be >= 0",
+                                      [](double x) { return x >= 0 && std::isfinite(x); });
+            if (kind == "sine_fit")
+                spec.x_max = r.number("data", "x_max", defaults.x_max, "must be > 0",
+                                      [](double x) { return x > 0 && std::isfinite(x); });
+            s.model.data = synthetic_dataset(spec);
+        }
+        std::visit(
+            [&](auto &p) {
+                if constexpr (is_data_defined<std::decay_t<decltype(p)>>)
+                    p.attach(s.model.data->view());
+            },
+            s.model.potential);
+    }
+    if (auto *sgd = std::get_if<Sgd>(&s.model.integrator)) {
+        if (!data_loss)
+            r.fail("integrator", "kind", "\"sgd\"",
+                   "needs a data-defined loss: potential.kind = linear_regression, "
+                   "logistic_regression or sine_fit (potential.kind is \"" +
+                       kind + "\")");
+        const std::uint64_t n = s.model.data->x.size();
+        if (sgd->batch > n)
+            r.fail("integrator", "batch", std::to_string(sgd->batch),
+                   detail::concat("must be at most the data set's n = ", n,
+                                  " (batch = n is full-batch gradient descent)"));
+    }
 
     // [ensemble]
     s.walkers = r.integer("ensemble", "walkers", 100000, 1);
@@ -503,6 +577,9 @@ Study build_study(Reader &r, const std::string &source) {
     }
     if (s.steps == 0)
         s.samples = {0};
+    if (auto *sgd = std::get_if<Sgd>(&s.model.integrator))
+        if (sgd->lr_schedule == Sgd::geometric && sgd->lr_steps == 0)
+            sgd->lr_steps = s.steps;
 
     // [temperature]
     const std::string tkind =
@@ -528,7 +605,8 @@ Study build_study(Reader &r, const std::string &source) {
     };
     if (tkind == "constant") {
         sch.kind = Schedule::Kind::constant;
-        sch.T = temperature("T", 1.0);
+        // SGD: T is the explicit Langevin noise (SGLD); plain SGD has none.
+        sch.T = temperature("T", std::holds_alternative<Sgd>(s.model.integrator) ? 0.0 : 1.0);
     } else if (tkind == "linear" || tkind == "geometric") {
         sch.kind = tkind == "linear" ? Schedule::Kind::linear : Schedule::Kind::geometric;
         sch.T0 = temperature("T0", 1.0);
@@ -622,6 +700,7 @@ Study build_study(Reader &r, const std::string &source) {
                "must be 0 (default) or a multiple of 32 up to 1024");
 
     r.reject_unknown({});
+    s.sgd = sgd_theory(s.model, s.grid, s.schedule.is_constant() ? s.schedule.T : std::nan(""));
     s.resolved_json = r.resolved_json();
     s.resolved_toml = r.resolved_toml();
     return s;
@@ -645,15 +724,30 @@ Study parse_study(const std::string &text, const std::string &source,
     }
     // Switching a kind on the command line drops the file's keys that only the old kind had,
     // so `--set temperature.kind=geometric` works on a file written for "logarithmic".
+    std::set<std::string> integrator_keys = {"lr_schedule"};
+    for_each_alternative<Integrator>([&](auto alt) {
+        for (const auto &p : decltype(alt)::params())
+            integrator_keys.insert(p.name);
+    });
     const std::map<std::string, std::set<std::string>> kind_keys = {
         {"temperature", {"T", "T0", "T1", "steps", "rate", "c", "n0", "knots"}},
-        {"integrator", {"mass"}}};
+        {"integrator", integrator_keys}};
     for (const auto &[section, keys] : kind_keys) {
         if (!overridden.count(section + ".kind"))
             continue;
+        // Keys the new kind also has stay (e.g. dt from euler_maruyama to baoab).
+        std::set<std::string> keep;
+        if (section == "integrator")
+            if (const toml::table *t = root[section].as_table())
+                if (auto k = (*t)["kind"].value<std::string>())
+                    for_each_alternative<Integrator>([&](auto alt) {
+                        if (*k == decltype(alt)::name)
+                            for (const auto &p : decltype(alt)::params())
+                                keep.insert(p.name);
+                    });
         if (toml::table *t = root[section].as_table())
             for (const std::string &key : keys)
-                if (!overridden.count(section + "." + key))
+                if (!overridden.count(section + "." + key) && !keep.count(key))
                     t->erase(key);
     }
     Reader reader(std::move(root), source, overridden);

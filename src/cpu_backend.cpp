@@ -65,10 +65,15 @@ public:
             using T = decltype(t);
             constexpr int D = decltype(Dc)::value;
             using Coeffs = typename std::decay_t<decltype(integ)>::template Coeffs<T>;
+            using Integ = std::decay_t<decltype(integ)>;
+            // One entry per step when T or the step size (SGD's learning rate) varies.
             std::vector<Coeffs> coeffs;
-            for (double k : kT)
-                coeffs.push_back(integ.template coefficients<T>(k));
-            if constexpr (std::is_same_v<T, float>)
+            const std::size_t entries = steps_vary(integ) ? std::size_t(n_steps) : kT.size();
+            for (std::size_t k = 0; k < entries; ++k)
+                coeffs.push_back(
+                    step_coefficients<T>(integ, kT[kT.size() == 1 ? 0 : k], first_step + k));
+            // Mini-batch (SGD) steps are dominated by their B gradients: one walker at a time.
+            if constexpr (std::is_same_v<T, float> && !is_minibatch<Integ>)
                 advance_batched<D>(model, pot, integ, coeffs, first_step, n_steps);
             else
                 advance_each<T, D>(model, pot, integ, coeffs, first_step, n_steps);
@@ -279,7 +284,7 @@ private:
         const std::size_t joint_size =
             joint ? std::size_t(grid.axes[0].bins) * grid.axes[D - 1].bins + 2 : 0;
         const std::size_t passage_size = spec.passage.bins > 0 ? spec.passage.bins + 2 : 0;
-        const int n_basins = Pot::basin_count();
+        const int n_basins = pot.basin_count();
         const int width = moment_width(D);
         // Blocks are aligned to global walker ids: a chunk starts on a block boundary.
         const std::uint64_t n_blocks = (count_ + kMomentBlock - 1) / kMomentBlock;

@@ -107,7 +107,19 @@ std::string result_json(const Study &study, const RunResult &result) {
         samples.push_back(j);
     }
     doc["samples"] = samples;
-    doc["schedule"] = study.schedule.describe();
+    doc["schedule"] = schedule_text(study);
+    if (study.sgd.active) {
+        const SgdTheory &th = study.sgd;
+        doc["sgd"] = {{"batch", th.batch},
+                      {"n", th.n},
+                      {"full_batch", th.full_batch},
+                      {"w_star", th.w_star},
+                      {"loss_star", th.loss_star},
+                      {"gradient_variance", th.gradient_variance},
+                      {"t_eff_per_lr", th.t_eff_per_lr},
+                      {"exact_mean", num(th.exact_mean)},
+                      {"exact_var", num(th.exact_var)}};
+    }
     doc["stopped"] = result.stopped;
     if (result.stopped)
         doc["stop_reason"] = result.stop_reason;
@@ -154,7 +166,7 @@ void print_result(std::ostream &out, const Study &study, const RunResult &result
         << "model      " << potential_name(m) << " (D = " << m.dim() << "), " << integrator_name(m)
         << ", dt = " << integrator_dt(m) << ", "
         << (m.precision == Precision::float32 ? "float32" : "float64") << "\n"
-        << "schedule   " << study.schedule.describe() << "\n"
+        << "schedule   " << schedule_text(study) << "\n"
         << "walkers    " << result.walkers << " in " << result.chunks << " chunk(s), "
         << result.steps << " steps, seed " << m.seed << "\n"
         << "backend    " << result.backend << " (" << result.device << ")\n\n";
@@ -224,6 +236,24 @@ void print_result(std::ostream &out, const Study &study, const RunResult &result
             << "  exact (1-D, discrete-monitoring corrected) " << opt(f.exact) << ", continuum "
             << opt(f.exact_continuum) << ", Kramers 1/k " << opt(f.kramers) << "\n";
     }
+    if (study.sgd.active) {
+        const SgdTheory &th = study.sgd;
+        auto opt = [](double v) { return std::isfinite(v) ? fixed(v, 6) : "n/a"; };
+        out << "\nSGD: w* = (";
+        for (std::size_t d = 0; d < th.w_star.size(); ++d)
+            out << (d ? ", " : "") << fixed(th.w_star[d], 6);
+        out << "), L(w*) = " << fixed(th.loss_star, 6)
+            << ", per-sample gradient variance tr C = " << fixed(th.gradient_variance, 6) << "\n"
+            << "  T column: T + T_eff, T_eff = lr tr C / (2 B D) = lr * "
+            << fixed(th.t_eff_per_lr, 6)
+            << (th.full_batch ? " (full batch: no mini-batch noise)" : "") << "\n";
+        if (std::isfinite(th.exact_mean) && !result.samples.empty()) {
+            const SampleResult &last = result.samples.back();
+            out << "  exact stationary mean " << opt(th.exact_mean) << ", variance "
+                << opt(th.exact_var) << " (constant-rate SGD on linear regression); measured "
+                << fixed(last.mean[0], 6) << ", " << fixed(last.var[0], 6) << "\n";
+        }
+    }
     out << "\n"
         << fixed(result.walker_steps_per_second, 3) << " walker-steps/s ("
         << fixed(result.seconds, 3) << " s, sampling included)\n";
@@ -257,7 +287,10 @@ void print_info(std::ostream &out) {
         for (const ParamSpec &s : P::params())
             out << "      " << std::setw(10) << s.name << "default " << std::setw(10)
                 << fixed(s.default_value, 6) << s.doc << "\n";
-        if (P::basin_count() > 0) {
+        if constexpr (is_data_defined<P>) {
+            out << "      data      [data] file = \"x,y CSV or HDF5\", or synthetic (n, seed, "
+                   "w_true, ...)\n";
+        } else if (P::basin_count() > 0) {
             out << "      basins    ";
             for (int b = 0; b < P::basin_count(); ++b)
                 out << (b ? ", " : "") << P::basin_name(b);

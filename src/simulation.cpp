@@ -92,9 +92,14 @@ double mobility(const Model &m) {
         m.integrator);
 }
 
-/// The bath temperature a sample at `step` reflects: that of the last step taken.
-double sample_temperature(const Schedule &s, std::uint64_t step) {
-    return s.at(step > 0 ? step - 1 : 0);
+/// The temperature a sample at `step` is compared at: that of the last step taken; for SGD the
+/// bath's (SGLD) plus the mini-batch noise's effective T_eff = lr_n tr(C) / (2 B D) (sgd.hpp).
+double sample_temperature(const Study &study, std::uint64_t step) {
+    const std::uint64_t last = step > 0 ? step - 1 : 0;
+    double T = study.schedule.at(last);
+    if (const Sgd *sgd = std::get_if<Sgd>(&study.model.integrator))
+        T += sgd->lr(last) * study.sgd.t_eff_per_lr;
+    return T;
 }
 
 HistogramResult make_histogram(std::vector<int> dims, std::vector<Axis> axes,
@@ -120,7 +125,7 @@ SampleResult summarise(const Study &study, std::uint64_t step, const Accumulator
                        std::map<double, References> &cache) {
     const Model &model = study.model;
     const int dim = model.dim();
-    const double kT = sample_temperature(study.schedule, step);
+    const double kT = sample_temperature(study, step);
     SampleResult s;
     s.step = step;
     s.time = double(step) * model_dt(model);
@@ -145,7 +150,7 @@ SampleResult summarise(const Study &study, std::uint64_t step, const Accumulator
     if (model.underdamped())
         s.kinetic_temperature = model_mass(model) * acc.sum(2) / (n * dim);
     s.msd = acc.sum(moment::msd(dim)) / n;
-    if (study.schedule.is_constant())
+    if (study.schedule.is_constant() && !study.sgd.active) // SGD has no diffusion law
         s.msd_einstein = 2.0 * dim * kT * mobility(model) * s.time;
     if (model.target.active()) {
         s.hits = static_cast<std::uint64_t>(acc.sum(moment::hits(dim)));
@@ -289,6 +294,12 @@ Trajectories record_trajectories(const Study &study, Backend &backend) {
 }
 
 } // namespace
+
+std::string schedule_text(const Study &study) {
+    if (const Sgd *sgd = std::get_if<Sgd>(&study.model.integrator))
+        return describe_sgd(*sgd, study.sgd, study.schedule.describe());
+    return study.schedule.describe();
+}
 
 std::vector<std::uint64_t> sample_steps_linear(std::uint64_t steps, std::uint64_t every) {
     std::vector<std::uint64_t> out;

@@ -32,6 +32,7 @@ STUDIES = {
     "brownian": ["--set", "ensemble.walkers=4096", "--set", "run.steps=200",
                  "--set", "run.sample_every=50"],
     "kramers": ["--set", "ensemble.walkers=4096", "--set", "run.steps=5000"],
+    "sgd_sine": ["--set", "ensemble.walkers=4096", "--set", "run.steps=400"],
 }
 
 
@@ -44,6 +45,7 @@ def produce(name, extra=(), out=None):
 
 
 FILES = {name: produce(name) for name in STUDIES}
+FILES["gd"] = produce("sgd_sine", ["--set", "integrator.batch=200"], os.path.join(TMP, "gd.h5"))
 FILES["quench"] = produce("anneal_double_well", [
     "--set", "temperature.kind=geometric", "--set", "temperature.T0=1.4427",
     "--set", "temperature.T1=0.05", "--set", "temperature.steps=200"],
@@ -124,6 +126,19 @@ class Extraction(unittest.TestCase):
             np.testing.assert_array_equal(p["survival"][1:], f["observables/survival/value"][...])
         self.assertEqual(p["survival"][0], 1.0)
 
+    def test_sgd_runs_are_compared_at_the_effective_temperature(self):
+        run = lp.load(FILES["sgd_sine"])
+        with h5py.File(FILES["sgd_sine"]) as f:
+            t_eff = f["observables/sgd"].attrs["t_eff_per_lr"][0] * 0.3  # lr = 0.3, T = 0
+            np.testing.assert_allclose(run["temperature"], t_eff, rtol=1e-12)
+            np.testing.assert_array_equal(lp.annealing(run)[1],
+                                          f["observables/global_basin_fraction/value"][...])
+        self.assertTrue(lp.is_sgd(run))
+        self.assertEqual(lp.temperature_symbol(run), "T + T_eff")
+        for part in ("sine_fit", "sgd", "lr = 0.3", "SGD B = 1 of n = 200"):
+            self.assertIn(part, lp.title(run))
+        self.assertIn("full batch", lp.title(lp.load(FILES["gd"])))
+
     def test_title_says_what_the_run_was(self):
         title = lp.title(lp.load(FILES["anneal_double_well"]))
         for part in ("double_well", "euler_maruyama", "N = 4,096", "dt = 0.05", "logarithmic"):
@@ -158,6 +173,14 @@ class Figures(unittest.TestCase):
         self.assertIn("<svg", svg)
         self.assertIn("geometric", svg)  # the legend names both schedules
         self.assertIn("logarithmic", svg)
+
+    def test_gd_and_sgd_share_one_comparison_figure(self):
+        out = os.path.join(TMP, "sgd")
+        written = lp.plot([FILES["gd"], FILES["sgd_sine"]], out, "png", dpi=40)
+        names = {os.path.basename(p) for p in written}
+        self.assertIn("gd_vs_sgd_sine_annealing.png", names)
+        self.assertIn("sgd_sine_histogram.png", names)
+        self.assertIn("sgd_sine_convergence.png", names)
 
     def test_clear_errors(self):
         missing = os.path.join(TMP, "missing.h5")

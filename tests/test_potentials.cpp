@@ -65,9 +65,9 @@ TEST(PotentialContract, ForceIsMinusGradientEverywhere) {
                     }
                     // Basins are valid indices.
                     const int b = pot.basin(x);
-                    if (P::basin_count() > 0) {
+                    if (pot.basin_count() > 0) {
                         EXPECT_GE(b, 0);
-                        EXPECT_LT(b, P::basin_count());
+                        EXPECT_LT(b, pot.basin_count());
                     } else {
                         EXPECT_EQ(b, -1);
                     }

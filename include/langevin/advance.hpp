@@ -3,6 +3,7 @@
 #pragma once
 
 #include "langevin/first_passage.hpp"
+#include "langevin/integrators/sgd.hpp"
 #include "langevin/rng.hpp"
 #include "langevin/vec.hpp"
 
@@ -62,7 +63,29 @@ LGV_HD LGV_INLINE void advance_walker_from(const Integ &integ, const Pot &pot,
     }
 }
 
-/// The same with the normals drawn from walker `walker`'s Philox subsequence under `key`.
+/// A mini-batch integrator (SGD) seen as an ordinary one: its carry counts steps, so each step
+/// knows its index n and draws its mini-batch from (key, walker, n) alone.
+template <class Integ> struct MinibatchSteps {
+    const Integ &integ;
+    std::uint64_t key, walker, first_step;
+    template <class T> using Coeffs = typename Integ::template Coeffs<T>;
+    template <class T, int D> struct Carry { std::uint64_t n; };
+    static constexpr int lookahead = 0;
+    template <class Pot, class T, int D>
+    LGV_HD LGV_INLINE Carry<T, D> begin(const Pot &, const Vec<T, D> &) const {
+        return {first_step};
+    }
+    template <class T, int D>
+    LGV_HD LGV_INLINE void prime(Carry<T, D> &, const Vec<T, D> &) const {}
+    template <class Pot, class T, int D>
+    LGV_HD LGV_INLINE void step(const Pot &pot, const Coeffs<T> &c, Vec<T, D> &x, Vec<T, D> &,
+                                const Vec<T, D> &xi, Carry<T, D> &carry) const {
+        integ.step_minibatch(pot, c, x, xi, key, walker, carry.n++);
+    }
+};
+
+/// The same with the normals drawn from walker `walker`'s Philox subsequence under `key` (the
+/// seed: dynamics' key; mini-batches use stream_key(seed, Purpose::minibatch)).
 template <class Integ, class Pot, class T, int D>
 LGV_HD LGV_INLINE void
 advance_walker(const Integ &integ, const Pot &pot, const typename Integ::template Coeffs<T> *coeffs,
@@ -71,7 +94,15 @@ advance_walker(const Integ &integ, const Pot &pot, const typename Integ::templat
                std::uint64_t n_steps) {
     using Layout = NormalLayout<T, D>;
     WalkerRng rng(key, walker, first_step / Layout::group_steps * Layout::group_words);
-    advance_walker_from(integ, pot, coeffs, varying, target, x, v, hit, rng, first_step, n_steps);
+    if constexpr (is_minibatch<Integ>) {
+        const MinibatchSteps<Integ> steps{integ, stream_key(key, Purpose::minibatch), walker,
+                                          first_step};
+        advance_walker_from(steps, pot, coeffs, varying, target, x, v, hit, rng, first_step,
+                            n_steps);
+    } else {
+        advance_walker_from(integ, pot, coeffs, varying, target, x, v, hit, rng, first_step,
+                            n_steps);
+    }
 }
 
 } // namespace langevin

@@ -46,6 +46,12 @@ LGV_HD LGV_INLINE float lgv_cos(float x) {
 LGV_HD LGV_INLINE double lgv_cos(double x) {
     return ::cos(x);
 }
+LGV_HD LGV_INLINE float lgv_log1p(float x) {
+    return ::log1pf(x);
+}
+LGV_HD LGV_INLINE double lgv_log1p(double x) {
+    return ::log1p(x);
+}
 
 /// True unless x is NaN or ±inf. Bit test, so it survives any optimisation setting.
 LGV_HD LGV_INLINE bool lgv_isfinite(float x) {

@@ -4,11 +4,13 @@
 // never dispatches.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <variant>
 
+#include "langevin/data.hpp"
 #include "langevin/first_passage.hpp"
 #include "langevin/integrators.hpp"
 #include "langevin/potentials.hpp"
@@ -24,7 +26,8 @@ struct Model {
     Integrator integrator;
     Precision precision = Precision::float32;
     std::uint64_t seed = 0;
-    Target target; ///< first-passage region (inactive by default)
+    Target target;                       ///< first-passage region (inactive by default)
+    std::shared_ptr<const Dataset> data; ///< a data-defined loss's data (its view points here)
 
     int dim() const {
         return std::visit([](const auto &p) { return p.dim; }, potential);

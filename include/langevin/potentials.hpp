@@ -9,13 +9,17 @@
 #include "langevin/potentials/double_well.hpp"
 #include "langevin/potentials/free.hpp"
 #include "langevin/potentials/harmonic.hpp"
+#include "langevin/potentials/linear_regression.hpp"
+#include "langevin/potentials/logistic_regression.hpp"
 #include "langevin/potentials/muller_brown.hpp"
 #include "langevin/potentials/rastrigin.hpp"
+#include "langevin/potentials/sine_fit.hpp"
 #include "langevin/potentials/styblinski_tang.hpp"
 
 namespace langevin {
 
 using Potential =
-    std::variant<Free, Harmonic, DoubleWell, MullerBrown, Rastrigin, Ackley, StyblinskiTang>;
+    std::variant<Free, Harmonic, DoubleWell, MullerBrown, Rastrigin, Ackley, StyblinskiTang,
+                 LinearRegression, LogisticRegression, SineFit>;
 
 } // namespace langevin

@@ -24,7 +24,13 @@
 namespace langevin {
 
 /// What a stream is used for: each purpose is an independent key for the same seed.
-enum class Purpose : std::uint32_t { dynamics = 0, init_position = 1, init_velocity = 2 };
+enum class Purpose : std::uint32_t {
+    dynamics = 0,
+    init_position = 1,
+    init_velocity = 2,
+    data = 3,      ///< synthetic data sets (pair i: subsequence i)
+    minibatch = 4, ///< SGD mini-batch indices (walker w: subsequence w)
+};
 
 /// Philox key of (seed, purpose). Dynamics uses the seed unchanged, so a bare cuRAND loop with
 /// curand_init(seed, walker, 0) reproduces our Euler-Maruyama noise.

@@ -9,6 +9,7 @@
 #include "langevin/backend.hpp"
 #include "langevin/exact_sum.hpp"
 #include "langevin/schedule.hpp"
+#include "langevin/sgd.hpp"
 
 namespace langevin {
 
@@ -46,6 +47,7 @@ struct Study {
     BackendOptions options;
     std::uint64_t chunk = 0;       ///< walkers per chunk (0: as many as fit)
     Shard shard;                   ///< which walkers this process runs (not in resolved_*)
+    SgdTheory sgd;                 ///< integrator sgd: w*, tr C, T_eff per unit lr, exact moments
     std::string resolved_json;     ///< the resolved configuration, defaults included
     std::string resolved_toml;     ///< the same as TOML (what --resume reads back)
     std::string source = "<none>"; ///< where the study came from
@@ -171,6 +173,10 @@ class Interrupted : public Error {
 public:
     using Error::Error;
 };
+
+/// The schedule line of reports and output files: the temperature schedule, or for SGD its
+/// batch, learning rate and SGLD temperature.
+std::string schedule_text(const Study &study);
 
 /// Sample steps from `samples = K` (linear or log spacing) or `sample_every`.
 std::vector<std::uint64_t> sample_steps_linear(std::uint64_t steps, std::uint64_t every);

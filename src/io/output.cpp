@@ -34,7 +34,7 @@ void metadata(const Group &root, const Study &study) {
     params.attr("config_toml", study.resolved_toml);
     params.attr("source", study.source);
     params.attr("seed", std::uint64_t(study.model.seed));
-    params.attr("schedule", study.schedule.describe());
+    params.attr("schedule", schedule_text(study));
 }
 
 /// An H5MD time series: step, time, value (value shape [K, ...]).
@@ -246,6 +246,19 @@ void write_results(const std::string &path, const Study &study, const RunResult 
             g.attr("kramers", fp.kramers);
             g.write("histogram", fp.counts);
             g.write("edges", bin_edges(fp.axis));
+        }
+        if (study.sgd.active) {
+            const SgdTheory &th = study.sgd;
+            const Group g = obs.group("sgd");
+            g.attr("batch", std::uint64_t(th.batch));
+            g.attr("n", std::uint64_t(th.n));
+            g.attr("full_batch", std::uint64_t(th.full_batch ? 1 : 0));
+            g.write("w_star", th.w_star);
+            g.attr("loss_star", th.loss_star);
+            g.attr("gradient_variance", th.gradient_variance);
+            g.attr("t_eff_per_lr", th.t_eff_per_lr);
+            g.attr("exact_mean", th.exact_mean);
+            g.attr("exact_var", th.exact_var);
         }
         const Group run = obs.group("run");
         run.attr("walker_steps_per_second", result.walker_steps_per_second);

@@ -1,0 +1,174 @@
+// Data sets for the data-defined losses: synthetic (Philox, reproducible anywhere), CSV, HDF5.
+#include <atomic>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+#include "io/hdf5.hpp"
+#include "langevin/data.hpp"
+#include "langevin/error.hpp"
+#include "langevin/rng.hpp"
+
+namespace langevin {
+namespace {
+
+std::uint64_t next_id() {
+    static std::atomic<std::uint64_t> id{1};
+    return id++;
+}
+
+std::shared_ptr<Dataset> finish(std::vector<double> x, std::vector<double> y, std::string source) {
+    auto d = std::make_shared<Dataset>();
+    d->x = std::move(x);
+    d->y = std::move(y);
+    d->source = std::move(source);
+    d->id = next_id();
+    return d;
+}
+
+std::string trim(const std::string &s) {
+    const auto a = s.find_first_not_of(" \t\r");
+    if (a == std::string::npos)
+        return "";
+    return s.substr(a, s.find_last_not_of(" \t\r") - a + 1);
+}
+
+/// A whole-string number, or false.
+bool parse_number(const std::string &text, double &out) {
+    const std::string t = trim(text);
+    if (t.empty())
+        return false;
+    std::size_t used = 0;
+    try {
+        out = std::stod(t, &used);
+    } catch (const std::exception &) {
+        return false;
+    }
+    return used == t.size();
+}
+
+std::shared_ptr<const Dataset> load_csv(const std::string &path) {
+    std::ifstream in(path);
+    LGV_REQUIRE(in.good(), "[data] file = \"", path, "\": cannot open it");
+    std::vector<double> x, y;
+    std::string line;
+    int number = 0;
+    bool header_allowed = true;
+    while (std::getline(in, line)) {
+        ++number;
+        const std::string t = trim(line);
+        if (t.empty() || t[0] == '#')
+            continue;
+        std::vector<std::string> fields;
+        std::stringstream ss(t);
+        std::string field;
+        while (std::getline(ss, field, ','))
+            fields.push_back(field);
+        double a = 0, b = 0;
+        const bool numeric =
+            fields.size() == 2 && parse_number(fields[0], a) && parse_number(fields[1], b);
+        if (!numeric && header_allowed && fields.size() == 2) { // a header line such as "x,y"
+            header_allowed = false;
+            continue;
+        }
+        LGV_REQUIRE(numeric, path, ":", number, ": '", t,
+                    "': want two numbers 'x,y' per line (one header line and # comments allowed)");
+        LGV_REQUIRE(std::isfinite(a) && std::isfinite(b), path, ":", number, ": '", t,
+                    "': x and y must be finite");
+        header_allowed = false;
+        x.push_back(a);
+        y.push_back(b);
+    }
+    LGV_REQUIRE(!x.empty(), "[data] file = \"", path, "\": no data rows (want lines 'x,y')");
+    return finish(std::move(x), std::move(y), path);
+}
+
+std::shared_ptr<const Dataset> load_hdf5(const std::string &path, const std::string &x_name,
+                                         const std::string &y_name) {
+    const h5::File file = h5::File::open(path);
+    const h5::Group root = file.root();
+    for (const std::string &name : {x_name, y_name})
+        LGV_REQUIRE(root.has(name), "[data] file = \"", path, "\": no dataset '/", name,
+                    "' (set [data] x_dataset / y_dataset to the names it uses)");
+    std::vector<double> x = root.read_doubles(x_name), y = root.read_doubles(y_name);
+    LGV_REQUIRE(x.size() == y.size(), "[data] file = \"", path, "\": '/", x_name, "' has ",
+                x.size(), " values but '/", y_name, "' has ", y.size());
+    LGV_REQUIRE(!x.empty(), "[data] file = \"", path, "\": the datasets are empty");
+    for (std::size_t i = 0; i < x.size(); ++i)
+        LGV_REQUIRE(std::isfinite(x[i]) && std::isfinite(y[i]), "[data] file = \"", path,
+                    "\": pair ", i, " (", x[i], ", ", y[i], ") is not finite");
+    return finish(std::move(x), std::move(y), path);
+}
+
+} // namespace
+
+std::shared_ptr<const Dataset> synthetic_dataset(const SyntheticSpec &spec) {
+    LGV_REQUIRE(spec.n >= 1, "[data] n = ", spec.n, ": must be >= 1");
+    std::vector<double> x(spec.n), y(spec.n);
+    const std::uint64_t key = stream_key(spec.seed, Purpose::data);
+    for (std::uint64_t i = 0; i < spec.n; ++i) {
+        WalkerRng rng(key, i, 0);
+        Vec<double, 2> g; // two normals
+        rng.normals(g);
+        Vec<double, 2> u; // then two uniforms on (0, 1]
+        rng.uniforms(u);
+        if (spec.model == "linear_regression") {
+            x[i] = g[0];
+            y[i] = spec.w_true * x[i] + spec.noise * g[1];
+        } else if (spec.model == "logistic_regression") {
+            x[i] = g[0];
+            const double p = 1.0 / (1.0 + std::exp(-(spec.w_true * x[i] + spec.b_true)));
+            y[i] = u[0] <= p ? 1.0 : -1.0;
+        } else if (spec.model == "sine_fit") {
+            x[i] = spec.x_max * u[0];
+            y[i] = std::sin(spec.w_true * x[i]) + spec.noise * g[1];
+        } else {
+            LGV_REQUIRE(false, "[data] synthetic data for potential '", spec.model,
+                        "': only linear_regression, logistic_regression and sine_fit have a "
+                        "generator");
+        }
+    }
+    return finish(std::move(x), std::move(y),
+                  detail::concat("synthetic ", spec.model, " n=", spec.n, " seed=", spec.seed,
+                                 " w_true=", spec.w_true, " b_true=", spec.b_true,
+                                 " noise=", spec.noise, " x_max=", spec.x_max));
+}
+
+std::shared_ptr<const Dataset> load_dataset(const std::string &path, const std::string &x_name,
+                                            const std::string &y_name) {
+    {
+        std::ifstream probe(path);
+        LGV_REQUIRE(probe.good(), "[data] file = \"", path, "\": no such file (or not readable)");
+    }
+    const bool hdf5 =
+        path.size() > 3 && (path.substr(path.size() - 3) == ".h5" ||
+                            (path.size() > 5 && path.substr(path.size() - 5) == ".hdf5"));
+    return hdf5 ? load_hdf5(path, x_name, y_name) : load_csv(path);
+}
+
+std::shared_ptr<const Dataset> default_dataset(const std::string &model) {
+    static std::mutex mutex;
+    static std::map<std::string, std::shared_ptr<const Dataset>> made;
+    const std::lock_guard<std::mutex> lock(mutex);
+    auto &d = made[model];
+    if (!d)
+        d = synthetic_dataset(synthetic_defaults(model));
+    return d;
+}
+
+SyntheticSpec synthetic_defaults(const std::string &model) {
+    SyntheticSpec spec;
+    spec.model = model;
+    if (model == "linear_regression") {
+        spec.w_true = 1.0, spec.noise = 0.5;
+    } else if (model == "logistic_regression") {
+        spec.w_true = 2.0, spec.b_true = 0.5;
+    } else {
+        spec.w_true = 2.0, spec.noise = 0.3, spec.x_max = 3.0;
+    }
+    return spec;
+}
+
+} // namespace langevin

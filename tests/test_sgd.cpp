@@ -1,0 +1,368 @@
+// SGD as a Langevin process: exact discrete-time moments of constant-rate SGD on linear
+// regression, full-batch gradient descent, reproducibility, data loading and its errors.
+#include <cstdio>
+#include <fstream>
+
+#include "langevin/data.hpp"
+#include "langevin/sgd.hpp"
+#include "test_support.hpp"
+
+using namespace langevin;
+using test::BackendTest;
+using test::kZ;
+using test::study_from;
+
+namespace {
+
+// 1-D least squares on 200 synthetic pairs; float64 walkers from w = 0.
+const char *kLinear = R"(
+[ensemble]
+walkers = 262144
+seed = 3
+precision = "float64"
+init = "point"
+init_point = 0.0
+[potential]
+kind = "linear_regression"
+[data]
+n = 200
+seed = 5
+[integrator]
+kind = "sgd"
+lr = 0.2
+batch = 4
+[run]
+steps = 60
+[histogram]
+bins = 60
+range = [0.0, 2.0]
+)";
+
+struct Cloud {
+    std::vector<double> x;
+};
+
+Cloud simulate(Backend &b, const Study &s, std::uint64_t steps,
+               const std::vector<std::uint64_t> &splits = {}) {
+    b.initialize(s.model, s.init, 0, s.walkers);
+    std::uint64_t step = 0;
+    for (std::uint64_t n : splits.empty() ? std::vector<std::uint64_t>{steps} : splits) {
+        b.advance(s.model, step, n, s.schedule.table(step, n));
+        step += n;
+    }
+    WalkerState w;
+    b.save(w);
+    return Cloud{w.x};
+}
+
+struct Sample {
+    double mean, var, m4; ///< m4: the sample's 4th central moment
+    std::size_t n;
+};
+Sample sample_of(const std::vector<double> &x) {
+    Sample s{0, 0, 0, x.size()};
+    for (double v : x)
+        s.mean += v;
+    s.mean /= double(s.n);
+    for (double v : x) {
+        const double u = (v - s.mean) * (v - s.mean);
+        s.var += u;
+        s.m4 += u * u;
+    }
+    s.var /= double(s.n - 1);
+    s.m4 /= double(s.n);
+    return s;
+}
+
+/// z of the sample variance against `var`; the standard error sqrt((m4 - s^4) / N) is the
+/// sample's own (the law is not Gaussian: random-coefficient AR(1) laws have heavier tails).
+double z_variance(const Sample &s, double var) {
+    return (s.var - var) / std::sqrt((s.m4 - s.var * s.var) / double(s.n));
+}
+double z_mean(const Sample &s, double mean) {
+    return (s.mean - mean) / std::sqrt(s.var / double(s.n));
+}
+
+class SgdLaws : public BackendTest {};
+
+} // namespace
+
+TEST(SgdData, SyntheticDataArePureFunctionsOfTheSeed) {
+    SyntheticSpec spec = synthetic_defaults("sine_fit");
+    spec.n = 500;
+    const auto a = synthetic_dataset(spec), b = synthetic_dataset(spec);
+    EXPECT_EQ(a->x, b->x);
+    EXPECT_EQ(a->y, b->y);
+    EXPECT_NE(a->id, b->id);
+    for (double x : a->x) {
+        EXPECT_GT(x, 0.0);
+        EXPECT_LE(x, spec.x_max);
+    }
+    spec.seed = 2;
+    EXPECT_NE(synthetic_dataset(spec)->x, a->x);
+    const auto logistic = synthetic_dataset(synthetic_defaults("logistic_regression"));
+    for (double y : logistic->y)
+        EXPECT_TRUE(y == 1.0 || y == -1.0);
+}
+
+TEST(SgdData, FilesLoadAndBadFilesAreRefusedClearly) {
+    const std::string dir = ::testing::TempDir();
+    const std::string good = dir + "sgd_good.csv", bad = dir + "sgd_bad.csv",
+                      empty = dir + "sgd_empty.csv";
+    std::ofstream(good) << "x,y\n# a comment\n1.0, 2.0\n-0.5,0.25\n3,4\n";
+    std::ofstream(bad) << "x,y\n1,2\n3,abc\n";
+    std::ofstream(empty) << "x,y\n# nothing\n";
+    const auto d = load_dataset(good);
+    EXPECT_EQ(d->x, (std::vector<double>{1.0, -0.5, 3.0}));
+    EXPECT_EQ(d->y, (std::vector<double>{2.0, 0.25, 4.0}));
+    auto message = [](const std::string &path) {
+        try {
+            load_dataset(path);
+        } catch (const Error &e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    EXPECT_NE(message(bad).find("sgd_bad.csv:3: '3,abc': want two numbers"), std::string::npos)
+        << message(bad);
+    EXPECT_NE(message(empty).find("no data rows"), std::string::npos) << message(empty);
+    EXPECT_NE(message(dir + "missing.csv").find("no such file"), std::string::npos);
+    // A study reads the file through [data] file; the batch is checked against its n.
+    const std::string toml = "[potential]\nkind = \"linear_regression\"\n[data]\nfile = \"" + good +
+                             "\"\n[integrator]\nkind = \"sgd\"\nbatch = 2\n";
+    const Study s = study_from(toml);
+    EXPECT_EQ(s.model.data->x.size(), 3u);
+    EXPECT_EQ(std::get<LinearRegression>(s.model.potential).data.x, s.model.data->x.data());
+    try {
+        study_from(toml, {"integrator.batch=4"});
+        ADD_FAILURE() << "batch 4 > n 3 accepted";
+    } catch (const Error &e) {
+        EXPECT_NE(std::string(e.what()).find("data set's n = 3"), std::string::npos) << e.what();
+    }
+    try {
+        study_from(toml, {"data.n=10"});
+        ADD_FAILURE() << "data.n with a file accepted";
+    } catch (const Error &e) {
+        EXPECT_NE(std::string(e.what()).find("only applies to synthetic data"), std::string::npos)
+            << e.what();
+    }
+}
+
+TEST(SgdConfig, BadSettingsAreRefusedWithTheKeyAndTheRule) {
+    auto error = [](std::vector<std::string> sets) {
+        try {
+            study_from(kLinear, sets);
+        } catch (const Error &e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    EXPECT_NE(error({"integrator.batch=201"})
+                  .find("[integrator] batch = 201: must be at most the "
+                        "data set's n = 200"),
+              std::string::npos)
+        << error({"integrator.batch=201"});
+    EXPECT_NE(error({"integrator.lr=0"}).find("integrator.lr = 0: must be a finite number > 0"),
+              std::string::npos)
+        << error({"integrator.lr=0"});
+    EXPECT_NE(error({"integrator.lr=-0.1"}).find("must be a finite number > 0"), std::string::npos);
+    EXPECT_NE(error({"integrator.batch=2.5"}).find("must be an integer"), std::string::npos);
+    // [data] belongs to data-defined losses; sgd needs one.
+    EXPECT_NE(error({"potential.kind=double_well"}).find("[data] applies only to data-defined"),
+              std::string::npos)
+        << error({"potential.kind=double_well"});
+    try {
+        study_from("[potential]\nkind = \"double_well\"\n[integrator]\nkind = \"sgd\"\n");
+        ADD_FAILURE() << "sgd on double_well accepted";
+    } catch (const Error &e) {
+        EXPECT_NE(std::string(e.what()).find("needs a data-defined loss"), std::string::npos)
+            << e.what();
+    }
+    try {
+        study_from("[potential]\nkind = \"sine_fit\"\n[data]\nfile = \"/nonexistent/d.csv\"\n");
+        ADD_FAILURE() << "a missing data file accepted";
+    } catch (const Error &e) {
+        EXPECT_NE(std::string(e.what()).find("/nonexistent/d.csv\": no such file"),
+                  std::string::npos)
+            << e.what();
+    }
+    EXPECT_NE(
+        error({"integrator.lr_final=0.1"}).find("only applies to lr_schedule = \"geometric\""),
+        std::string::npos);
+    EXPECT_NE(error({"data.n=0"}).find("[data] n = 0"), std::string::npos) << error({"data.n=0"});
+}
+
+TEST(SgdTheory, LinearRegressionMomentsAndEffectiveTemperature) {
+    const Study s = study_from(kLinear);
+    const DataView d = s.model.data->view();
+    double sxx = 0, sxy = 0;
+    for (std::uint64_t i = 0; i < d.n; ++i) {
+        sxx += d.x[i] * d.x[i];
+        sxy += d.x[i] * d.y[i];
+    }
+    ASSERT_TRUE(s.sgd.active);
+    EXPECT_NEAR(s.sgd.w_star[0], sxy / sxx, 1e-9); // least squares
+    EXPECT_NEAR(s.sgd.exact_mean, sxy / sxx, 1e-12);
+    // Per-sample gradient variance at w*: mean of (x (x w* - y))^2.
+    double c = 0;
+    for (std::uint64_t i = 0; i < d.n; ++i) {
+        const double g = d.x[i] * (d.x[i] * s.sgd.w_star[0] - d.y[i]);
+        c += g * g;
+    }
+    c /= double(d.n);
+    EXPECT_NEAR(s.sgd.gradient_variance, c, 1e-9 * c);
+    EXPECT_NEAR(s.sgd.t_eff_per_lr, c / (2 * 4), 1e-9 * c);
+    // The finite-step recursion converges to the closed-form stationary moments.
+    const Moments1 far = linear_sgd_moments(d, 4, 0.2, 0.0, 0.0, 100000);
+    EXPECT_NEAR(far.mean, s.sgd.exact_mean, 1e-12);
+    EXPECT_NEAR(far.var, s.sgd.exact_var, 1e-12);
+    // Full batch without noise: a point mass at w*.
+    const Moments1 gd = linear_sgd_moments(d, 200, 0.2, 0.0, 0.0, 100000);
+    EXPECT_NEAR(gd.var, 0.0, 1e-15);
+}
+
+TEST_P(SgdLaws, ConstantRateSgdOnLinearRegressionFollowsTheExactRecursion) {
+    const Study s = study_from(kLinear);
+    auto b = backend();
+    const DataView d = s.model.data->view();
+    for (std::uint64_t steps : {3u, 60u}) {
+        const Sample got = sample_of(simulate(*b, s, steps).x);
+        const Moments1 exact = linear_sgd_moments(d, 4, 0.2, 0.0, 0.0, steps);
+        SCOPED_TRACE(steps);
+        EXPECT_LT(std::fabs(z_mean(got, exact.mean)), kZ) << got.mean << " vs " << exact.mean;
+        EXPECT_LT(std::fabs(z_variance(got, exact.var)), kZ) << got.var << " vs " << exact.var;
+        if (steps == 60) {
+            // Power: the small-lr (Boltzmann at T_eff) variance T_eff / H and the variance of
+            // sampling without replacement are both rejected.
+            double h = 0;
+            for (std::uint64_t i = 0; i < d.n; ++i)
+                h += d.x[i] * d.x[i];
+            h /= double(d.n);
+            const double boltzmann = 0.2 * s.sgd.t_eff_per_lr / h;
+            EXPECT_GT(std::fabs(z_variance(got, boltzmann)), kZ) << boltzmann;
+            const Moments1 twice_batch = linear_sgd_moments(d, 5, 0.2, 0.0, 0.0, steps);
+            EXPECT_GT(std::fabs(z_variance(got, twice_batch.var)), kZ) << twice_batch.var;
+        }
+    }
+}
+
+TEST_P(SgdLaws, SgldNoiseAddsItsTemperature) {
+    // With explicit noise at T the recursion gains 2 lr T per step (exact).
+    const Study s = study_from(kLinear, {"temperature.T=0.05"});
+    auto b = backend();
+    const Sample got = sample_of(simulate(*b, s, 60).x);
+    const Moments1 exact = linear_sgd_moments(s.model.data->view(), 4, 0.2, 0.05, 0.0, 60);
+    EXPECT_LT(std::fabs(z_mean(got, exact.mean)), kZ);
+    EXPECT_LT(std::fabs(z_variance(got, exact.var)), kZ) << got.var << " vs " << exact.var;
+    const Moments1 without = linear_sgd_moments(s.model.data->view(), 4, 0.2, 0.0, 0.0, 60);
+    EXPECT_GT(std::fabs(z_variance(got, without.var)), kZ);
+}
+
+TEST_P(SgdLaws, FullBatchIsGradientDescent) {
+    // B = n: every walker follows w_{k+1} = w_k - lr L'(w_k) from its own start.
+    const Study s = study_from(
+        kLinear, {"integrator.batch=200", "ensemble.walkers=4096", "ensemble.init_point=-0.7"});
+    auto b = backend();
+    b->initialize(s.model, s.init, 0, s.walkers);
+    WalkerState start;
+    b->save(start);
+    b->advance(s.model, 0, 25, s.schedule.table(0, 25));
+    WalkerState end;
+    b->save(end);
+    const auto &pot = std::get<LinearRegression>(s.model.potential);
+    for (std::size_t i = 0; i < start.x.size(); i += 97) {
+        EXPECT_EQ(start.x[i], -0.7);
+        Vec<double, 1> w{{start.x[i]}};
+        for (int k = 0; k < 25; ++k)
+            w[0] += 0.2 * pot.force(w)[0];
+        EXPECT_NEAR(end.x[i], w[0], 1e-12 * (1 + std::fabs(w[0]))) << i;
+    }
+}
+
+TEST_P(SgdLaws, RunsAreBitwiseReproducibleForAnySplitAndChunk) {
+    const Study s = study_from(R"(
+[ensemble]
+walkers = 12000
+seed = 8
+init = "uniform"
+[potential]
+kind = "sine_fit"
+[data]
+n = 300
+[integrator]
+kind = "sgd"
+lr = 0.3
+batch = 6
+lr_schedule = "logarithmic"
+[temperature]
+T = 0.01
+[run]
+steps = 90
+samples = 3
+)");
+    auto b = backend();
+    const Cloud whole = simulate(*b, s, 90);
+    EXPECT_EQ(simulate(*b, s, 90, {1, 40, 49}).x, whole.x);
+    // Walkers 4096.. alone equal the same walkers inside the full run.
+    b->initialize(s.model, s.init, 4096, 100);
+    b->advance(s.model, 0, 90, s.schedule.table(0, 90));
+    WalkerState part;
+    b->save(part);
+    for (std::size_t i = 0; i < 100; ++i)
+        EXPECT_EQ(part.x[i], whole.x[4096 + i]) << i;
+    // Studies: chunk size and thread count change nothing.
+    Study chunked = s;
+    chunked.chunk = 4096;
+    BackendOptions one;
+    one.threads = 1;
+    one.block_size = 64;
+    auto b1 = backend(one);
+    const RunResult r1 = run_study(s, *b), r2 = run_study(chunked, *b1);
+    ASSERT_EQ(r1.samples.size(), r2.samples.size());
+    for (std::size_t k = 0; k < r1.samples.size(); ++k) {
+        EXPECT_EQ(r1.samples[k].mean, r2.samples[k].mean);
+        EXPECT_EQ(r1.samples[k].var, r2.samples[k].var);
+        EXPECT_EQ(r1.samples[k].histograms[0].counts, r2.samples[k].histograms[0].counts);
+        EXPECT_EQ(r1.samples[k].basins[0].empirical, r2.samples[k].basins[0].empirical);
+    }
+    // A different seed gives different mini-batches.
+    Study other = s;
+    other.model.seed = 9;
+    EXPECT_NE(simulate(*b, other, 90).x, whole.x);
+}
+
+TEST_P(SgdLaws, NoisySgdLeavesLocalMinimaWhereGradientDescentStays) {
+    // The seed's argument on the non-convex sine fit, from the same uniform starts.
+    const std::string base = R"(
+[ensemble]
+walkers = 8192
+seed = 21
+init = "uniform"
+[potential]
+kind = "sine_fit"
+[data]
+n = 200
+[integrator]
+kind = "sgd"
+lr = 0.3
+[run]
+steps = 600
+samples = 2
+)";
+    auto b = backend();
+    const RunResult gd = run_study(study_from(base, {"integrator.batch=200"}), *b);
+    const RunResult sgd = run_study(study_from(base, {"integrator.batch=1"}), *b);
+    const double p_gd = gd.samples.back().global_basin_fraction;
+    const double p_sgd = sgd.samples.back().global_basin_fraction;
+    // GD keeps the share of starts that lie in the global basin (between the two maxima).
+    const SineFit &pot = std::get<SineFit>(study_from(base).model.potential);
+    const int g = pot.global_basin();
+    ASSERT_EQ(pot.basin_count(), 3);
+    ASSERT_EQ(g, 1); // the aliases lie on either side of the true frequency
+    const double share = (pot.basins.edge[g] - pot.basins.edge[g - 1]) / (pot.w_max - pot.w_min);
+    const double se = std::sqrt(share * (1 - share) / 8192);
+    EXPECT_LT(std::fabs(p_gd - share), kZ * se) << p_gd << " vs " << share;
+    EXPECT_GT(p_sgd - p_gd, kZ * se) << p_sgd << " vs " << p_gd;
+}
+
+LGV_INSTANTIATE_BACKENDS(SgdLaws);
