@@ -82,6 +82,12 @@ TEST(Gpu, PositionsAgreeWithTheCpuOverShortRuns) {
          "temperature.T=10", "ensemble.init_point=[-0.5, 1.4]"},
         {"potential.kind=rastrigin", "potential.dim=8", "integrator.kind=baoab",
          "integrator.dt=0.001"},
+        // SGD: mini-batch indices from the same Philox words, data read from the device copy.
+        {"potential.kind=sine_fit", "integrator.kind=sgd", "integrator.batch=4",
+         "integrator.lr=0.1"},
+        {"potential.kind=logistic_regression", "integrator.kind=sgd", "integrator.batch=8",
+         "integrator.lr=0.1", "integrator.lr_schedule=geometric"},
+        {"potential.kind=linear_regression", "integrator.kind=euler_maruyama"},
     };
     for (const auto &c : cases)
         for (const char *precision : {"float32", "float64"}) {
