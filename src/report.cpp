@@ -280,7 +280,7 @@ void print_info(std::ostream &out) {
         << dim_list_text(CompiledDims{}) << ")\n";
     for_each_alternative<Potential>([&](auto p) {
         using P = decltype(p);
-        out << "  " << std::setw(16) << P::name << P::summary;
+        out << "  " << std::setw(21) << P::name << P::summary;
         if (P::fixed_dim > 0)
             out << " [D = " << P::fixed_dim << "]";
         out << "\n";
@@ -304,6 +304,8 @@ void print_info(std::ostream &out) {
         for (const IntegratorParamSpec &s : I::params())
             out << "      " << std::setw(10) << s.name << "default " << std::setw(10)
                 << fixed(s.default_value, 6) << s.doc << "\n";
+        if constexpr (is_minibatch<I>)
+            out << "      lr_schedule default constant   constant | geometric | logarithmic\n";
     });
 }
 
