@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "langevin/output.hpp"
 
 namespace langevin {
@@ -21,6 +23,23 @@ std::string first_difference(const std::string &a, const std::string &b) {
     }
 }
 
+/// The parts of a stored configuration that decide results: all but the output file and
+/// checkpoint cadence, ensemble.chunk, and [backend] (threads, block size, device: none changes a
+/// result; the backend kind is checked on the shards' results).
+std::string result_config(const Study &s) {
+    nlohmann::json j = nlohmann::json::parse(s.resolved_json);
+    j.erase("backend");
+    if (j.contains("ensemble"))
+        j["ensemble"].erase("chunk");
+    if (j.contains("output")) {
+        nlohmann::json keep = {{"trajectories", j["output"]["trajectories"]},
+                               {"trajectory_every", j["output"]["trajectory_every"]},
+                               {"on_nonfinite", j["output"]["on_nonfinite"]}};
+        j["output"] = keep;
+    }
+    return j.dump(1);
+}
+
 std::string join_unique(const std::vector<std::string> &items) {
     std::vector<std::string> seen;
     std::string out;
@@ -38,11 +57,10 @@ RunResult merge_shards(const std::vector<ShardFile> &shards, Study *study, bool 
     LGV_REQUIRE(!shards.empty(), "merge: give at least one shard file");
     const ShardFile &first = shards.front();
     for (const ShardFile &s : shards) {
-        LGV_REQUIRE(s.study.resolved_toml == first.study.resolved_toml, "merge: ", first.path,
-                    " and ", s.path,
+        const std::string a = result_config(first.study), b = result_config(s.study);
+        LGV_REQUIRE(a == b, "merge: ", first.path, " and ", s.path,
                     " are shards of different studies (stored configurations differ at ",
-                    first_difference(first.study.resolved_toml, s.study.resolved_toml),
-                    "); merge only shards of one study");
+                    first_difference(a, b), "); merge only shards of one study");
         LGV_REQUIRE(allow_stopped || !s.result.stopped, "merge: ", s.path, " stopped early (",
                     s.result.stop_reason,
                     "); its walkers did not reach every sample, so no merge can equal the single "

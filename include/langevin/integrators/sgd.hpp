@@ -46,7 +46,6 @@ struct Sgd {
     }
 
     template <class T> struct Coeffs { T lr, noise; };
-    template <class T, int D> struct Carry {};
     /// Step n's constants at temperature kT.
     template <class T> LGV_HD LGV_INLINE Coeffs<T> coefficients(double kT, std::uint64_t n) const {
         const double rate = lr(n);
@@ -55,22 +54,8 @@ struct Sgd {
     template <class T> LGV_HD LGV_INLINE Coeffs<T> coefficients(double kT) const {
         return coefficients<T>(kT, 0);
     }
-    static constexpr int lookahead = 0;
-    template <class Pot, class T, int D>
-    LGV_HD LGV_INLINE Carry<T, D> begin(const Pot &, const Vec<T, D> &) const {
-        return {};
-    }
-    template <class T, int D>
-    LGV_HD LGV_INLINE void prime(Carry<T, D> &, const Vec<T, D> &) const {}
-    /// A full-gradient step (gradient descent; what B = n does).
-    template <class Pot, class T, int D>
-    LGV_HD LGV_INLINE void step(const Pot &pot, const Coeffs<T> &c, Vec<T, D> &x, Vec<T, D> &,
-                                const Vec<T, D> &xi, Carry<T, D> &) const {
-        const Vec<T, D> f = pot.force(x);
-        LGV_UNROLL
-        for (int d = 0; d < D; ++d)
-            x[d] += c.lr * f[d] + c.noise * xi[d];
-    }
+    // No step(): advance.hpp runs SGD through MinibatchSteps, which hands step_minibatch the
+    // walker id and step index (B = n takes the full gradient there).
     /// Step n of walker `walker`: the mini-batch force from its own index stream.
     template <class Pot, class T, int D>
     LGV_HD LGV_INLINE void step_minibatch(const Pot &pot, const Coeffs<T> &c, Vec<T, D> &x,
