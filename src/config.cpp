@@ -457,6 +457,13 @@ Study build_study(Reader &r, const std::string &source) {
                                       [](double x) { return x > 0 && std::isfinite(x); });
             s.model.data = synthetic_dataset(spec);
         }
+        if (kind == LogisticRegression::name)
+            for (std::size_t i = 0; i < s.model.data->y.size(); ++i)
+                if (s.model.data->y[i] != 1.0 && s.model.data->y[i] != -1.0)
+                    throw Error(detail::concat(
+                        r.where("data", "file"), "[data] ", s.model.data->source,
+                        ": logistic_regression needs labels y = -1 or +1; pair ", i,
+                        " has y = ", s.model.data->y[i], " (0/1 labels: write 0 as -1)"));
         std::visit(
             [&](auto &p) {
                 if constexpr (is_data_defined<std::decay_t<decltype(p)>>)
@@ -700,7 +707,9 @@ Study build_study(Reader &r, const std::string &source) {
                "must be 0 (default) or a multiple of 32 up to 1024");
 
     r.reject_unknown({});
-    s.sgd = sgd_theory(s.model, s.grid, s.schedule.is_constant() ? s.schedule.T : std::nan(""));
+    s.sgd = located(r, "integrator", [&] {
+        return sgd_theory(s.model, s.grid, s.schedule.is_constant() ? s.schedule.T : std::nan(""));
+    });
     s.resolved_json = r.resolved_json();
     s.resolved_toml = r.resolved_toml();
     return s;

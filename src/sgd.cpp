@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
 
 namespace langevin {
 namespace {
@@ -110,8 +111,10 @@ SgdTheory sgd_theory(const Model &model, const Grid &grid, double T) {
                     const double h = (a.hi - a.lo) / (m - 1);
                     w[0] = golden([&](double x) { return loss(Vec<double, 1>{{x}}); }, arg - h,
                                   arg + h);
-                    // Golden section stops at ~sqrt(eps); Newton on the force goes to eps.
-                    for (int it = 0; it < 8; ++it) {
+                    // Golden section stops at ~sqrt(eps); Newton on the force goes to eps. A
+                    // loss on the whole line may have its minimum outside the range: Newton
+                    // follows it there (a confined one stays in the basin found).
+                    for (int it = 0; it < 100; ++it) {
                         const double step = 1e-5 * (1 + std::fabs(w[0]));
                         const double f = pot.force(w)[0];
                         const double hess = -(pot.force(Vec<double, 1>{{w[0] + step}})[0] -
@@ -119,8 +122,13 @@ SgdTheory sgd_theory(const Model &model, const Grid &grid, double T) {
                                             (2 * step);
                         if (!(hess > 0))
                             break;
-                        const Vec<double, 1> next{{w[0] + f / hess}};
-                        if (!(loss(next) <= loss(w)) || !(std::fabs(next[0] - w[0]) < h))
+                        double move = f / hess;
+                        if (is_confined<Pot> && !(std::fabs(move) < h))
+                            break;
+                        Vec<double, 1> next{{w[0] + move}};
+                        for (int half = 0; half < 40 && !(loss(next) <= loss(w)); ++half)
+                            next[0] = w[0] + (move *= 0.5);
+                        if (!(loss(next) <= loss(w)) || next[0] == w[0])
                             break;
                         w = next;
                     }
@@ -160,6 +168,36 @@ SgdTheory sgd_theory(const Model &model, const Grid &grid, double T) {
                         if (std::fabs(d0) + std::fabs(d1) < 1e-13)
                             break;
                     }
+                }
+                // A minimum has no gradient: anything else (a range edge, separable logistic
+                // data) would give a meaningless T_eff.
+                {
+                    double typical = 0;
+                    for (std::uint64_t i = 0; i < pot.data.n; ++i) {
+                        const Vec<double, D> g = pot.sample_force(w, i);
+                        for (int d = 0; d < D; ++d)
+                            typical += g[d] * g[d];
+                    }
+                    typical = std::sqrt(typical / double(pot.data.n));
+                    const Vec<double, D> f = pot.force(w);
+                    double norm = 0;
+                    for (int d = 0; d < D; ++d)
+                        norm += f[d] * f[d];
+                    norm = std::sqrt(norm);
+                    std::string where;
+                    bool near = true; // within the range widened by 3 widths on each side
+                    for (int d = 0; d < D; ++d) {
+                        where += detail::concat(d ? ", " : "", w[d]);
+                        const Axis &ax = grid.axes[d];
+                        const double width = ax.hi - ax.lo;
+                        near = near && w[d] > ax.lo - 3 * width && w[d] < ax.hi + 3 * width;
+                    }
+                    LGV_REQUIRE(near && std::isfinite(norm) && norm <= 1e-6 * (1 + typical),
+                                "sgd: cannot locate the minimum w* of the loss in the histogram "
+                                "range or within 3 range widths of it (the search ended at w = (",
+                                where, "), gradient ", norm,
+                                "): widen [histogram] range (or potential.w_min / w_max) to "
+                                "contain it; a logistic loss on separable data has none");
                 }
                 for (int d = 0; d < D; ++d)
                     th.w_star.push_back(w[d]);

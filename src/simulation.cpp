@@ -246,7 +246,8 @@ FirstPassageResult summarise_passage(const Study &study, const Accumulator &last
     // Exact references: 1-D overdamped, constant T, a half-space target, a point start.
     const Target &t = model.target;
     const bool overdamped = !model.underdamped();
-    if (dim == 1 && overdamped && study.schedule.is_constant() &&
+    // SGD's noise is not a bath at T: the Langevin references do not apply.
+    if (dim == 1 && overdamped && !study.sgd.active && study.schedule.is_constant() &&
         study.init.kind == InitSpec::Kind::point &&
         (t.kind == Target::Kind::above || t.kind == Target::Kind::below)) {
         const double T = study.schedule.T, x0 = study.init.point[0];

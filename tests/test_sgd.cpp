@@ -183,6 +183,41 @@ TEST(SgdData, Hdf5FilesLoadWithTheirDatasetNames) {
     std::remove(path.c_str());
 }
 
+TEST(SgdConfig, LabelsAndMinimaAreChecked) {
+    const std::string dir = ::testing::TempDir();
+    const std::string zero_one = dir + "sgd_01.csv", separable = dir + "sgd_sep.csv";
+    std::ofstream(zero_one) << "x,y\n-1,0\n0.5,1\n2,1\n-0.3,0\n1,0\n";
+    std::ofstream(separable) << "-2,-1\n-1,-1\n1,1\n2,1\n";
+    auto error = [](const std::string &toml) {
+        try {
+            study_from(toml);
+        } catch (const Error &e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    auto logistic = [](const std::string &file) {
+        return "[potential]\nkind = \"logistic_regression\"\n[data]\nfile = \"" + file +
+               "\"\n[integrator]\nkind = \"sgd\"\n";
+    };
+    EXPECT_NE(error(logistic(zero_one)).find("needs labels y = -1 or +1; pair 0 has y = 0"),
+              std::string::npos)
+        << error(logistic(zero_one));
+    EXPECT_NE(error(logistic(separable)).find("cannot locate the minimum w*"), std::string::npos)
+        << error(logistic(separable));
+    // A minimum outside the histogram range is still found (T_eff is taken there).
+    const Study far = study_from(kLinear, {"data.w_true=5"});
+    const DataView d = far.model.data->view();
+    double sxx = 0, sxy = 0;
+    for (std::uint64_t i = 0; i < d.n; ++i) {
+        sxx += d.x[i] * d.x[i];
+        sxy += d.x[i] * d.y[i];
+    }
+    EXPECT_GT(sxy / sxx, 4.5); // outside [0, 2]
+    EXPECT_NEAR(far.sgd.w_star[0], sxy / sxx, 1e-9);
+    EXPECT_NEAR(far.sgd.t_eff_per_lr, study_from(kLinear).sgd.t_eff_per_lr, 0.2);
+}
+
 TEST(SgdConfig, BadSettingsAreRefusedWithTheKeyAndTheRule) {
     auto error = [](std::vector<std::string> sets) {
         try {

@@ -110,8 +110,8 @@ struct Sgd {
         i.lr_schedule = kind == values.end() ? constant : int(kind->second);
         i.lr_final = detail::positive_integrator_param(values, "lr_final");
         const double steps = values.at("lr_steps");
-        LGV_REQUIRE(steps >= 0 && steps == std::floor(steps), "integrator.lr_steps = ", steps,
-                    ": must be an integer >= 0");
+        LGV_REQUIRE(steps >= 0 && steps == std::floor(steps) && steps <= 1e15,
+                    "integrator.lr_steps = ", steps, ": must be an integer in [0, 1e15]");
         i.lr_steps = std::uint64_t(steps);
         i.lr_n0 = values.at("lr_n0");
         LGV_REQUIRE(i.lr_n0 > 1 && std::isfinite(i.lr_n0), "integrator.lr_n0 = ", i.lr_n0,
