@@ -317,6 +317,10 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
             hooks.checkpoint = [&](const RunState &s) { write_checkpoint(partial, study, s); };
             // A rank that is done waits for the others: its checkpoint survives an interruption.
             hooks.checkpoint_when_done = mpi;
+            // Every rank has a checkpoint from the start, so a job stopped before some rank's
+            // first checkpoint still resumes (that rank starts its walkers afresh).
+            if (mpi && !resume_state)
+                write_checkpoint(partial, study, RunState{});
         }
         std::signal(SIGINT, on_signal);
         std::signal(SIGTERM, on_signal);
@@ -337,6 +341,10 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
                           << partial << "\ncontinue with: "
                           << (mpi ? "mpirun -np " + std::to_string(ranks.size()) + " " : "")
                           << "langevin run --resume " << study.output << "\n";
+            // The other ranks may be waiting for this one: end the job (every rank's latest
+            // checkpoint is complete, being replaced atomically).
+            if (mpi)
+                ranks.abort(128 + g_signal.load());
             return 128 + g_signal.load();
         }
         if (mpi) {
@@ -347,6 +355,8 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
                     job_progress();
             });
             if (!ranks.root()) {
+                // Keep this rank's checkpoint until rank 0 has written the output.
+                ranks.barrier();
                 if (!partial.empty())
                     std::remove(partial.c_str());
                 return result.stopped ? 3 : 0;
@@ -372,6 +382,8 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
             write_results(study.output, study, result);
             std::remove(partial.c_str());
         }
+        if (mpi)
+            ranks.barrier(); // the other ranks may now remove their checkpoints
         if (as_json) {
             std::cout << result_json(study, result) << "\n";
             const std::string advice = nonfinite_advice(study, result);

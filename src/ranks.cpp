@@ -267,6 +267,11 @@ void Ranks::record_progress(int source, double done) {
     done_by_rank_[std::size_t(source)] = done;
 }
 
+void Ranks::barrier() {
+    if (mpi_)
+        MPI_Barrier(MPI_COMM_WORLD);
+}
+
 void Ranks::abort(int code) {
     if (mpi_)
         MPI_Abort(MPI_COMM_WORLD, code);
@@ -283,6 +288,7 @@ void Ranks::record_progress(int, double) {}
 std::vector<RunResult> Ranks::gather(const RunResult &mine, const std::function<void()> &) {
     return {mine};
 }
+void Ranks::barrier() {}
 void Ranks::abort(int code) {
     std::exit(code);
 }

@@ -37,6 +37,9 @@ public:
     std::vector<RunResult> gather(const RunResult &mine,
                                   const std::function<void()> &on_progress = {});
 
+    /// Waits for every rank (no-op without MPI).
+    void barrier();
+
     /// Ends every rank of the job (after an error on one of them).
     [[noreturn]] void abort(int code);
 

@@ -349,6 +349,11 @@ RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks,
     RunState state;
     if (resume)
         state = std::move(*resume);
+    // A resumed run keeps the chunk size it started with (chunk indices refer to it), whatever
+    // memory this machine or backend has.
+    if (state.chunk_walkers > 0)
+        chunk = std::min(state.chunk_walkers, range.end - range.begin);
+    state.chunk_walkers = chunk;
     state.samples.resize(samples.size());
 
     ObserveSpec spec;

@@ -32,6 +32,18 @@ TEST(ExactSum, IsExactWhereDoublesAreNot) {
     EXPECT_EQ(sum_of({1.0, HUGE_VAL}).value(), HUGE_VAL);
 }
 
+TEST(ExactSum, ReadingRoundsOnceToNearestEven) {
+    const double u = std::ldexp(1.0, -53); // half an ulp of 1
+    EXPECT_EQ(sum_of({1.0, u}).value(), 1.0); // a tie: to even
+    EXPECT_EQ(sum_of({1.0, u, std::ldexp(1.0, -200)}).value(), 1.0 + 2 * u); // above the tie
+    EXPECT_EQ(sum_of({1.0, u, -std::ldexp(1.0, -200)}).value(), 1.0);        // below it
+    EXPECT_EQ(sum_of({1.0 + 2 * u, u}).value(), 1.0 + 4 * u); // a tie from an odd mantissa: up
+    EXPECT_EQ(sum_of({-1.0, -u, -std::ldexp(1.0, -200)}).value(), -(1.0 + 2 * u));
+    // Far-apart terms whose sticky part lies three digits below the top.
+    EXPECT_EQ(sum_of({std::ldexp(1.0, 100), std::ldexp(1.0, 47), std::ldexp(1.0, -10)}).value(),
+              std::ldexp(1.0, 100) + std::ldexp(1.0, 48));
+}
+
 TEST(ExactSum, AnyOrderAndGroupingGivesTheSameDigits) {
     std::mt19937_64 gen(3);
     std::normal_distribution<double> normal;

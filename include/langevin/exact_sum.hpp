@@ -4,7 +4,7 @@
 // fixed-point number. It is held here in 32-bit digits stored in int64 limbs (carries are
 // deferred: a limb absorbs 2^30 digits before it is normalised). The sum is exact, hence the same
 // for any order and any grouping of the terms: moments reduced over chunks, shards or MPI ranks
-// agree bitwise. Reading it rounds once, deterministically. Non-finite terms are summed
+// agree bitwise. Reading it rounds once (to nearest, ties to even). Non-finite terms are summed
 // separately (inf + -inf = NaN in any order).
 // Idea: Neal, "Fast exact summation using small and large superaccumulators", arXiv:1505.05571.
 #pragma once
@@ -78,10 +78,28 @@ public:
             --top;
         if (top < 0)
             return 0.0;
-        // Three digits hold at least 65 significant bits; the remainder only breaks ties.
-        double v = 0;
-        for (int i = top; i >= 0 && i >= top - 2; --i)
-            v += std::ldexp(double(a.limbs_[i]), 32 * i + kLowestBit);
+        // The top three digits (65-96 significant bits when there are three) as one integer,
+        // the rest as a sticky bit; rounded once to 53 bits, ties to even. (A total below
+        // 2^-1022 would round a second time in ldexp.)
+        const int low = top >= 2 ? top - 2 : 0;
+        unsigned __int128 m = 0;
+        for (int i = top; i >= low; --i)
+            m = (m << 32) | std::uint64_t(a.limbs_[i]);
+        bool sticky = false;
+        for (int i = 0; i < low; ++i)
+            sticky = sticky || a.limbs_[i] != 0;
+        int bits = 0;
+        for (unsigned __int128 t = m; t != 0; t >>= 1)
+            ++bits;
+        int shift = bits > 53 ? bits - 53 : 0;
+        if (shift > 0) {
+            const unsigned __int128 one = 1;
+            const unsigned __int128 rest = m & ((one << shift) - 1), half = one << (shift - 1);
+            m >>= shift;
+            if (rest > half || (rest == half && (sticky || (m & 1))))
+                ++m;
+        }
+        const double v = std::ldexp(double(std::uint64_t(m)), shift + 32 * low + kLowestBit);
         return negative ? -v : v;
     }
 

@@ -150,6 +150,7 @@ struct RunState {
     std::uint64_t chunk = 0;       ///< index of the chunk in progress
     std::uint64_t step = 0;        ///< its step
     std::uint64_t next_sample = 0; ///< samples before this one are in `samples` for this chunk
+    std::uint64_t chunk_walkers = 0; ///< the run's chunk size (0: not started)
     std::vector<Accumulator> samples;
     WalkerState walkers; ///< the chunk in progress (empty: start it fresh)
     double seconds = 0;  ///< wall time spent so far

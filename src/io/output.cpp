@@ -310,6 +310,7 @@ void write_checkpoint(const std::string &path, const Study &study, const RunStat
         cp.attr("chunk", std::uint64_t(state.chunk));
         cp.attr("step", std::uint64_t(state.step));
         cp.attr("next_sample", std::uint64_t(state.next_sample));
+        cp.attr("chunk_walkers", std::uint64_t(state.chunk_walkers));
         cp.attr("seconds", state.seconds);
         cp.attr("format", kCheckpointFormat);
         cp.attr("shard_index", std::uint64_t(study.shard.index));
@@ -387,6 +388,7 @@ Checkpoint read_checkpoint(const std::string &path) {
     c.state.chunk = cp.attr_u64("chunk");
     c.state.step = cp.attr_u64("step");
     c.state.next_sample = cp.attr_u64("next_sample");
+    c.state.chunk_walkers = cp.attr_u64("chunk_walkers");
     c.state.seconds = cp.attr_double("seconds");
     LGV_REQUIRE(cp.has_attr("format") && cp.attr_u64("format") == kCheckpointFormat, path,
                 ": checkpoint written by an older langevin (format 1, inexact sums); it cannot be "
