@@ -64,11 +64,21 @@ struct DeviceChunk {
 
 /// Scratch space of the reductions.
 struct Workspace {
-    DeviceBuffer temp, counts, total, block_sums, best_energy, best_index, coeffs;
+    DeviceBuffer counts, block_sums, best, coeffs;
 };
 
 template <class T>
 void launch_initialize(const Model &model, const InitSpec &init, const DeviceChunk &chunk);
+/// Integrators in the registry: CMake generates one stepping unit per (precision, index) and
+/// must know how many (LANGEVIN_INTEGRATORS in CMakeLists.txt).
+constexpr std::size_t kIntegratorCount = LGV_INTEGRATOR_UNITS;
+static_assert(kIntegratorCount == std::variant_size_v<Integrator>,
+              "CMakeLists.txt: set LANGEVIN_INTEGRATORS to the number of integrators in "
+              "include/langevin/integrators.hpp");
+template <class T, std::size_t I>
+void launch_advance_integrator(const Model &model, const DeviceChunk &chunk,
+                               std::uint64_t first_step, std::uint64_t n_steps,
+                               const std::vector<double> &kT, int block_size, Workspace &ws);
 template <class T>
 void launch_advance(const Model &model, const DeviceChunk &chunk, std::uint64_t first_step,
                     std::uint64_t n_steps, const std::vector<double> &kT, int block_size,

@@ -1,101 +1,106 @@
-// Observables of a chunk on the device: CUB histograms over every slot (outside and non-finite
-// included, so counts sum to the chunk size), a CUB sum, and fixed-shape block moment sums.
+// Observables of a chunk on the device in two launches and one copy back:
+//  1. observe_blocks: one CUDA block per moment block (kMomentBlock walkers, a fixed shape
+//     whatever the stepping kernel's block size) reads every walker once and counts its
+//     histogram slots in shared memory (then adds them to the chunk's counts), sums its moments
+//     in a fixed order (CUB block reduction) and keeps its best walker.
+//  2. exact_totals: adds the block sums exactly (integer digits, any order gives the same
+//     limbs) and reduces the best walkers; a few kilobytes return to the host.
 #pragma once
 
 #include <vector>
 
 #include <cub/block/block_reduce.cuh>
-#include <cub/device/device_histogram.cuh>
-#include <cub/device/device_reduce.cuh>
-#include <thrust/iterator/counting_iterator.h>
-#include <thrust/iterator/transform_iterator.h>
 
 #include "cuda_launch.cuh"
 #include "for_each_walker.cuh"
+#include "langevin/exact_sum.hpp"
 
 namespace langevin::cuda {
 
-/// Slot of walker i in the marginal histogram of coordinate d (bins + 1: non-finite). Each
-/// functor carries only what it reads, to keep the CUB histogram kernels free of spills.
-template <class T, int D> struct MarginalSlot {
-    const T *xs;
-    const T *vs;
-    std::uint64_t n;
-    Axis axis;
-    int d;
-    __host__ __device__ int operator()(std::int64_t i) const {
-        Vec<T, D> x, v;
-        kernels::fetch(xs, vs, n, i, x, v);
-        return walker_is_finite(x, v) ? axis_slot(double(x[d]), axis) : axis.bins + 1;
+/// Where each count lives in the chunk's count array (u64), in Observation's order.
+struct CountLayout {
+    int marginal[kMaxDim]; ///< offset of coordinate d's bins_d + 2 slots
+    int joint = -1;        ///< bins0 * bins1 + 2 slots, or -1
+    int basins = -1;       ///< basin_count + 1 slots (the last: non-finite), or -1
+    int passage = -1;      ///< passage bins + 2 slots, or -1
+    int outside = 0;       ///< one slot
+    int size = 0;
+    bool in_shared = true; ///< blocks count in shared memory first (small layouts)
+};
+
+/// Largest count layout kept in shared memory (32-bit counters per block; 32 KiB leaves room
+/// for the static shared memory under the 48 KiB default).
+constexpr int kSharedCountSlots = 8 * 1024;
+
+/// The lowest (energy, walker) of the block's threads, in thread 0: a lexicographic minimum,
+/// so the reduction order does not matter.
+__device__ inline Best block_best(Best mine) {
+    __shared__ double energy[kernels::kMomentThreads];
+    __shared__ std::uint64_t walker[kernels::kMomentThreads];
+    energy[threadIdx.x] = mine.energy;
+    walker[threadIdx.x] = mine.walker;
+    __syncthreads();
+    for (int stride = kernels::kMomentThreads / 2; stride > 0; stride /= 2) {
+        if (threadIdx.x < stride) {
+            Best b;
+            b.energy = energy[threadIdx.x];
+            b.walker = walker[threadIdx.x];
+            b.consider(energy[threadIdx.x + stride], walker[threadIdx.x + stride]);
+            energy[threadIdx.x] = b.energy;
+            walker[threadIdx.x] = b.walker;
+        }
+        __syncthreads();
     }
-};
+    Best b;
+    b.energy = energy[0];
+    b.walker = walker[0];
+    return b;
+}
 
-/// Slot of walker i in the joint 2-D histogram.
-template <class T, int D> struct JointSlot {
-    const T *xs;
-    const T *vs;
-    std::uint64_t n;
-    Axis a0, a1;
-    __host__ __device__ int operator()(std::int64_t i) const {
-        Vec<T, D> x, v;
-        kernels::fetch(xs, vs, n, i, x, v);
-        return walker_is_finite(x, v) ? joint_slot(double(x[0]), double(x[D - 1]), a0, a1)
-                                      : a0.bins * a1.bins + 1;
+template <class T, int D, class Pot>
+CountLayout count_layout(const Grid &grid, const Pot &pot, const Axis &passage) {
+    CountLayout c;
+    for (int d = 0; d < D; ++d) {
+        c.marginal[d] = c.size;
+        c.size += grid.axes[d].bins + 2;
     }
-};
-
-/// Basin of walker i (basin_count: non-finite).
-template <class Pot, class T, int D> struct BasinSlot {
-    const T *xs;
-    const T *vs;
-    std::uint64_t n;
-    Pot pot;
-    __host__ __device__ int operator()(std::int64_t i) const {
-        Vec<T, D> x, v;
-        kernels::fetch(xs, vs, n, i, x, v);
-        return walker_is_finite(x, v) ? pot.basin(x) : pot.basin_count();
+    if (D == 2 && grid.joint) {
+        c.joint = c.size;
+        c.size += grid.axes[0].bins * grid.axes[D - 1].bins + 2;
     }
-};
-
-/// 1 for a finite walker outside the grid box.
-template <class T, int D> struct OutsideOf {
-    const T *xs;
-    const T *vs;
-    std::uint64_t n;
-    Grid grid;
-    __host__ __device__ unsigned long long operator()(std::int64_t i) const {
-        Vec<T, D> x, v;
-        kernels::fetch(xs, vs, n, i, x, v);
-        return walker_is_finite(x, v) && !inside_grid(x, grid) ? 1ull : 0ull;
+    if (pot.basin_count() > 0) {
+        c.basins = c.size;
+        c.size += pot.basin_count() + 1;
     }
-};
-
-/// Slot of walker i's hit step in the passage-time histogram.
-struct PassageSlotOf {
-    const std::uint64_t *hits;
-    Axis axis;
-    __host__ __device__ int operator()(std::int64_t i) const { return passage_slot(hits[i], axis); }
-};
-
-/// Energy of walker i, +inf when non-finite (never the best).
-template <class Pot, class T, int D> struct EnergyOf {
-    const T *xs;
-    const T *vs;
-    std::uint64_t n;
-    Pot pot;
-    __host__ __device__ double operator()(std::int64_t i) const {
-        Vec<T, D> x, v;
-        kernels::fetch(xs, vs, n, i, x, v);
-        return walker_is_finite(x, v) ? double(pot.energy(x)) : HUGE_VAL;
+    if (passage.bins > 0) {
+        c.passage = c.size;
+        c.size += passage.bins + 2;
     }
-};
+    c.outside = c.size++;
+    c.in_shared = c.size <= kSharedCountSlots;
+    return c;
+}
 
-/// One CUDA block per moment block; thread t sums walkers t, t + 256, ... of it, then a fixed
-/// CUB block reduction: the order never depends on the stepping kernel's launch shape.
+/// One CUDA block per moment block. Thread t takes walkers t, t + 256, ... of the block.
 template <class Pot, class T, int D>
-__global__ void moment_blocks(Pot pot, Grid grid, InitSpec init, std::uint64_t seed,
-                              std::uint64_t first_walker, const T *xs, const T *vs,
-                              const std::uint64_t *hits, std::uint64_t n, double *out) {
+__global__ void __launch_bounds__(kernels::kMomentThreads)
+    observe_blocks(Pot pot, Grid grid, Axis passage, CountLayout layout, InitSpec init,
+                   std::uint64_t seed, std::uint64_t first_walker, const T *xs, const T *vs,
+                   const std::uint64_t *hits, std::uint64_t n, double *block_sums, Best *bests,
+                   unsigned long long *counts) {
+    extern __shared__ unsigned int shared_counts[];
+    if (layout.in_shared) {
+        for (int k = threadIdx.x; k < layout.size; k += blockDim.x)
+            shared_counts[k] = 0;
+        __syncthreads();
+    }
+    auto count = [&](int slot) {
+        if (layout.in_shared)
+            atomicAdd(&shared_counts[slot], 1u);
+        else
+            atomicAdd(&counts[slot], 1ull);
+    };
+
     constexpr int W = moment_width(D);
     double sums[W];
     LGV_UNROLL
@@ -105,6 +110,7 @@ __global__ void moment_blocks(Pot pot, Grid grid, InitSpec init, std::uint64_t s
     LGV_UNROLL
     for (int d = 0; d < D; ++d)
         shift[d] = 0.5 * (grid.axes[d].lo + grid.axes[d].hi);
+    Best best;
     const std::uint64_t base = std::uint64_t(blockIdx.x) * kMomentBlock;
     for (std::uint64_t k = threadIdx.x; k < kMomentBlock; k += kernels::kMomentThreads) {
         const std::uint64_t i = base + k;
@@ -113,36 +119,118 @@ __global__ void moment_blocks(Pot pot, Grid grid, InitSpec init, std::uint64_t s
         Vec<T, D> x, v, x0, v0;
         kernels::fetch(xs, vs, n, i, x, v);
         init_walker(init, seed, first_walker + i, x0, v0);
-        accumulate_moments(pot, x, v, x0, hits ? hits[i] : kNotHit, shift, sums);
+        const std::uint64_t hit = hits ? hits[i] : kNotHit;
+        accumulate_moments(pot, x, v, x0, hit, shift, sums);
+        if (layout.passage >= 0)
+            count(layout.passage + passage_slot(hit, passage));
+        if (!walker_is_finite(x, v)) {
+            LGV_UNROLL
+            for (int d = 0; d < D; ++d)
+                count(layout.marginal[d] + grid.axes[d].bins + 1);
+            if (layout.joint >= 0)
+                count(layout.joint + grid.axes[0].bins * grid.axes[D - 1].bins + 1);
+            if (layout.basins >= 0)
+                count(layout.basins + pot.basin_count());
+            continue;
+        }
+        LGV_UNROLL
+        for (int d = 0; d < D; ++d)
+            count(layout.marginal[d] + axis_slot(double(x[d]), grid.axes[d]));
+        if (layout.joint >= 0)
+            count(layout.joint +
+                  joint_slot(double(x[0]), double(x[D - 1]), grid.axes[0], grid.axes[D - 1]));
+        if (layout.basins >= 0)
+            count(layout.basins + pot.basin(x));
+        if (!inside_grid(x, grid))
+            count(layout.outside);
+        best.consider(double(pot.energy(x)), first_walker + i);
     }
+
     using Reduce = cub::BlockReduce<double, kernels::kMomentThreads>;
     __shared__ typename Reduce::TempStorage temp;
 #pragma unroll 1
     for (int j = 0; j < W; ++j) {
         const double total = Reduce(temp).Sum(sums[j]);
         if (threadIdx.x == 0)
-            out[std::uint64_t(blockIdx.x) * W + j] = total;
+            block_sums[std::uint64_t(blockIdx.x) * W + j] = total;
         __syncthreads(); // temp is reused
     }
+    best = block_best(best);
+    if (threadIdx.x == 0)
+        bests[blockIdx.x] = best;
+    if (layout.in_shared)
+        for (int k = threadIdx.x; k < layout.size; k += blockDim.x)
+            if (shared_counts[k])
+                atomicAdd(&counts[k], static_cast<unsigned long long>(shared_counts[k]));
 }
 
-/// Counts slots 0..n_slots-1 of `slot_of` over the chunk, appending them to `out`.
-template <class F>
-void histogram(const F &slot_of, std::uint64_t count, int n_slots, Workspace &ws,
-               std::vector<std::uint64_t> &out) {
-    auto samples =
-        thrust::make_transform_iterator(thrust::counting_iterator<std::int64_t>(0), slot_of);
-    int *counts = static_cast<int *>(ws.counts.reserve(sizeof(int) * n_slots));
-    std::size_t temp_bytes = 0;
-    const int n = static_cast<int>(count);
-    LGV_CUDA_CHECK(cub::DeviceHistogram::HistogramEven(nullptr, temp_bytes, samples, counts,
-                                                       n_slots + 1, 0, n_slots, n));
-    void *temp = ws.temp.reserve(temp_bytes);
-    LGV_CUDA_CHECK(cub::DeviceHistogram::HistogramEven(temp, temp_bytes, samples, counts,
-                                                       n_slots + 1, 0, n_slots, n));
-    std::vector<int> host(n_slots);
-    LGV_CUDA_CHECK(cudaMemcpy(host.data(), counts, sizeof(int) * n_slots, cudaMemcpyDeviceToHost));
-    out.insert(out.end(), host.begin(), host.end());
+/// What returns to the host: the counts, then per moment j its limbs and its +inf/-inf/NaN
+/// counts, then the best walker and its position.
+struct TotalsLayout {
+    int counts = 0, limbs = 0, specials = 0, best = 0, position = 0, size = 0; // in u64 words
+    TotalsLayout(int n_counts, int width, int dim) {
+        counts = 0;
+        limbs = n_counts;
+        specials = limbs + width * kExactLimbs;
+        best = specials + width * 3;
+        position = best + 2;
+        size = position + dim;
+    }
+};
+
+/// Blocks 0..W-1: moment j's block sums added as exact digits; block W: the best walker.
+template <class T, int D>
+__global__ void __launch_bounds__(kernels::kMomentThreads)
+    exact_totals(const double *block_sums, const Best *bests, std::uint64_t n_blocks,
+                 TotalsLayout out_layout, std::uint64_t first_walker, const T *xs, std::uint64_t n,
+                 unsigned long long *out) {
+    constexpr int W = moment_width(D);
+    const int j = blockIdx.x;
+    if (j < W) {
+        __shared__ unsigned long long limbs[kExactLimbs];
+        __shared__ unsigned long long specials[3]; // +inf, -inf, NaN
+        for (int k = threadIdx.x; k < kExactLimbs; k += blockDim.x)
+            limbs[k] = 0;
+        if (threadIdx.x < 3)
+            specials[threadIdx.x] = 0;
+        __syncthreads();
+        for (std::uint64_t b = threadIdx.x; b < n_blocks; b += blockDim.x) {
+            const double x = block_sums[b * W + j];
+            if (x == 0)
+                continue;
+            if (!lgv_isfinite(x)) {
+                atomicAdd(&specials[x != x ? 2 : (x > 0 ? 0 : 1)], 1ull);
+                continue;
+            }
+            // Two's-complement wrap-around of unsigned atomics = signed addition.
+            const ExactDigits e = exact_digits(x);
+            for (int k = 0; k < 3; ++k)
+                if (e.digit[k])
+                    atomicAdd(&limbs[e.limb + k], static_cast<unsigned long long>(e.digit[k]));
+        }
+        __syncthreads();
+        for (int k = threadIdx.x; k < kExactLimbs; k += blockDim.x)
+            out[out_layout.limbs + j * kExactLimbs + k] = limbs[k];
+        if (threadIdx.x < 3)
+            out[out_layout.specials + j * 3 + threadIdx.x] = specials[threadIdx.x];
+        return;
+    }
+    Best best;
+    for (std::uint64_t b = threadIdx.x; b < n_blocks; b += blockDim.x)
+        best.consider(bests[b].energy, bests[b].walker);
+    best = block_best(best);
+    if (threadIdx.x == 0) {
+        const Best b = best;
+        double energy = b.energy;
+        std::memcpy(&out[out_layout.best], &energy, sizeof energy);
+        out[out_layout.best + 1] = b.walker;
+        for (int d = 0; d < D; ++d) {
+            double x = 0;
+            if (b.walker != ~std::uint64_t(0))
+                x = double(xs[std::uint64_t(d) * n + (b.walker - first_walker)]);
+            std::memcpy(&out[out_layout.position + d], &x, sizeof x);
+        }
+    }
 }
 
 template <class T>
@@ -153,81 +241,76 @@ void launch_observe(const Model &model, const ObserveSpec &spec, const DeviceChu
         using Pot = std::decay_t<decltype(host_pot)>;
         const Pot pot = on_device(host_pot);
         constexpr int D = decltype(Dc)::value;
+        constexpr int W = moment_width(D);
         const T *xs = static_cast<const T *>(chunk.x);
         // Overdamped walkers keep v = 0: skip half the reads.
         const T *vs = model.underdamped() ? static_cast<const T *>(chunk.v) : nullptr;
         const std::uint64_t n = chunk.count;
-        for (int d = 0; d < D; ++d)
-            histogram(MarginalSlot<T, D>{xs, vs, n, grid.axes[d], d}, n, grid.axes[d].bins + 2, ws,
-                      out.marginal);
-        if (D == 2 && grid.joint)
-            histogram(JointSlot<T, D>{xs, vs, n, grid.axes[0], grid.axes[D - 1]}, n,
-                      grid.axes[0].bins * grid.axes[D - 1].bins + 2, ws, out.joint);
-        if (pot.basin_count() > 0) {
-            histogram(BasinSlot<Pot, T, D>{xs, vs, n, pot}, n, pot.basin_count() + 1, ws,
-                      out.basins);
-            out.basins.pop_back(); // the non-finite slot
+        const std::uint64_t n_blocks = (n + kMomentBlock - 1) / kMomentBlock;
+        // The absent target's passage histogram is known: every walker in slot 0.
+        const Axis passage = chunk.hit ? spec.passage : Axis{0, 1, 0};
+        const CountLayout layout = count_layout<T, D>(grid, pot, passage);
+        const TotalsLayout totals(layout.size, W, D);
+
+        auto *counts = static_cast<unsigned long long *>(
+            ws.counts.reserve(sizeof(unsigned long long) * totals.size));
+        auto *sums = static_cast<double *>(ws.block_sums.reserve(sizeof(double) * W * n_blocks));
+        auto *bests = static_cast<Best *>(ws.best.reserve(sizeof(Best) * n_blocks));
+        LGV_CUDA_CHECK(cudaMemsetAsync(counts, 0, sizeof(unsigned long long) * layout.size));
+        const std::size_t shared = layout.in_shared ? sizeof(unsigned int) * layout.size : 0;
+        if (n_blocks > 0) {
+            observe_blocks<Pot, T, D>
+                <<<static_cast<unsigned>(n_blocks), kernels::kMomentThreads, shared>>>(
+                    pot, grid, passage, layout, spec.init, model.seed, chunk.first, xs, vs,
+                    chunk.hit, n, sums, bests, counts);
+            LGV_CUDA_CHECK_LAUNCH();
         }
+        exact_totals<T, D><<<W + 1, kernels::kMomentThreads>>>(sums, bests, n_blocks, totals,
+                                                               chunk.first, xs, n, counts);
+        LGV_CUDA_CHECK_LAUNCH();
+        std::vector<unsigned long long> host(totals.size);
+        LGV_CUDA_CHECK(cudaMemcpy(host.data(), counts, sizeof(unsigned long long) * totals.size,
+                                  cudaMemcpyDeviceToHost));
+
+        auto take = [&](int offset, int size, std::vector<std::uint64_t> &to) {
+            to.assign(host.begin() + offset, host.begin() + offset + size);
+        };
+        for (int d = 0; d < D; ++d) {
+            std::vector<std::uint64_t> m;
+            take(layout.marginal[d], grid.axes[d].bins + 2, m);
+            out.marginal.insert(out.marginal.end(), m.begin(), m.end());
+        }
+        if (layout.joint >= 0)
+            take(layout.joint, grid.axes[0].bins * grid.axes[D - 1].bins + 2, out.joint);
+        if (layout.basins >= 0)
+            take(layout.basins, pot.basin_count(), out.basins); // without the non-finite slot
         if (spec.passage.bins > 0) {
-            if (chunk.hit)
-                histogram(PassageSlotOf{chunk.hit, spec.passage}, n, spec.passage.bins + 2, ws,
-                          out.passage);
-            else {
+            if (chunk.hit) {
+                take(layout.passage, spec.passage.bins + 2, out.passage);
+            } else {
                 out.passage.assign(spec.passage.bins + 2, 0);
                 out.passage[0] = n; // nobody can hit an absent target
             }
         }
-
-        {
-            auto flags = thrust::make_transform_iterator(thrust::counting_iterator<std::int64_t>(0),
-                                                         OutsideOf<T, D>{xs, vs, n, grid});
-            auto *total =
-                static_cast<unsigned long long *>(ws.total.reserve(sizeof(unsigned long long)));
-            std::size_t temp_bytes = 0;
-            LGV_CUDA_CHECK(cub::DeviceReduce::Sum(nullptr, temp_bytes, flags, total, int(n)));
-            void *temp = ws.temp.reserve(temp_bytes);
-            LGV_CUDA_CHECK(cub::DeviceReduce::Sum(temp, temp_bytes, flags, total, int(n)));
-            unsigned long long outside = 0;
-            LGV_CUDA_CHECK(cudaMemcpy(&outside, total, sizeof outside, cudaMemcpyDeviceToHost));
-            out.outside_box = outside;
+        out.outside_box = host[layout.outside];
+        for (int j = 0; j < W; ++j) {
+            std::int64_t limbs[kExactLimbs];
+            std::memcpy(limbs, &host[totals.limbs + j * kExactLimbs], sizeof limbs);
+            const auto *special = &host[totals.specials + j * 3];
+            out.moment_sums.push_back(
+                ExactSum::from_limbs(limbs, special[0], special[1], special[2]));
         }
-
-        {
-            // The lowest energy and the first walker that has it (CUB's ArgMin keeps the first).
-            auto energies = thrust::make_transform_iterator(
-                thrust::counting_iterator<std::int64_t>(0), EnergyOf<Pot, T, D>{xs, vs, n, pot});
-            auto *emin = static_cast<double *>(ws.best_energy.reserve(sizeof(double)));
-            auto *imin = static_cast<std::int64_t *>(ws.best_index.reserve(sizeof(std::int64_t)));
-            std::size_t temp_bytes = 0;
-            LGV_CUDA_CHECK(cub::DeviceReduce::ArgMin(nullptr, temp_bytes, energies, emin, imin,
-                                                     std::int64_t(n)));
-            void *temp = ws.temp.reserve(temp_bytes);
-            LGV_CUDA_CHECK(
-                cub::DeviceReduce::ArgMin(temp, temp_bytes, energies, emin, imin, std::int64_t(n)));
-            double e = HUGE_VAL;
-            std::int64_t index = 0;
-            LGV_CUDA_CHECK(cudaMemcpy(&e, emin, sizeof e, cudaMemcpyDeviceToHost));
-            LGV_CUDA_CHECK(cudaMemcpy(&index, imin, sizeof index, cudaMemcpyDeviceToHost));
-            if (e < HUGE_VAL) {
-                out.best.consider(e, chunk.first + std::uint64_t(index));
-                for (int d = 0; d < D; ++d) {
-                    T value;
-                    LGV_CUDA_CHECK(cudaMemcpy(&value, xs + std::size_t(d) * n + index, sizeof value,
-                                              cudaMemcpyDeviceToHost));
-                    out.best_position.push_back(double(value));
-                }
+        double energy;
+        std::memcpy(&energy, &host[totals.best], sizeof energy);
+        const std::uint64_t walker = host[totals.best + 1];
+        if (walker != ~std::uint64_t(0)) {
+            out.best.consider(energy, walker);
+            for (int d = 0; d < D; ++d) {
+                double x;
+                std::memcpy(&x, &host[totals.position + d], sizeof x);
+                out.best_position.push_back(x);
             }
         }
-
-        const std::uint64_t n_blocks = (n + kMomentBlock - 1) / kMomentBlock;
-        constexpr int W = moment_width(D);
-        auto *sums = static_cast<double *>(ws.block_sums.reserve(sizeof(double) * W * n_blocks));
-        moment_blocks<Pot, T, D><<<static_cast<unsigned>(n_blocks), kernels::kMomentThreads>>>(
-            pot, grid, spec.init, model.seed, chunk.first, xs, vs, chunk.hit, n, sums);
-        LGV_CUDA_CHECK_LAUNCH();
-        out.block_sums.resize(W * n_blocks);
-        LGV_CUDA_CHECK(cudaMemcpy(out.block_sums.data(), sums, sizeof(double) * W * n_blocks,
-                                  cudaMemcpyDeviceToHost));
     });
 }
 

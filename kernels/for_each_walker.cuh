@@ -42,7 +42,9 @@ __global__ void initialize(InitSpec init, Target target, std::uint64_t seed,
         hits[i] = target.contains(x) ? 0 : kNotHit;
 }
 
-template <class Integ, class Pot, class T, int D>
+/// Steps walkers [0, n) of the chunk. Checked = false (constant schedule, no target) compiles
+/// only the hot loop, which keeps the register count at full occupancy.
+template <class Integ, class Pot, class T, int D, bool Checked>
 __global__ void advance(Integ integ, Pot pot, const typename Integ::template Coeffs<T> *coeffs,
                         bool varying, Target target, std::uint64_t key, std::uint64_t first_walker,
                         std::uint64_t first_step, std::uint64_t n_steps, T *xs, T *vs,
@@ -52,12 +54,18 @@ __global__ void advance(Integ integ, Pot pot, const typename Integ::template Coe
         return;
     Vec<T, D> x, v;
     fetch(xs, vs, n, i, x, v);
-    std::uint64_t hit = hits ? hits[i] : kNotHit;
-    advance_walker(integ, pot, coeffs, varying, target, x, v, hit, key, first_walker + i,
-                   first_step, n_steps);
+    if constexpr (Checked) {
+        std::uint64_t hit = hits ? hits[i] : kNotHit;
+        advance_walker(integ, pot, coeffs, varying, target, x, v, hit, key, first_walker + i,
+                       first_step, n_steps);
+        if (hits)
+            hits[i] = hit;
+    } else {
+        std::uint64_t hit = kNotHit;
+        advance_walker(integ, pot, coeffs, false, Target{}, x, v, hit, key, first_walker + i,
+                       first_step, n_steps);
+    }
     store(xs, vs, n, i, x, v);
-    if (hits)
-        hits[i] = hit;
 }
 
 /// Threads per moment block: each sums kMomentBlock / kMomentThreads walkers in a fixed order.

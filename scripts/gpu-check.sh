@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The GPU check, in ONE call on a lent H100/H200: build with CUDA for sm_90 (-j16), run every test
-# with LANGEVIN_REQUIRE_CUDA=1 (CUDA tests fail rather than skip), run the benchmarks and the peer
-# comparison, print a table last. toml++ is not installed there: carry its headers in .toml/.
-# LANGEVIN_GPU_BUDGET (seconds, default 420) skips the optional benchmarks once it is spent.
+# with LANGEVIN_REQUIRE_CUDA=1 (CUDA tests fail rather than skip), run the benchmarks, the bare
+# CUDA loop, the peer comparison, the 1e10-walker run, the N sweep and the matrix, and print a
+# table last. toml++ is not installed there: carry its headers in .toml/.
+# LANGEVIN_GPU_BUDGET (seconds, default 420) skips the later, optional steps once it is spent.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-gpu-check-out}
@@ -20,13 +21,15 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DLANGEVIN_ENABLE_CUDA=ON \
 cmake --build "$build" -j16 >"$out/build.log" 2>&1 || {
     grep -E "error" -A3 "$out/build.log" | head -40; exit 1; }
 echo "build: $(($(date +%s) - t0)) s"
+grep -i "spill" "$out/build.log" | head -5
 
 LANGEVIN_REQUIRE_CUDA=1 ctest --test-dir "$build" -j8 --output-on-failure >"$out/ctest.log" 2>&1
 ctest_rc=$?
-grep -E "tests passed|tests failed|\(Failed\)" "$out/ctest.log" | tail -15
+grep -E "tests passed|tests failed|\(Failed\)|\(Timeout\)" "$out/ctest.log" | tail -15
 echo "tests: $(($(date +%s) - t0)) s"
 
 bench="$build/bench/langevin_bench"
+"$build/bench/langevin_bare_loop" >"$out/bare.jsonl" 2>&1
 run_bench() { # label, args...
     local label=$1
     shift
@@ -38,24 +41,24 @@ run_bench "dw EM f32 2^24 x1000" $dw --backend cuda
 run_bench "dw EM f32 2^24 x1000 +obs/100" $dw --backend cuda --sample-every 100
 run_bench "dw EM f64 2^24 x1000" $dw --backend cuda --set ensemble.precision=float64
 run_bench "dw BAOAB f32 2^24 x1000" $dw --backend cuda --set integrator.kind=baoab
+run_bench "dw BAOAB f32 2^24 +obs/100" $dw --backend cuda --set integrator.kind=baoab \
+    --sample-every 100
 run_bench "dw LM f32 2^24 x1000" $dw --backend cuda --set integrator.kind=leimkuhler_matthews
 run_bench "rastrigin8 EM f32 2^22 x500" bench/studies/rastrigin8.toml --backend cuda
+run_bench "rastrigin8 EM f32 +obs/100" bench/studies/rastrigin8.toml --backend cuda \
+    --sample-every 100
 run_bench "dw EM f32 cpu16 2^22 x100" $dw --backend cpu --set ensemble.walkers=4194304 \
     --set run.steps=100 --repeats 3
-for n in 1000 10000 100000 1000000 10000000 100000000 1000000000; do
-    [ "$(left)" -gt 60 ] || break
-    steps=$((2000000000 / n)); [ $steps -lt 100 ] && steps=100; [ $steps -gt 20000 ] && steps=20000
-    run_bench "N sweep EM f32 N=$n" $dw --backend cuda --set ensemble.walkers=$n \
-        --set run.steps=$steps --repeats 3
-done
+echo "benchmarks: $(($(date +%s) - t0)) s"
 
-if [ "$(left)" -gt 90 ]; then
-    PYTHONUNBUFFERED=1 timeout $(($(left) - 40)) python3 bench/peers/compare.py --bench "$bench" \
+if [ "$(left)" -gt 100 ]; then
+    PYTHONUNBUFFERED=1 timeout $(($(left) - 60)) python3 bench/peers/compare.py --bench "$bench" \
         --device gpu --repeats 3 >"$out/peers.txt" 2>"$out/peers.err"
-    tail -8 "$out/peers.txt"
+    tail -9 "$out/peers.txt"
+    echo "peers: $(($(date +%s) - t0)) s"
 fi
-if [ "$(left)" -gt 40 ]; then # 1e10 walkers in chunks, 100 steps, one histogram
-    timeout $(($(left) - 10)) "$build/langevin" run $dw --backend cuda --quiet --json \
+if [ "$(left)" -gt 50 ]; then # 1e10 walkers in chunks, 100 steps, one histogram
+    timeout $(($(left) - 20)) "$build/langevin" run $dw --backend cuda --quiet --json \
         --set ensemble.walkers=1e10 --set run.steps=100 >"$out/ten_billion.json" \
         2>"$out/ten_billion.err"
     python3 -c "
@@ -65,24 +68,43 @@ print('1e10 walkers x 100 steps:', d['chunks'], 'chunks,', round(d['seconds'], 2
       '%.3g walker-steps/s,' % d['walker_steps_per_second'], 'KL %.3g' % s['kl'],
       'outside', s['outside'], 'nonfinite', s['nonfinite'])" 2>/dev/null || tail -3 "$out/ten_billion.err"
 fi
+for n in 1000 10000 100000 1000000 10000000 100000000 1000000000; do
+    [ "$(left)" -gt 40 ] || break
+    steps=$((2000000000 / n)); [ $steps -lt 100 ] && steps=100; [ $steps -gt 20000 ] && steps=20000
+    run_bench "N sweep EM f32 N=$n" $dw --backend cuda --set ensemble.walkers=$n \
+        --set run.steps=$steps --repeats 3
+done
 if [ "$(left)" -gt 30 ]; then
-    timeout $(($(left) - 5)) "$bench" --matrix --backend cuda --sizes 1000000,100000000 \
-        --repeats 1 --work 2e10 >"$out/matrix.jsonl" 2>"$out/matrix.err"
+    timeout $(($(left) - 10)) "$bench" --matrix --backend cuda --sizes 10000,1000000,100000000 \
+        --repeats 1 --work 1e10 >"$out/matrix.jsonl" 2>"$out/matrix.err"
+    echo "matrix: $(wc -l <"$out/matrix.jsonl") points"
 fi
 
 echo
 echo "== summary ($(head -1 "$out/gpu.txt"), $(date -u +%F), $(($(date +%s) - t0)) s)"
 echo "tests: $(grep -E 'tests passed' "$out/ctest.log" || echo 'see ctest.log') (rc $ctest_rc)"
-python3 - "$out/bench.txt" <<'PY'
+python3 - "$out/bench.txt" "$out/bare.jsonl" <<'PY'
 import json, sys
-print(f"{'benchmark':34s} {'walker-steps/s':>15s} {'coord-steps/s':>15s} {'first step s':>12s}")
+targets = {"dw EM f32 2^24 x1000 +obs/100": 6.0e11, "dw EM f64 2^24 x1000": 1.9e11,
+           "dw BAOAB f32 2^24 x1000": 5e11, "rastrigin8 EM f32 2^22 x500": 5.5e11}
+print(f"{'benchmark':34s} {'walker-steps/s':>15s} {'coord-steps/s':>15s} {'first step s':>12s} "
+      f"{'target':>8s}")
 for line in open(sys.argv[1]):
     label, _, js = line.strip().partition('|')
     try:
         d = json.loads(js)
+        t = targets.get(label)
         print(f"{label:34s} {d['walker_steps_per_second']:15.3e} "
-              f"{d['coordinate_steps_per_second']:15.3e} {d['time_to_first_step_s']:12.3f}")
+              f"{d['coordinate_steps_per_second']:15.3e} {d['time_to_first_step_s']:12.3f} "
+              f"{'%.1e' % t if t else '':>8s}")
     except Exception:
         print(f"{label:34s} failed: {js[:80]}")
+for line in open(sys.argv[2]):
+    try:
+        d = json.loads(line)
+        print(f"{d['label'][:34]:34s} {d['walker_steps_per_second']:15.3e} "
+              f"{d['coordinate_steps_per_second']:15.3e}")
+    except Exception:
+        print("bare loop:", line.strip()[:100])
 PY
 exit $ctest_rc

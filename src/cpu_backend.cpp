@@ -292,7 +292,7 @@ private:
         out.joint.assign(joint_size, 0);
         out.basins.assign(n_basins, 0);
         out.passage.assign(passage_size, 0);
-        out.block_sums.assign(n_blocks * width, 0.0);
+        std::vector<double> block_sums(n_blocks * width, 0.0);
         double shift[D];
         grid_centres(grid, shift);
         std::uint64_t outside = 0;
@@ -305,7 +305,7 @@ private:
             Best local_best;
 #pragma omp for schedule(static)
             for (std::int64_t b = 0; b < std::int64_t(n_blocks); ++b) {
-                double *sums = &out.block_sums[std::size_t(b) * width];
+                double *sums = &block_sums[std::size_t(b) * width];
                 const std::uint64_t end = std::min<std::uint64_t>(count_, (b + 1) * kMomentBlock);
                 for (std::uint64_t i = b * kMomentBlock; i < end; ++i) {
                     Vec<T, D> x, v, x0, v0;
@@ -347,6 +347,10 @@ private:
                 best.consider(local_best.energy, local_best.walker);
             }
         }
+        out.moment_sums.assign(width, ExactSum{});
+        for (std::uint64_t b = 0; b < n_blocks; ++b)
+            for (int j = 0; j < width; ++j)
+                out.moment_sums[j].add(block_sums[b * width + j]);
         out.outside_box = outside;
         out.best = best;
         if (best.walker != ~std::uint64_t(0)) {

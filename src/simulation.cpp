@@ -27,9 +27,10 @@ void Accumulator::add(const Observation &o, int width) {
         basins[k] += o.basins[k];
     for (std::size_t k = 0; k < passage.size(); ++k)
         passage[k] += o.passage[k];
-    for (std::size_t b = 0; b < o.block_sums.size() / width; ++b)
-        for (int j = 0; j < width; ++j)
-            sums[j].add(o.block_sums[b * width + j]);
+    LGV_REQUIRE(o.moment_sums.size() == std::size_t(width), "internal: moment sums of width ",
+                o.moment_sums.size(), ", expected ", width);
+    for (int j = 0; j < width; ++j)
+        sums[j] += o.moment_sums[j];
     outside += o.outside_box;
     const std::uint64_t before = best.walker;
     best.consider(o.best.energy, o.best.walker);

@@ -39,6 +39,18 @@ def ours(bench, backend, n, steps, repeats, precision, sample_every):
     return json.loads(out.strip().splitlines()[-1])
 
 
+def bare_cuda_peer(bench, n, steps, repeats, precision):
+    """The hand-written CUDA loop (bench/bare_loop.cu), built next to langevin_bench."""
+    exe = os.path.join(os.path.dirname(os.path.abspath(bench)), "langevin_bare_loop")
+    out = subprocess.run([exe, "--n", str(n), "--steps", str(steps), "--repeats", str(repeats)],
+                         check=True, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        d = json.loads(line)
+        if d["label"] == f"bare double_well euler_maruyama {precision}":
+            return d["walker_steps_per_second"]
+    raise RuntimeError(f"no {precision} line in {exe}'s output")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--bench", required=True, help="path to langevin_bench")
@@ -63,6 +75,13 @@ def main():
             "PyTorch eager": lambda: workload.torch_peer(n, args.precision, False),
         }
     rows = []
+    if args.device == "gpu":
+        try:
+            rows.append(("bare CUDA loop (FMA on)",
+                         bare_cuda_peer(args.bench, n, steps, args.repeats, args.precision)))
+        except Exception as e:
+            rows.append(("bare CUDA loop (FMA on)", None))
+            print(f"bare CUDA loop: unavailable ({type(e).__name__}: {e})", file=sys.stderr)
     for name, make in peers.items():
         try:
             rows.append((name, time_peer(make, n, steps, args.repeats)))

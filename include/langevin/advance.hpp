@@ -9,6 +9,65 @@
 
 namespace langevin {
 
+namespace detail {
+/// The stepping loop; Checked = false is the hot path of a constant schedule without a target:
+/// no per-step branch on the coefficient table or the target, so the loop body is the RNG and
+/// the integrator alone. Both paths evaluate the same expressions in the same order.
+template <bool Checked, class Integ, class Pot, class T, int D, class Source>
+LGV_HD LGV_INLINE void
+step_loop(const Integ &integ, const Pot &pot, const typename Integ::template Coeffs<T> *coeffs,
+          bool varying, const Target &target, Vec<T, D> &x, Vec<T, D> &v, std::uint64_t &hit,
+          Source &source, std::uint64_t first_step, std::uint64_t n_steps) {
+    using Layout = NormalLayout<T, D>;
+    constexpr int L = Layout::group_steps;
+    constexpr std::uint64_t ahead = Integ::lookahead;
+    // Normal slots m = first_step .. first_step + n_steps + ahead - 1: the first `ahead` slots
+    // prime the integrator; slot m then drives step m - ahead.
+    const std::uint64_t m_begin = first_step, m_end = first_step + n_steps + ahead;
+    std::uint64_t base = m_begin / L * L;
+    Vec<T, Layout::group_normals> normals;
+    auto carry = integ.begin(pot, x);
+    auto c = coeffs[0];
+    const bool watch = Checked && target.active();
+    auto slot = [&](std::uint64_t m, int s, bool may_prime) {
+        Vec<T, D> xi;
+        LGV_UNROLL
+        for (int d = 0; d < D; ++d)
+            xi[d] = normals[s * D + d];
+        if (ahead > 0 && may_prime && m < m_begin + ahead) {
+            integ.prime(carry, xi);
+            return;
+        }
+        const std::uint64_t n = m - ahead;
+        if (Checked && varying)
+            c = coeffs[n - first_step];
+        integ.step(pot, c, x, v, xi, carry);
+        if (Checked && watch && hit == kNotHit && target.contains(x))
+            hit = n + 1;
+    };
+    auto partial_group = [&] { // the first or last group: some slots lie outside this call
+        source.fill_group(normals);
+        LGV_UNROLL
+        for (int s = 0; s < L; ++s)
+            if (base + s >= m_begin && base + s < m_end)
+                slot(base + s, s, true);
+        base += L;
+    };
+    if (base < m_begin + ahead && base < m_end)
+        partial_group();
+    // Whole groups: a counted loop, L steps per trip.
+    const std::uint64_t whole = base < m_end ? (m_end - base) / L : 0;
+    for (std::uint64_t g = 0; g < whole; ++g, base += L) {
+        source.fill_group(normals);
+        LGV_UNROLL
+        for (int s = 0; s < L; ++s)
+            slot(base + s, s, false);
+    }
+    if (base < m_end)
+        partial_group();
+}
+} // namespace detail
+
 /// Advances one walker from step first_step by n_steps, taking its normals from `source`, whose
 /// fill_group() yields the walker's step groups in order, starting with group
 /// first_step / group_steps (rng.hpp). Step first_step + n uses coeffs[varying ? n : 0] (the
@@ -21,46 +80,12 @@ LGV_HD LGV_INLINE void advance_walker_from(const Integ &integ, const Pot &pot,
                                            bool varying, const Target &target, Vec<T, D> &x,
                                            Vec<T, D> &v, std::uint64_t &hit, Source &source,
                                            std::uint64_t first_step, std::uint64_t n_steps) {
-    using Layout = NormalLayout<T, D>;
-    constexpr int L = Layout::group_steps;
-    constexpr std::uint64_t ahead = Integ::lookahead;
-    // Normal slots m = first_step .. first_step + n_steps + ahead - 1: the first `ahead` slots
-    // prime the integrator; slot m then drives step m - ahead.
-    const std::uint64_t m_begin = first_step, m_end = first_step + n_steps + ahead;
-    std::uint64_t base = m_begin / L * L;
-    Vec<T, Layout::group_normals> normals;
-    auto carry = integ.begin(pot, x);
-    auto c = coeffs[0];
-    const bool watch = target.active();
-    auto slot = [&](std::uint64_t m, int s) {
-        Vec<T, D> xi;
-        LGV_UNROLL
-        for (int d = 0; d < D; ++d)
-            xi[d] = normals[s * D + d];
-        if (ahead > 0 && m < m_begin + ahead) {
-            integ.prime(carry, xi);
-            return;
-        }
-        const std::uint64_t n = m - ahead;
-        if (varying)
-            c = coeffs[n - first_step];
-        integ.step(pot, c, x, v, xi, carry);
-        if (watch && hit == kNotHit && target.contains(x))
-            hit = n + 1;
-    };
-    for (; base < m_end; base += L) {
-        source.fill_group(normals);
-        if (base >= m_begin + ahead && base + L <= m_end) {
-            LGV_UNROLL
-            for (int s = 0; s < L; ++s)
-                slot(base + s, s);
-        } else { // the first or last group: some slots lie outside this call's steps
-            LGV_UNROLL
-            for (int s = 0; s < L; ++s)
-                if (base + s >= m_begin && base + s < m_end)
-                    slot(base + s, s);
-        }
-    }
+    if (varying || (target.active() && hit == kNotHit))
+        detail::step_loop<true>(integ, pot, coeffs, varying, target, x, v, hit, source, first_step,
+                                n_steps);
+    else
+        detail::step_loop<false>(integ, pot, coeffs, varying, target, x, v, hit, source, first_step,
+                                 n_steps);
 }
 
 /// A mini-batch integrator (SGD) seen as an ordinary one: its carry counts steps, so each step

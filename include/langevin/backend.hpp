@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "langevin/exact_sum.hpp"
 #include "langevin/model.hpp"
 #include "langevin/observe.hpp"
 
@@ -19,7 +20,7 @@ struct Observation {
     std::vector<std::uint64_t> joint;    ///< D = 2 with grid.joint: bins0 * bins1 + 2 slots
     std::vector<std::uint64_t> basins;   ///< finite walkers per basin of the potential
     std::vector<std::uint64_t> passage;  ///< hit-step histogram: bins + 2 slots (0: not hit)
-    std::vector<double> block_sums;      ///< per kMomentBlock block: moment_width(D) sums
+    std::vector<ExactSum> moment_sums;   ///< moment_width(D) sums of kMomentBlock block sums
     std::uint64_t outside_box = 0;       ///< finite walkers outside the grid in any dimension
     Best best;                           ///< lowest energy among finite walkers (global id)
     std::vector<double> best_position;   ///< that walker's position

@@ -1,4 +1,5 @@
-// An exact, order-independent sum of doubles (host only).
+// An exact, order-independent sum of doubles. The class is host code; exact_digits() also runs on
+// the device, where the CUDA backend adds digits with integer atomics (any order, same limbs).
 //
 // Every finite double is an integer multiple of 2^-1074, so a sum of doubles is a long
 // fixed-point number. It is held here in 32-bit digits stored in int64 limbs (carries are
@@ -14,12 +15,42 @@
 #include <cstdint>
 #include <cstring>
 
+#include "langevin/core.hpp"
+
 namespace langevin {
+
+/// The fixed-point layout: 32-bit digits (limbs) from 2^-1152 to 2^1088.
+constexpr int kExactLimbs = 70;
+constexpr int kExactLowestBit = -1152; ///< weight of bit 0 of limb 0
+
+/// A finite double as three signed 32-bit digits at limbs limb, limb + 1, limb + 2: what
+/// ExactSum::add adds.
+struct ExactDigits {
+    int limb;
+    std::int64_t digit[3];
+};
+
+LGV_HD LGV_INLINE ExactDigits exact_digits(double x) {
+    // x = +-mag 2^(bit + kLowestBit), mag < 2^53, read off the IEEE fields.
+    std::uint64_t raw;
+    std::memcpy(&raw, &x, sizeof raw);
+    const int field = int((raw >> 52) & 0x7ff);
+    const std::uint64_t mag = (raw & ((std::uint64_t(1) << 52) - 1)) |
+                              (field ? std::uint64_t(1) << 52 : 0); // subnormal: no hidden 1
+    const int bit = (field ? field : 1) - 1075 - kExactLowestBit;
+    const std::int64_t sign = (raw >> 63) ? -1 : 1;
+    const int shift = bit % 32;
+    // mag << shift spans at most 85 bits: three digits.
+    const std::uint64_t lo = (mag << shift) & 0xffffffffu;
+    const std::uint64_t mid = (shift == 0 ? mag >> 32 : (mag >> (32 - shift))) & 0xffffffffu;
+    const std::uint64_t hi = shift == 0 ? 0 : mag >> (64 - shift);
+    return {bit / 32, {sign * std::int64_t(lo), sign * std::int64_t(mid), sign * std::int64_t(hi)}};
+}
 
 class ExactSum {
 public:
-    static constexpr int kLimbs = 70;        ///< 32-bit digits from 2^-1152 to 2^1088
-    static constexpr int kLowestBit = -1152; ///< weight of bit 0 of limb 0
+    static constexpr int kLimbs = kExactLimbs;
+    static constexpr int kLowestBit = kExactLowestBit;
 
     void add(double x) {
         if (x == 0)
@@ -28,22 +59,9 @@ public:
             special_ += x;
             return;
         }
-        // x = +-mag 2^(bit + kLowestBit), mag < 2^53, read off the IEEE fields.
-        std::uint64_t raw;
-        std::memcpy(&raw, &x, sizeof raw);
-        const int field = int((raw >> 52) & 0x7ff);
-        const std::uint64_t mag = (raw & ((std::uint64_t(1) << 52) - 1)) |
-                                  (field ? std::uint64_t(1) << 52 : 0); // subnormal: no hidden 1
-        const int bit = (field ? field : 1) - 1075 - kLowestBit;
-        const std::int64_t sign = (raw >> 63) ? -1 : 1;
-        const int limb = bit / 32, shift = bit % 32;
-        // mag << shift spans at most 85 bits: three digits.
-        const std::uint64_t lo = (mag << shift) & 0xffffffffu;
-        const std::uint64_t mid = (shift == 0 ? mag >> 32 : (mag >> (32 - shift))) & 0xffffffffu;
-        const std::uint64_t hi = shift == 0 ? 0 : mag >> (64 - shift);
-        limbs_[limb] += sign * std::int64_t(lo);
-        limbs_[limb + 1] += sign * std::int64_t(mid);
-        limbs_[limb + 2] += sign * std::int64_t(hi);
+        const ExactDigits e = exact_digits(x);
+        for (int k = 0; k < 3; ++k)
+            limbs_[e.limb + k] += e.digit[k];
         if (++pending_ >= (std::int64_t(1) << 30))
             normalise();
     }
@@ -112,6 +130,20 @@ public:
         std::memcpy(out.data(), a.limbs_.data(), sizeof(std::int64_t) * kLimbs);
         std::memcpy(&out[kLimbs], &a.special_, sizeof(double));
         return out;
+    }
+    /// Limbs summed elsewhere (any int64 values, e.g. device atomics of exact_digits) plus the
+    /// counts of +inf, -inf and NaN terms.
+    static ExactSum from_limbs(const std::int64_t *limbs, std::uint64_t pos_inf,
+                               std::uint64_t neg_inf, std::uint64_t nan) {
+        ExactSum s;
+        std::memcpy(s.limbs_.data(), limbs, sizeof(std::int64_t) * kLimbs);
+        s.special_ = nan > 0 || (pos_inf > 0 && neg_inf > 0) ? NAN
+                     : pos_inf > 0                           ? HUGE_VAL
+                     : neg_inf > 0                           ? -HUGE_VAL
+                                                             : 0.0;
+        s.pending_ = 1;
+        s.normalise();
+        return s;
     }
     static ExactSum from_digits(const std::int64_t *d) {
         ExactSum s;

@@ -3,10 +3,10 @@
 // One step of size h, c = exp(-gamma h):
 //   B: v += (h/2) F(x)/m;  A: x += (h/2) v;  O: v = c v + sqrt((1 - c^2) T/m) xi;
 //   A: x += (h/2) v;       B: v += (h/2) F(x)/m.
-// The force is evaluated at the start of every step (and after the second A), not carried from
-// the previous step: a carried force would be recomputed at a launch boundary, and under FMA
-// contraction the recomputed bits can differ (seen on an H200), breaking bitwise independence of
-// how steps are split. Two force evaluations per step buy exact reproducibility.
+// The force after the second A is carried into the next step (one evaluation per step); a new
+// launch recomputes it from x. The two agree bitwise because no backend contracts a*b + c into
+// an FMA (CUDA builds use --fmad=false: with contraction, an H200 gave different low bits at
+// launch boundaries).
 // Parameters: dt > 0, friction gamma > 0, mass m > 0. Stationary law exp(-(E + m|v|^2/2)/T);
 // configurational averages accurate to O(dt^2); on a harmonic well <x^2> = T/k exactly.
 // Reference: B. Leimkuhler & C. Matthews, AMRX 2013, 34-56.
@@ -25,7 +25,9 @@ struct BAOAB {
     template <class T> struct Coeffs {
         T half_dt, kick, damp, noise; // h/2, h/(2m), c, sqrt((1 - c^2) T/m)
     };
-    template <class T, int D> struct Carry {};
+    template <class T, int D> struct Carry {
+        Vec<T, D> force; ///< F(x) at the current x
+    };
 
     template <class T> LGV_HD LGV_INLINE Coeffs<T> coefficients(double kT) const {
         const double c = ::exp(-friction * dt);
@@ -33,26 +35,25 @@ struct BAOAB {
     }
     static constexpr int lookahead = 0; ///< step n uses the normals of step n
     template <class Pot, class T, int D>
-    LGV_HD LGV_INLINE Carry<T, D> begin(const Pot &, const Vec<T, D> &) const {
-        return {};
+    LGV_HD LGV_INLINE Carry<T, D> begin(const Pot &pot, const Vec<T, D> &x) const {
+        return {pot.force(x)};
     }
     template <class T, int D>
     LGV_HD LGV_INLINE void prime(Carry<T, D> &, const Vec<T, D> &) const {}
     template <class Pot, class T, int D>
     LGV_HD LGV_INLINE void step(const Pot &pot, const Coeffs<T> &c, Vec<T, D> &x, Vec<T, D> &v,
-                                const Vec<T, D> &xi, Carry<T, D> &) const {
-        const Vec<T, D> f0 = pot.force(x);
+                                const Vec<T, D> &xi, Carry<T, D> &carry) const {
         LGV_UNROLL
         for (int d = 0; d < D; ++d) {
-            v[d] += c.kick * f0[d];
+            v[d] += c.kick * carry.force[d];
             x[d] += c.half_dt * v[d];
             v[d] = c.damp * v[d] + c.noise * xi[d];
             x[d] += c.half_dt * v[d];
         }
-        const Vec<T, D> f1 = pot.force(x);
+        carry.force = pot.force(x);
         LGV_UNROLL
         for (int d = 0; d < D; ++d)
-            v[d] += c.kick * f1[d];
+            v[d] += c.kick * carry.force[d];
     }
 
     static std::vector<IntegratorParamSpec> params() {

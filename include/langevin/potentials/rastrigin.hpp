@@ -30,11 +30,11 @@ struct Rastrigin {
         Vec<T, D> f;
         LGV_UNROLL
         for (int d = 0; d < D; ++d)
-            f[d] = -(T(2) * x[d] + T(two_pi * A) * lgv_sin(T(two_pi) * x[d]));
+            f[d] = -(T(2) * x[d] + T(two_pi * A) * lgv_sinpi(T(2) * x[d]));
         return f;
     }
     template <class T> LGV_HD LGV_INLINE T coord_energy(int, T x) const {
-        return x * x + T(A) * (T(1) - lgv_cos(T(two_pi) * x));
+        return x * x + T(A) * (T(1) - lgv_cospi(T(2) * x));
     }
 
     int global_basin() const { return 0; }
