@@ -23,7 +23,7 @@ cmake --build "$build" -j16 >"$out/build.log" 2>&1 || {
 echo "build: $(($(date +%s) - t0)) s"
 grep -i "spill" "$out/build.log" | head -5
 
-LANGEVIN_REQUIRE_CUDA=1 ctest --test-dir "$build" -j8 --output-on-failure >"$out/ctest.log" 2>&1
+LANGEVIN_REQUIRE_CUDA=1 timeout 300 ctest --test-dir "$build" -j8 --output-on-failure >"$out/ctest.log" 2>&1
 ctest_rc=$?
 grep -E "tests passed|tests failed|\(Failed\)|\(Timeout\)" "$out/ctest.log" | tail -15
 echo "tests: $(($(date +%s) - t0)) s"
