@@ -3,7 +3,7 @@
 //     whatever the stepping kernel's block size) reads every walker once and counts its
 //     histogram slots in shared memory (then adds them to the chunk's counts), sums its moments
 //     in a fixed order (CUB block reduction) and keeps its best walker.
-//  2. exact_totals: adds the block sums exactly (integer digits, any order gives the same
+//  2. exact_totals: adds the block sums exactly (integer digits: any order gives the same
 //     limbs) and reduces the best walkers; a few kilobytes return to the host.
 #pragma once
 
@@ -179,6 +179,11 @@ struct TotalsLayout {
 };
 
 /// Blocks 0..W-1: moment j's block sums added as exact digits; block W: the best walker.
+/// Integer addition is associative, so the limbs do not depend on the order of the atomics.
+/// Each thread first adds consecutive digits at the same limbs in registers (a thread's block
+/// sums mostly share an exponent), then adds them to the global limbs (zeroed before launch);
+/// 64-bit atomics go to global memory, where they are native (in shared memory they are CAS loops
+/// that contend badly).
 template <class T, int D>
 __global__ void __launch_bounds__(kernels::kMomentThreads)
     exact_totals(const double *block_sums, const Best *bests, std::uint64_t n_blocks,
@@ -187,32 +192,38 @@ __global__ void __launch_bounds__(kernels::kMomentThreads)
     constexpr int W = moment_width(D);
     const int j = blockIdx.x;
     if (j < W) {
-        __shared__ unsigned long long limbs[kExactLimbs];
-        __shared__ unsigned long long specials[3]; // +inf, -inf, NaN
-        for (int k = threadIdx.x; k < kExactLimbs; k += blockDim.x)
-            limbs[k] = 0;
-        if (threadIdx.x < 3)
-            specials[threadIdx.x] = 0;
-        __syncthreads();
+        unsigned long long *limbs = out + out_layout.limbs + j * kExactLimbs;
+        int limb = -1;
+        std::int64_t window[3] = {0, 0, 0};         // digits at limb, limb + 1, limb + 2
+        unsigned long long specials[3] = {0, 0, 0}; // +inf, -inf, NaN
+        auto flush = [&] {
+            if (limb >= 0)
+                for (int k = 0; k < 3; ++k)
+                    if (window[k]) // two's-complement wrap-around = signed addition
+                        atomicAdd(&limbs[limb + k], static_cast<unsigned long long>(window[k]));
+        };
         for (std::uint64_t b = threadIdx.x; b < n_blocks; b += blockDim.x) {
             const double x = block_sums[b * W + j];
             if (x == 0)
                 continue;
             if (!lgv_isfinite(x)) {
-                atomicAdd(&specials[x != x ? 2 : (x > 0 ? 0 : 1)], 1ull);
+                ++specials[x != x ? 2 : (x > 0 ? 0 : 1)];
                 continue;
             }
-            // Two's-complement wrap-around of unsigned atomics = signed addition.
+            // At most n_blocks / 256 digits below 2^32 per register: no overflow.
             const ExactDigits e = exact_digits(x);
+            if (e.limb != limb) {
+                flush();
+                limb = e.limb;
+                window[0] = window[1] = window[2] = 0;
+            }
             for (int k = 0; k < 3; ++k)
-                if (e.digit[k])
-                    atomicAdd(&limbs[e.limb + k], static_cast<unsigned long long>(e.digit[k]));
+                window[k] += e.digit[k];
         }
-        __syncthreads();
-        for (int k = threadIdx.x; k < kExactLimbs; k += blockDim.x)
-            out[out_layout.limbs + j * kExactLimbs + k] = limbs[k];
-        if (threadIdx.x < 3)
-            out[out_layout.specials + j * 3 + threadIdx.x] = specials[threadIdx.x];
+        flush();
+        for (int k = 0; k < 3; ++k)
+            if (specials[k])
+                atomicAdd(&out[out_layout.specials + j * 3 + k], specials[k]);
         return;
     }
     Best best;
@@ -256,7 +267,7 @@ void launch_observe(const Model &model, const ObserveSpec &spec, const DeviceChu
             ws.counts.reserve(sizeof(unsigned long long) * totals.size));
         auto *sums = static_cast<double *>(ws.block_sums.reserve(sizeof(double) * W * n_blocks));
         auto *bests = static_cast<Best *>(ws.best.reserve(sizeof(Best) * n_blocks));
-        LGV_CUDA_CHECK(cudaMemsetAsync(counts, 0, sizeof(unsigned long long) * layout.size));
+        LGV_CUDA_CHECK(cudaMemsetAsync(counts, 0, sizeof(unsigned long long) * totals.size));
         const std::size_t shared = layout.in_shared ? sizeof(unsigned int) * layout.size : 0;
         if (n_blocks > 0) {
             observe_blocks<Pot, T, D>

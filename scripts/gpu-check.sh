@@ -3,12 +3,14 @@
 # with LANGEVIN_REQUIRE_CUDA=1 (CUDA tests fail rather than skip), run the benchmarks, the bare
 # CUDA loop, the peer comparison, the 1e10-walker run, the N sweep and the matrix, and print a
 # table last. toml++ is not installed there: carry its headers in .toml/.
-# LANGEVIN_GPU_BUDGET (seconds, default 420) skips the later, optional steps once it is spent.
+# LANGEVIN_GPU_BUDGET (seconds, default 420) skips the later, optional steps once it is spent;
+# LANGEVIN_GPU_QUICK=1 runs only the build, the tests, the benchmarks and the 1e10-walker run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-gpu-check-out}
 mkdir -p "$out"
 budget=${LANGEVIN_GPU_BUDGET:-420}
+quick=${LANGEVIN_GPU_QUICK:-0}
 t0=$(date +%s)
 left() { echo $((budget - ($(date +%s) - t0))); }
 build=build-gpu
@@ -51,7 +53,7 @@ run_bench "dw EM f32 cpu16 2^22 x100" $dw --backend cpu --set ensemble.walkers=4
     --set run.steps=100 --repeats 3
 echo "benchmarks: $(($(date +%s) - t0)) s"
 
-if [ "$(left)" -gt 100 ]; then
+if [ "$quick" != 1 ] && [ "$(left)" -gt 100 ]; then
     PYTHONUNBUFFERED=1 timeout $(($(left) - 60)) python3 bench/peers/compare.py --bench "$bench" \
         --device gpu --repeats 3 >"$out/peers.txt" 2>"$out/peers.err"
     tail -9 "$out/peers.txt"
@@ -69,12 +71,12 @@ print('1e10 walkers x 100 steps:', d['chunks'], 'chunks,', round(d['seconds'], 2
       'outside', s['outside'], 'nonfinite', s['nonfinite'])" 2>/dev/null || tail -3 "$out/ten_billion.err"
 fi
 for n in 1000 10000 100000 1000000 10000000 100000000 1000000000; do
-    [ "$(left)" -gt 40 ] || break
+    [ "$quick" != 1 ] && [ "$(left)" -gt 40 ] || break
     steps=$((2000000000 / n)); [ $steps -lt 100 ] && steps=100; [ $steps -gt 20000 ] && steps=20000
     run_bench "N sweep EM f32 N=$n" $dw --backend cuda --set ensemble.walkers=$n \
         --set run.steps=$steps --repeats 3
 done
-if [ "$(left)" -gt 30 ]; then
+if [ "$quick" != 1 ] && [ "$(left)" -gt 30 ]; then
     timeout $(($(left) - 10)) "$bench" --matrix --backend cuda --sizes 10000,1000000,100000000 \
         --repeats 1 --work 1e10 >"$out/matrix.jsonl" 2>"$out/matrix.err"
     echo "matrix: $(wc -l <"$out/matrix.jsonl") points"

@@ -1,5 +1,6 @@
 // CUDA-only checks: the device draws the golden integer stream bitwise, and the CUDA backend
 // agrees with the CPU backend (positions to float tolerance, histograms statistically).
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -111,11 +112,23 @@ TEST(Gpu, PositionsAgreeWithTheCpuOverShortRuns) {
             gpu->save(g_state);
             const std::vector<double> &xc = c_state.x, &xg = g_state.x;
             ASSERT_EQ(xc.size(), xg.size());
-            const double tol = std::string(precision) == "float32" ? 1e-3 : 1e-9;
-            double worst = 0;
+            const bool f32 = std::string(precision) == "float32";
+            std::vector<double> diff(xc.size());
             for (std::size_t i = 0; i < xc.size(); ++i)
-                worst = std::max(worst, std::fabs(xc[i] - xg[i]) / (1 + std::fabs(xc[i])));
-            EXPECT_LT(worst, tol) << c[0] << " " << c[1] << " " << precision;
+                diff[i] = std::fabs(xc[i] - xg[i]) / (1 + std::fabs(xc[i]));
+            std::sort(diff.begin(), diff.end());
+            if (f32 && c[0] == "potential.kind=sine_fit") {
+                // sine_fit amplifies float32 rounding near its loss maxima: on the CPU, moving
+                // sinf/cosf by one ulp in half of the calls moved the worst of these 8192 walkers
+                // by 5e-4 after 100 steps (99th percentile 8e-7), and CUDA's sinf/cosf differ
+                // from glibc's by up to 2 ulp (an H200 gave a worst of 3.4e-3). A wrong
+                // mini-batch stream or data copy moves nearly every walker by O(0.1): compare
+                // the 99th percentile. The float64 case is compared walker by walker.
+                EXPECT_LT(diff[diff.size() * 99 / 100], 1e-4) << c[0] << " " << precision;
+            } else {
+                EXPECT_LT(diff.back(), f32 ? 1e-3 : 1e-9)
+                    << c[0] << " " << c[1] << " " << precision;
+            }
         }
 }
 
