@@ -26,7 +26,9 @@ struct Measurement {
     double rate = 0, first_step_seconds = 0;
 };
 
-/// Initialises, takes one warm-up step, then times `repeats` runs of study.steps steps.
+/// Initialises, takes one warm-up step (time to first step: allocation, initial conditions, first
+/// launch; the CUDA context exists already, see backend_creation_s), then times `repeats` runs
+/// of study.steps steps.
 Measurement measure(const Study &s, Backend &backend, int repeats, std::uint64_t sample_every) {
     Measurement m;
     const auto t0 = Clock::now();
@@ -61,7 +63,8 @@ std::string today() {
 }
 
 nlohmann::json record(const Study &s, const Backend &b, const Measurement &m,
-                      std::uint64_t sample_every, const std::string &label) {
+                      std::uint64_t sample_every, const std::string &label,
+                      double backend_creation_s) {
     return {{"date", today()},
             {"label", label},
             {"backend", b.name()},
@@ -75,6 +78,7 @@ nlohmann::json record(const Study &s, const Backend &b, const Measurement &m,
             {"walkers", s.walkers},
             {"steps", s.steps},
             {"sample_every", sample_every},
+            {"backend_creation_s", backend_creation_s}, // CUDA: context creation
             {"time_to_first_step_s", m.first_step_seconds},
             {"walker_steps_per_second", m.rate},
             {"coordinate_steps_per_second", m.rate * s.model.dim()}};
@@ -118,14 +122,18 @@ int main(int argc, char **argv) {
         if (!matrix) {
             LGV_REQUIRE(!study_path.empty(), "give a study file or --matrix");
             const Study s = load_study(study_path, overrides);
+            const auto t0 = Clock::now();
             auto backend = make_backend(backend_name, s.options);
+            const double creation = seconds_since(t0);
             std::cout << record(s, *backend, measure(s, *backend, repeats, sample_every),
-                                sample_every, study_path)
+                                sample_every, study_path, creation)
                              .dump()
                       << "\n";
             return 0;
         }
+        const auto t0 = Clock::now();
         auto backend = make_backend(backend_name);
+        const double creation = seconds_since(t0);
         for (const auto &[name, toml] : kWorkloads)
             for (const char *integ : {"euler_maruyama", "leimkuhler_matthews", "baoab"})
                 for (const char *precision : {"float32", "float64"})
@@ -141,7 +149,7 @@ int main(int argc, char **argv) {
                             sets.push_back("run.steps=" + std::to_string(steps));
                             const Study s = parse_study(toml, name, sets);
                             std::cout << record(s, *backend, measure(s, *backend, repeats, every),
-                                                every, name)
+                                                every, name, creation)
                                              .dump()
                                       << std::endl;
                         }

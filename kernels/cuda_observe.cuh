@@ -116,9 +116,9 @@ __global__ void __launch_bounds__(kernels::kMomentThreads)
         const std::uint64_t i = base + k;
         if (i >= n)
             break;
-        Vec<T, D> x, v, x0, v0;
+        Vec<T, D> x, v, x0;
         kernels::fetch(xs, vs, n, i, x, v);
-        init_walker(init, seed, first_walker + i, x0, v0);
+        init_position(init, seed, first_walker + i, x0);
         const std::uint64_t hit = hits ? hits[i] : kNotHit;
         accumulate_moments(pot, x, v, x0, hit, shift, sums);
         if (layout.passage >= 0)

@@ -308,9 +308,9 @@ private:
                 double *sums = &block_sums[std::size_t(b) * width];
                 const std::uint64_t end = std::min<std::uint64_t>(count_, (b + 1) * kMomentBlock);
                 for (std::uint64_t i = b * kMomentBlock; i < end; ++i) {
-                    Vec<T, D> x, v, x0, v0;
+                    Vec<T, D> x, v, x0;
                     fetch(xs, vs, std::int64_t(i), x, v);
-                    init_walker(spec.init, seed, first_ + i, x0, v0);
+                    init_position(spec.init, seed, first_ + i, x0);
                     const std::uint64_t hit = hit_.empty() ? kNotHit : hit_[i];
                     if (passage_size)
                         ++passage[passage_slot(hit, spec.passage)];

@@ -18,24 +18,36 @@ struct InitSpec {
     double velocity_sigma = 0;  ///< sqrt(T0 / m); 0 for overdamped runs
 };
 
+/// The walker's initial position alone (what the mean-square displacement needs at every
+/// sample): no random stream is set up for init = point.
 template <class T, int D>
-LGV_HD LGV_INLINE void init_walker(const InitSpec &init, std::uint64_t seed, std::uint64_t walker,
-                                   Vec<T, D> &x, Vec<T, D> &v) {
+LGV_HD LGV_INLINE void init_position(const InitSpec &init, std::uint64_t seed,
+                                     std::uint64_t walker, Vec<T, D> &x) {
+    if (init.kind == InitSpec::Kind::point) {
+        LGV_UNROLL
+        for (int d = 0; d < D; ++d)
+            x[d] = T(init.point[d]);
+        return;
+    }
     WalkerRng rng(stream_key(seed, Purpose::init_position), walker, 0);
-    Vec<T, D> r{}; // unused for init = point
+    Vec<T, D> r;
     if (init.kind == InitSpec::Kind::uniform)
         rng.uniforms(r); // (0, 1]
-    else if (init.kind == InitSpec::Kind::gaussian)
+    else
         rng.normals(r);
     LGV_UNROLL
     for (int d = 0; d < D; ++d) {
-        if (init.kind == InitSpec::Kind::point)
-            x[d] = T(init.point[d]);
-        else if (init.kind == InitSpec::Kind::uniform)
+        if (init.kind == InitSpec::Kind::uniform)
             x[d] = T(init.high[d] - (init.high[d] - init.low[d]) * double(r[d]));
         else
             x[d] = T(init.point[d] + init.sigma[d] * double(r[d]));
     }
+}
+
+template <class T, int D>
+LGV_HD LGV_INLINE void init_walker(const InitSpec &init, std::uint64_t seed, std::uint64_t walker,
+                                   Vec<T, D> &x, Vec<T, D> &v) {
+    init_position(init, seed, walker, x);
     WalkerRng vrng(stream_key(seed, Purpose::init_velocity), walker, 0);
     Vec<T, D> xi;
     vrng.normals(xi);
