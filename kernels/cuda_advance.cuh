@@ -14,8 +14,7 @@ void launch_initialize(const Model &model, const InitSpec &init, const DeviceChu
     visit_potential_as<T>(model, [&](const auto &, auto, auto Dc) {
         constexpr int D = decltype(Dc)::value;
         const int threads = 256;
-        const auto blocks = static_cast<unsigned>((chunk.count + threads - 1) / threads);
-        kernels::initialize<T, D><<<blocks, threads>>>(
+        kernels::initialize<T, D><<<grid_blocks(chunk.count, threads), threads>>>(
             init, model.target, model.seed, chunk.first, static_cast<T *>(chunk.x),
             static_cast<T *>(chunk.v), chunk.hit, chunk.count);
         LGV_CUDA_CHECK_LAUNCH();

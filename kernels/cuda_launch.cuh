@@ -62,6 +62,10 @@ struct DeviceChunk {
     std::uint64_t first = 0, count = 0;
 };
 
+inline unsigned grid_blocks(std::uint64_t count, int threads) {
+    return static_cast<unsigned>((count + threads - 1) / threads);
+}
+
 /// Scratch space of the reductions.
 struct Workspace {
     DeviceBuffer counts, block_sums, best, coeffs;

@@ -286,11 +286,9 @@ void launch_observe(const Model &model, const ObserveSpec &spec, const DeviceChu
         auto take = [&](int offset, int size, std::vector<std::uint64_t> &to) {
             to.assign(host.begin() + offset, host.begin() + offset + size);
         };
-        for (int d = 0; d < D; ++d) {
-            std::vector<std::uint64_t> m;
-            take(layout.marginal[d], grid.axes[d].bins + 2, m);
-            out.marginal.insert(out.marginal.end(), m.begin(), m.end());
-        }
+        for (int d = 0; d < D; ++d)
+            out.marginal.insert(out.marginal.end(), host.begin() + layout.marginal[d],
+                                host.begin() + layout.marginal[d] + grid.axes[d].bins + 2);
         if (layout.joint >= 0)
             take(layout.joint, grid.axes[0].bins * grid.axes[D - 1].bins + 2, out.joint);
         if (layout.basins >= 0)

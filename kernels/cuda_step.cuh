@@ -8,10 +8,6 @@
 
 namespace langevin::cuda {
 
-inline unsigned grid_blocks(std::uint64_t count, int threads) {
-    return static_cast<unsigned>((count + threads - 1) / threads);
-}
-
 template <class T, std::size_t I>
 void launch_advance_integrator(const Model &model, const DeviceChunk &chunk,
                                std::uint64_t first_step, std::uint64_t n_steps,

@@ -42,7 +42,7 @@ step_loop(const Integ &integ, const Pot &pot, const typename Integ::template Coe
         if (Checked && varying)
             c = coeffs[n - first_step];
         integ.step(pot, c, x, v, xi, carry);
-        if (Checked && watch && hit == kNotHit && target.contains(x))
+        if (watch && hit == kNotHit && target.contains(x))
             hit = n + 1;
     };
     auto partial_group = [&] { // the first or last group: some slots lie outside this call

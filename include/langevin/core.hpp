@@ -48,17 +48,12 @@ LGV_HD LGV_INLINE double lgv_cos(double x) {
 }
 
 namespace detail {
-/// sin(pi x) and cos(pi x) on the host: x = n + r with n the nearest integer and |r| <= 1/2
-/// (exact), so no large-argument reduction is needed.
-template <class T> inline T host_sinpi(T x) {
-    const T n = std::nearbyint(x), r = x - n;
-    const T s = std::sin(T(3.141592653589793238463) * r);
-    return std::fmod(n, T(2)) == 0 ? s : -s;
-}
-template <class T> inline T host_cospi(T x) {
-    const T n = std::nearbyint(x), r = x - n;
-    const T c = std::cos(T(3.141592653589793238463) * r);
-    return std::fmod(n, T(2)) == 0 ? c : -c;
+/// sin(pi x) or cos(pi x) on the host: x = n + r with n the nearest integer and |r| <= 1/2
+/// (exact), so no large-argument reduction is needed; an odd n flips the sign.
+template <class T> inline T host_trig_pi(T x, bool cosine) {
+    const T n = std::nearbyint(x), r = x - n, pi_r = T(3.141592653589793238463) * r;
+    const T value = cosine ? std::cos(pi_r) : std::sin(pi_r);
+    return std::fmod(n, T(2)) == 0 ? value : -value;
 }
 } // namespace detail
 
@@ -68,28 +63,28 @@ LGV_HD LGV_INLINE float lgv_sinpi(float x) {
 #if defined(__CUDA_ARCH__)
     return ::sinpif(x);
 #else
-    return detail::host_sinpi(x);
+    return detail::host_trig_pi(x, false);
 #endif
 }
 LGV_HD LGV_INLINE double lgv_sinpi(double x) {
 #if defined(__CUDA_ARCH__)
     return ::sinpi(x);
 #else
-    return detail::host_sinpi(x);
+    return detail::host_trig_pi(x, false);
 #endif
 }
 LGV_HD LGV_INLINE float lgv_cospi(float x) {
 #if defined(__CUDA_ARCH__)
     return ::cospif(x);
 #else
-    return detail::host_cospi(x);
+    return detail::host_trig_pi(x, true);
 #endif
 }
 LGV_HD LGV_INLINE double lgv_cospi(double x) {
 #if defined(__CUDA_ARCH__)
     return ::cospi(x);
 #else
-    return detail::host_cospi(x);
+    return detail::host_trig_pi(x, true);
 #endif
 }
 LGV_HD LGV_INLINE float lgv_log1p(float x) {

@@ -146,11 +146,8 @@ public:
         return s;
     }
     static ExactSum from_digits(const std::int64_t *d) {
-        ExactSum s;
-        std::memcpy(s.limbs_.data(), d, sizeof(std::int64_t) * kLimbs);
+        ExactSum s = from_limbs(d, 0, 0, 0);
         std::memcpy(&s.special_, &d[kLimbs], sizeof(double));
-        s.pending_ = 1;
-        s.normalise();
         return s;
     }
 
