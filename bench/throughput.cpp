@@ -24,6 +24,7 @@ double seconds_since(Clock::time_point t0) {
 
 struct Measurement {
     double rate = 0, first_step_seconds = 0;
+    double observe_seconds = 0; ///< median time of one observe() call (0: no sampling)
 };
 
 /// Initialises, takes one warm-up step (time to first step: allocation, initial conditions, first
@@ -36,7 +37,7 @@ Measurement measure(const Study &s, Backend &backend, int repeats, std::uint64_t
     backend.advance(s.model, 0, 1, s.schedule.table(0, 1)); // context, allocation, first launch
     m.first_step_seconds = seconds_since(t0);
     const ObserveSpec spec{s.grid, s.init, Axis{0, 1, 0}};
-    std::vector<double> rates;
+    std::vector<double> rates, observes;
     std::uint64_t step = 1;
     for (int r = 0; r < repeats; ++r) {
         const auto start = Clock::now();
@@ -44,14 +45,21 @@ Measurement measure(const Study &s, Backend &backend, int repeats, std::uint64_t
         for (std::uint64_t done = 0; done < s.steps; done += every) {
             const std::uint64_t n = std::min(every, s.steps - done);
             backend.advance(s.model, step + done, n, s.schedule.table(step + done, n));
-            if (sample_every)
+            if (sample_every) {
+                const auto t = Clock::now(); // advance() has finished: this is observe alone
                 backend.observe(s.model, spec);
+                observes.push_back(seconds_since(t));
+            }
         }
         step += s.steps;
         rates.push_back(double(s.walkers) * double(s.steps) / seconds_since(start));
     }
-    std::sort(rates.begin(), rates.end());
-    m.rate = rates[rates.size() / 2];
+    auto median = [](std::vector<double> &v) {
+        std::sort(v.begin(), v.end());
+        return v.empty() ? 0.0 : v[v.size() / 2];
+    };
+    m.rate = median(rates);
+    m.observe_seconds = median(observes);
     return m;
 }
 
@@ -81,6 +89,7 @@ nlohmann::json record(const Study &s, const Backend &b, const Measurement &m,
             {"backend_creation_s", backend_creation_s}, // CUDA: context creation
             {"time_to_first_step_s", m.first_step_seconds},
             {"walker_steps_per_second", m.rate},
+            {"observe_s", m.observe_seconds}, // one sample: histograms, moments, best walker
             {"coordinate_steps_per_second", m.rate * s.model.dim()}};
 }
 

@@ -94,11 +94,16 @@ __global__ void __launch_bounds__(kernels::kMomentThreads)
             shared_counts[k] = 0;
         __syncthreads();
     }
+    // The lanes of a warp that count the same slot add once: atomics on one address serialise,
+    // and a warp's walkers mostly share a few bins (all of them one of two basins).
     auto count = [&](int slot) {
+        const unsigned peers = __match_any_sync(__activemask(), slot);
+        if ((threadIdx.x & 31u) != unsigned(__ffs(peers) - 1))
+            return;
         if (layout.in_shared)
-            atomicAdd(&shared_counts[slot], 1u);
+            atomicAdd(&shared_counts[slot], unsigned(__popc(peers)));
         else
-            atomicAdd(&counts[slot], 1ull);
+            atomicAdd(&counts[slot], static_cast<unsigned long long>(__popc(peers)));
     };
 
     constexpr int W = moment_width(D);
@@ -133,15 +138,16 @@ __global__ void __launch_bounds__(kernels::kMomentThreads)
                 count(layout.basins + pot.basin_count());
             continue;
         }
+        int slots[D];
+        const bool inside = grid_slots(x, grid, slots);
         LGV_UNROLL
         for (int d = 0; d < D; ++d)
-            count(layout.marginal[d] + axis_slot(double(x[d]), grid.axes[d]));
+            count(layout.marginal[d] + slots[d]);
         if (layout.joint >= 0)
-            count(layout.joint +
-                  joint_slot(double(x[0]), double(x[D - 1]), grid.axes[0], grid.axes[D - 1]));
+            count(layout.joint + joint_slot(slots[0], slots[D - 1], grid.axes[D - 1]));
         if (layout.basins >= 0)
             count(layout.basins + pot.basin(x));
-        if (!inside_grid(x, grid))
+        if (!inside)
             count(layout.outside);
         best.consider(double(pot.energy(x)), first_walker + i);
     }

@@ -90,7 +90,7 @@ import json, sys
 targets = {"dw EM f32 2^24 x1000 +obs/100": 6.0e11, "dw EM f64 2^24 x1000": 1.9e11,
            "dw BAOAB f32 2^24 x1000": 5e11, "rastrigin8 EM f32 2^22 x500": 5.5e11}
 print(f"{'benchmark':34s} {'walker-steps/s':>15s} {'coord-steps/s':>15s} {'first step s':>12s} "
-      f"{'target':>8s}")
+      f"{'target':>8s} {'sample ms':>9s}")
 for line in open(sys.argv[1]):
     label, _, js = line.strip().partition('|')
     try:
@@ -98,7 +98,8 @@ for line in open(sys.argv[1]):
         t = targets.get(label)
         print(f"{label:34s} {d['walker_steps_per_second']:15.3e} "
               f"{d['coordinate_steps_per_second']:15.3e} {d['time_to_first_step_s']:12.3f} "
-              f"{'%.1e' % t if t else '':>8s}")
+              f"{'%.1e' % t if t else '':>8s} "
+              f"{'%.3f' % (d['observe_s'] * 1e3) if d.get('observe_s') else '':>9s}")
     except Exception:
         print(f"{label:34s} failed: {js[:80]}")
 for line in open(sys.argv[2]):

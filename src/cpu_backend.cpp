@@ -322,14 +322,14 @@ private:
                             ++jointc[joint_size - 1];
                         continue;
                     }
+                    int slots[D];
+                    local_outside += grid_slots(x, grid, slots) ? 0 : 1;
                     for (int d = 0; d < D; ++d)
-                        ++marginal[offset[d] + axis_slot(double(x[d]), grid.axes[d])];
+                        ++marginal[offset[d] + slots[d]];
                     if (joint)
-                        ++jointc[joint_slot(double(x[0]), double(x[D - 1]), grid.axes[0],
-                                            grid.axes[D - 1])];
+                        ++jointc[joint_slot(slots[0], slots[D - 1], grid.axes[D - 1])];
                     if (n_basins > 0)
                         ++basins[pot.basin(x)];
-                    local_outside += inside_grid(x, grid) ? 0 : 1;
                     local_best.consider(double(pot.energy(x)), first_ + i);
                 }
             }

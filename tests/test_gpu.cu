@@ -1,6 +1,8 @@
 // CUDA-only checks: the device draws the golden integer stream bitwise, and the CUDA backend
 // agrees with the CPU backend (positions to float tolerance, histograms statistically).
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -35,7 +37,51 @@ __global__ void draw_words(const unsigned long long *rows, int n, unsigned *out)
     out[4 * i + 3] = w.w;
 }
 
+__global__ void sin_2pi(const float *x, int n, float *out) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n)
+        out[i] = lgv_sin_2pi(x[i]);
+}
+
 } // namespace
+
+TEST(Gpu, FastSineOfTwoPiXStaysWithinItsBound) {
+    require_device();
+    if (IsSkipped() || HasFatalFailure())
+        return;
+    // A dense sweep of [-8, 8], the points where sin(2 pi x) is 0 or +-1, and large arguments.
+    std::vector<float> xs;
+    for (int i = 0; i <= (1 << 22); ++i)
+        xs.push_back(-8.0f + 16.0f * float(i) / float(1 << 22));
+    for (float q = -8; q <= 8; q += 0.25f)
+        for (float eps : {-2e-6f, -1e-6f, 0.0f, 1e-6f, 2e-6f})
+            xs.push_back(q + eps);
+    for (float big : {1e3f + 0.3f, 1e5f + 0.25f, 4194303.5f, 8388608.0f, 1e9f, -1e6f - 0.7f})
+        xs.push_back(big);
+    const int n = int(xs.size());
+    float *d_x, *d_out;
+    ASSERT_EQ(cudaMalloc(&d_x, n * 4), cudaSuccess);
+    ASSERT_EQ(cudaMalloc(&d_out, n * 4), cudaSuccess);
+    cudaMemcpy(d_x, xs.data(), n * 4, cudaMemcpyHostToDevice);
+    sin_2pi<<<(n + 255) / 256, 256>>>(d_x, n, d_out);
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    std::vector<float> got(n);
+    cudaMemcpy(got.data(), d_out, n * 4, cudaMemcpyDeviceToHost);
+    cudaFree(d_x);
+    cudaFree(d_out);
+    double worst = 0, worst_x = 0;
+    for (int i = 0; i < n; ++i) {
+        const double x = xs[i], r = x - std::nearbyint(x); // exact
+        const double error = std::abs(double(got[i]) - std::sin(6.283185307179586 * r));
+        if (error > worst) {
+            worst = error;
+            worst_x = x;
+        }
+    }
+    EXPECT_LT(worst, kSin2piFastError) << "at x = " << worst_x;
+    std::printf("lgv_sin_2pi float32: worst |error| %.3g at x = %.9g over %d points\n", worst,
+                worst_x, n);
+}
 
 TEST(Gpu, DeviceDrawsTheGoldenIntegerStream) {
     require_device();

@@ -55,13 +55,17 @@ step_loop(const Integ &integ, const Pot &pot, const typename Integ::template Coe
     };
     if (base < m_begin + ahead && base < m_end)
         partial_group();
-    // Whole groups: a counted loop, L steps per trip.
-    const std::uint64_t whole = base < m_end ? (m_end - base) / L : 0;
-    for (std::uint64_t g = 0; g < whole; ++g, base += L) {
-        source.fill_group(normals);
-        LGV_UNROLL
-        for (int s = 0; s < L; ++s)
-            slot(base + s, s, false);
+    // Whole groups: counted loops of L steps per trip, with a 32-bit trip counter.
+    for (std::uint64_t whole = base < m_end ? (m_end - base) / L : 0; whole > 0;) {
+        const std::uint32_t trips = whole < 0x40000000u ? std::uint32_t(whole) : 0x40000000u;
+        for (std::uint32_t g = 0; g < trips; ++g) {
+            source.fill_group(normals);
+            LGV_UNROLL
+            for (int s = 0; s < L; ++s)
+                slot(base + std::uint64_t(g) * L + s, s, false);
+        }
+        base += std::uint64_t(trips) * L;
+        whole -= trips;
     }
     if (base < m_end)
         partial_group();

@@ -30,10 +30,9 @@ LGV_HD LGV_INLINE int axis_slot(double x, const Axis &axis) {
     return 1 + static_cast<int>(u);
 }
 
-/// Slots of the joint histogram of axes 0 and 1: 0 outside, 1 + i0 * bins1 + i1 inside,
-/// bins0 * bins1 + 1 for non-finite walkers.
-LGV_HD LGV_INLINE int joint_slot(double x0, double x1, const Axis &a0, const Axis &a1) {
-    const int s0 = axis_slot(x0, a0), s1 = axis_slot(x1, a1);
+/// Slot of the joint histogram of axes 0 and 1 from the axis slots s0, s1 of a finite walker:
+/// 0 outside, 1 + i0 * bins1 + i1 inside (bins0 * bins1 + 1 counts non-finite walkers).
+LGV_HD LGV_INLINE int joint_slot(int s0, int s1, const Axis &a1) {
     if (s0 == 0 || s1 == 0)
         return 0;
     return 1 + (s0 - 1) * a1.bins + (s1 - 1);

@@ -75,13 +75,17 @@ LGV_HD LGV_INLINE void accumulate_moments(const Pot &pot, const Vec<T, D> &x, co
     sums[moment::msd(D)] += msd;
 }
 
-/// True when every coordinate lies inside its axis range.
-template <class T, int D> LGV_HD LGV_INLINE bool inside_grid(const Vec<T, D> &x, const Grid &grid) {
-    bool in = true;
+/// The slot of each coordinate on its axis (axis_slot); true when every coordinate lies inside
+/// its axis range.
+template <class T, int D>
+LGV_HD LGV_INLINE bool grid_slots(const Vec<T, D> &x, const Grid &grid, int (&slots)[D]) {
+    bool inside = true;
     LGV_UNROLL
-    for (int d = 0; d < D; ++d)
-        in = in && axis_slot(double(x[d]), grid.axes[d]) != 0;
-    return in;
+    for (int d = 0; d < D; ++d) {
+        slots[d] = axis_slot(double(x[d]), grid.axes[d]);
+        inside = inside && slots[d] != 0;
+    }
+    return inside;
 }
 
 /// Slot of a hit step in the passage-time histogram: 0 not hit (or outside), 1..bins.

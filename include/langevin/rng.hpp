@@ -90,10 +90,55 @@ public:
     LGV_HD LGV_INLINE uint4 words() { return curand4(&state_); }
 
 private:
+#if defined(__CUDA_ARCH__)
+    // curand_normal4 / curand_normal2_double on the device: the same words and the same
+    // Box-Muller (_curand_box_muller*, curand_normal.h), with its affine maps of the words as
+    // explicit FMAs. The CUDA build has --fmad=false, under which cuRAND's own inline code would
+    // round v = y * (2pi / 2^32) + pi / 2^32 twice; the FMA is what nvcc makes of it by default.
+    // The other maps have exact products (powers of two), where an FMA changes nothing.
+    __device__ static float4 normal4(uint4 w) {
+        float4 r;
+        const float u0 = __fmaf_rn(float(w.x), CURAND_2POW32_INV, CURAND_2POW32_INV / 2);
+        const float v0 = __fmaf_rn(float(w.y), CURAND_2POW32_INV_2PI, CURAND_2POW32_INV_2PI / 2);
+        const float u1 = __fmaf_rn(float(w.z), CURAND_2POW32_INV, CURAND_2POW32_INV / 2);
+        const float v1 = __fmaf_rn(float(w.w), CURAND_2POW32_INV_2PI, CURAND_2POW32_INV_2PI / 2);
+        const float s0 = sqrtf(-2.0f * logf(u0)), s1 = sqrtf(-2.0f * logf(u1));
+        __sincosf(v0, &r.x, &r.y);
+        __sincosf(v1, &r.z, &r.w);
+        return {r.x * s0, r.y * s0, r.z * s1, r.w * s1};
+    }
+    __device__ static double2 normal2_double(uint4 w) {
+        const unsigned long long zx = w.x ^ (static_cast<unsigned long long>(w.y) << 21);
+        const unsigned long long zy = w.z ^ (static_cast<unsigned long long>(w.w) << 21);
+        const double u =
+            __fma_rn(double(zx), CURAND_2POW53_INV_DOUBLE, CURAND_2POW53_INV_DOUBLE / 2.0);
+        const double v =
+            __fma_rn(double(zy), CURAND_2POW53_INV_DOUBLE * 2.0, CURAND_2POW53_INV_DOUBLE);
+        const double s = sqrt(-2.0 * log(u));
+        double2 r;
+        sincospi(v, &r.x, &r.y);
+        return {r.x * s, r.y * s};
+    }
+#endif
+    LGV_HD LGV_INLINE float4 next_normal4() {
+#if defined(__CUDA_ARCH__)
+        return normal4(curand4(&state_));
+#else
+        return curand_normal4(&state_);
+#endif
+    }
+    LGV_HD LGV_INLINE double2 next_normal2_double() {
+#if defined(__CUDA_ARCH__)
+        return normal2_double(curand4(&state_));
+#else
+        return curand_normal2_double(&state_);
+#endif
+    }
+
     template <int D> LGV_HD LGV_INLINE void fill(Vec<float, D> &out) {
         LGV_UNROLL
         for (int b = 0; b < (D + 3) / 4; ++b) {
-            const float4 r = curand_normal4(&state_);
+            const float4 r = next_normal4();
             const float q[4] = {r.x, r.y, r.z, r.w};
             LGV_UNROLL
             for (int j = 0; j < 4; ++j)
@@ -104,7 +149,7 @@ private:
     template <int D> LGV_HD LGV_INLINE void fill(Vec<double, D> &out) {
         LGV_UNROLL
         for (int b = 0; b < (D + 1) / 2; ++b) {
-            const double2 r = curand_normal2_double(&state_);
+            const double2 r = next_normal2_double();
             out[2 * b] = r.x;
             if (2 * b + 1 < D)
                 out[2 * b + 1] = r.y;

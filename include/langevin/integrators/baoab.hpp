@@ -4,9 +4,9 @@
 //   B: v += (h/2) F(x)/m;  A: x += (h/2) v;  O: v = c v + sqrt((1 - c^2) T/m) xi;
 //   A: x += (h/2) v;       B: v += (h/2) F(x)/m.
 // The force after the second A is carried into the next step (one evaluation per step); a new
-// launch recomputes it from x. The two agree bitwise because no backend contracts a*b + c into
-// an FMA (CUDA builds use --fmad=false: with contraction, an H200 gave different low bits at
-// launch boundaries).
+// launch recomputes it from x. The two agree bitwise because no compiler contracts a*b + c on
+// its own (CUDA: --fmad=false; with contraction an H200 gave different low bits at launch
+// boundaries); the FMAs are explicit (lgv_fma), the same at every site.
 // Parameters: dt > 0, friction gamma > 0, mass m > 0. Stationary law exp(-(E + m|v|^2/2)/T);
 // configurational averages accurate to O(dt^2); on a harmonic well <x^2> = T/k exactly.
 // Reference: B. Leimkuhler & C. Matthews, AMRX 2013, 34-56.
@@ -45,15 +45,15 @@ struct BAOAB {
                                 const Vec<T, D> &xi, Carry<T, D> &carry) const {
         LGV_UNROLL
         for (int d = 0; d < D; ++d) {
-            v[d] += c.kick * carry.force[d];
-            x[d] += c.half_dt * v[d];
-            v[d] = c.damp * v[d] + c.noise * xi[d];
-            x[d] += c.half_dt * v[d];
+            v[d] = lgv_fma(c.kick, carry.force[d], v[d]);
+            x[d] = lgv_fma(c.half_dt, v[d], x[d]);
+            v[d] = lgv_fma(c.damp, v[d], c.noise * xi[d]);
+            x[d] = lgv_fma(c.half_dt, v[d], x[d]);
         }
         carry.force = pot.force(x);
         LGV_UNROLL
         for (int d = 0; d < D; ++d)
-            v[d] += c.kick * carry.force[d];
+            v[d] = lgv_fma(c.kick, carry.force[d], v[d]);
     }
 
     static std::vector<IntegratorParamSpec> params() {

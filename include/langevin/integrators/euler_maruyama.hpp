@@ -36,7 +36,7 @@ struct EulerMaruyama {
         const Vec<T, D> f = pot.force(x);
         LGV_UNROLL
         for (int d = 0; d < D; ++d)
-            x[d] += c.drift * f[d] + c.noise * xi[d];
+            x[d] = lgv_fma(c.noise, xi[d], lgv_fma(c.drift, f[d], x[d]));
     }
 
     static std::vector<IntegratorParamSpec> params() {

@@ -42,7 +42,7 @@ struct LeimkuhlerMatthews {
         const Vec<T, D> f = pot.force(x);
         LGV_UNROLL
         for (int d = 0; d < D; ++d) {
-            x[d] += c.drift * f[d] + c.noise * (carry.xi[d] + next[d]);
+            x[d] = lgv_fma(c.noise, carry.xi[d] + next[d], lgv_fma(c.drift, f[d], x[d]));
             carry.xi[d] = next[d];
         }
     }

@@ -28,7 +28,7 @@ struct DoubleWell {
     template <class T, int D> LGV_HD LGV_INLINE Vec<T, D> force(const Vec<T, D> &x) const {
         const T u = x[0];
         Vec<T, D> f;
-        f[0] = -(T(4) * T(a) * u * (u * u - T(b) * T(b)) + T(tilt));
+        f[0] = -lgv_fma(T(4 * a) * u, lgv_fma(u, u, -T(b * b)), T(tilt));
         return f;
     }
     template <class T> LGV_HD LGV_INLINE T coord_energy(int, T x) const {
