@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "cuda_check.cuh"
@@ -66,9 +67,22 @@ inline unsigned grid_blocks(std::uint64_t count, int threads) {
     return static_cast<unsigned>((count + threads - 1) / threads);
 }
 
-/// Scratch space of the reductions.
+/// Scratch space of the reductions, and the stepping coefficients.
 struct Workspace {
     DeviceBuffer counts, block_sums, best, coeffs;
+    std::vector<unsigned char> sent_coeffs; ///< what `coeffs` holds
+
+    /// The device copy of a coefficient table, sent only when it differs from the last one (a
+    /// constant schedule sends its one entry once, not at every launch).
+    const void *upload_coeffs(const void *table, std::size_t bytes) {
+        const auto *bytes_of = static_cast<const unsigned char *>(table);
+        if (sent_coeffs.size() != bytes || std::memcmp(sent_coeffs.data(), table, bytes) != 0) {
+            sent_coeffs.clear(); // a failed copy must not leave a stale match behind
+            LGV_CUDA_CHECK(cudaMemcpy(coeffs.reserve(bytes), table, bytes, cudaMemcpyHostToDevice));
+            sent_coeffs.assign(bytes_of, bytes_of + bytes);
+        }
+        return coeffs.get();
+    }
 };
 
 template <class T>

@@ -81,14 +81,39 @@ CountLayout count_layout(const Grid &grid, const Pot &pot, const Axis &passage) 
     return c;
 }
 
+/// Asks L2 for `bytes` from p on, one 128-byte line per thread at a time, without waiting.
+__device__ inline void prefetch_to_l2(const void *p, std::uint64_t bytes) {
+    const char *base = static_cast<const char *>(p);
+    for (std::uint64_t offset = std::uint64_t(threadIdx.x) * 128; offset < bytes;
+         offset += std::uint64_t(blockDim.x) * 128)
+        asm volatile("prefetch.global.L2 [%0];" ::"l"(base + offset));
+}
+
+/// Blocks per SM the observation kernel is compiled for: 4 (at most 64 registers, more loads in
+/// flight) for cheap 1-D energies; the others would spill.
+template <class Pot, int D> constexpr int kObserveMinBlocks = D == 1 && Pot::separable ? 4 : 1;
+
 /// One CUDA block per moment block. Thread t takes walkers t, t + 256, ... of the block.
 template <class Pot, class T, int D>
-__global__ void __launch_bounds__(kernels::kMomentThreads)
+__global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot, D>)
     observe_blocks(Pot pot, Grid grid, Axis passage, CountLayout layout, InitSpec init,
                    std::uint64_t seed, std::uint64_t first_walker, const T *xs, const T *vs,
                    const std::uint64_t *hits, std::uint64_t n, double *block_sums, Best *bests,
                    unsigned long long *counts) {
     extern __shared__ unsigned int shared_counts[];
+    const std::uint64_t base = std::uint64_t(blockIdx.x) * kMomentBlock;
+    {
+        // The walker loop below has one load in flight per thread; requesting the whole block
+        // up front lets it wait on L2 instead of device memory (it was bandwidth-latency bound).
+        const std::uint64_t walkers = (n - base < kMomentBlock ? n - base : kMomentBlock);
+        for (int d = 0; d < D; ++d) {
+            prefetch_to_l2(xs + d * n + base, walkers * sizeof(T));
+            if (vs)
+                prefetch_to_l2(vs + d * n + base, walkers * sizeof(T));
+        }
+        if (hits)
+            prefetch_to_l2(hits + base, walkers * sizeof(std::uint64_t));
+    }
     if (layout.in_shared) {
         for (int k = threadIdx.x; k < layout.size; k += blockDim.x)
             shared_counts[k] = 0;
@@ -116,7 +141,6 @@ __global__ void __launch_bounds__(kernels::kMomentThreads)
     for (int d = 0; d < D; ++d)
         shift[d] = 0.5 * (grid.axes[d].lo + grid.axes[d].hi);
     Best best;
-    const std::uint64_t base = std::uint64_t(blockIdx.x) * kMomentBlock;
     for (std::uint64_t k = threadIdx.x; k < kMomentBlock; k += kernels::kMomentThreads) {
         const std::uint64_t i = base + k;
         if (i >= n)

@@ -27,9 +27,8 @@ void launch_advance_integrator(const Model &model, const DeviceChunk &chunk,
         for (std::size_t k = 0; k < entries; ++k)
             table.push_back(
                 step_coefficients<T>(integ, kT[kT.size() == 1 ? 0 : k], first_step + k));
-        auto *coeffs = static_cast<Coeffs *>(ws.coeffs.reserve(sizeof(Coeffs) * table.size()));
-        LGV_CUDA_CHECK(cudaMemcpy(coeffs, table.data(), sizeof(Coeffs) * table.size(),
-                                  cudaMemcpyHostToDevice));
+        const auto *coeffs = static_cast<const Coeffs *>(
+            ws.upload_coeffs(table.data(), sizeof(Coeffs) * table.size()));
         const int threads = block_size > 0 ? block_size : 256;
         const bool varying = table.size() > 1;
         const unsigned blocks = grid_blocks(chunk.count, threads);

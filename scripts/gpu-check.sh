@@ -4,7 +4,8 @@
 # CUDA loop, the peer comparison, the 1e10-walker run, the N sweep and the matrix, and print a
 # table last. toml++ is not installed there: carry its headers in .toml/.
 # LANGEVIN_GPU_BUDGET (seconds, default 420) skips the later, optional steps once it is spent;
-# LANGEVIN_GPU_QUICK=1 runs only the build, the tests, the benchmarks and the 1e10-walker run.
+# LANGEVIN_GPU_QUICK=1 runs only the build, the tests, the benchmarks and the 1e10-walker run;
+# LANGEVIN_GPU_PROFILE=1 adds an nsys kernel summary of the sampled benchmark (when nsys exists).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-gpu-check-out}
@@ -52,6 +53,23 @@ run_bench "rastrigin8 EM f32 +obs/100" bench/studies/rastrigin8.toml --backend c
 run_bench "dw EM f32 cpu16 2^22 x100" $dw --backend cpu --set ensemble.walkers=4194304 \
     --set run.steps=100 --repeats 3
 echo "benchmarks: $(($(date +%s) - t0)) s"
+if [ "${LANGEVIN_GPU_PROFILE:-0}" = 1 ] && command -v nsys >/dev/null 2>&1; then
+    timeout 90 nsys profile -o "$out/sampling" --force-overwrite true \
+        "$bench" $dw --backend cuda --sample-every 100 --repeats 1 >"$out/nsys.log" 2>&1 &&
+        nsys stats -r cuda_gpu_kern_sum,cuda_gpu_mem_time_sum -f csv -o "$out/stats" \
+            "$out/sampling.nsys-rep" >>"$out/nsys.log" 2>&1
+    python3 - "$out"/stats_*.csv <<'PY' || tail -5 "$out/nsys.log"
+import csv, sys
+for path in sys.argv[1:]:
+    for d in list(csv.DictReader(open(path)))[:8]:
+        name = d.get("Name") or d.get("Operation") or "?"
+        print(f"{name[:60]:60s} x{d.get('Instances') or d.get('Count')} "
+              f"total {float(d['Total Time (ns)']) / 1e6:8.3f} ms, "
+              f"avg {float(d['Avg (ns)']) / 1e3:8.1f} us")
+PY
+    rm -f "$out"/sampling.nsys-rep "$out"/sampling.sqlite
+    echo "profile: $(($(date +%s) - t0)) s"
+fi
 
 if [ "$quick" != 1 ] && [ "$(left)" -gt 100 ]; then
     PYTHONUNBUFFERED=1 timeout $(($(left) - 60)) python3 bench/peers/compare.py --bench "$bench" \

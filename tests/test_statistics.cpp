@@ -2,8 +2,11 @@
 // fixed, so each test is deterministic; tolerances are five standard errors of the sample size,
 // and each test also checks that a plausible bug would fail it (power).
 #include <array>
+#include <cmath>
+#include <limits>
 
 #include "langevin/boltzmann.hpp"
+#include "langevin/grid.hpp"
 #include "langevin/stats.hpp"
 #include "test_support.hpp"
 
@@ -252,6 +255,26 @@ TEST_P(ExactLaws, NonFiniteWalkersAreCountedNeverBinned) {
     for (auto c : last.histograms[0].counts)
         binned += c;
     EXPECT_EQ(binned, 0u);
+}
+
+TEST(Binning, AxisSlotsAreHalfOpenBinsOfEqualWidth) {
+    const Axis axis{-2.0, 2.0, 100}; // the reference study's grid: width 0.04
+    const double inf = std::numeric_limits<double>::infinity();
+    EXPECT_EQ(axis_slot(-2.0, axis), 1);
+    EXPECT_EQ(axis_slot(std::nextafter(-2.0, -inf), axis), 0);
+    EXPECT_EQ(axis_slot(2.0, axis), 0); // [lo, hi): hi is outside
+    EXPECT_EQ(axis_slot(std::nextafter(2.0, -inf), axis), 100);
+    EXPECT_EQ(axis_slot(0.0, axis), 51);
+    EXPECT_EQ(axis_slot(-1.0, axis), 26);
+    EXPECT_EQ(axis_slot(inf, axis), 0);
+    EXPECT_EQ(axis_slot(-inf, axis), 0);
+    EXPECT_EQ(axis_slot(std::nan(""), axis), 0);
+    // Every bin gets the points strictly inside it (edges may round either way by an ulp).
+    for (int b = 0; b < 100; ++b)
+        for (double f : {0.01, 0.5, 0.99})
+            EXPECT_EQ(axis_slot(-2.0 + (b + f) * 0.04, axis), b + 1) << b << " " << f;
+    // One bin: everything in [lo, hi).
+    EXPECT_EQ(axis_slot(std::nextafter(1.0, 0.0), Axis{0.0, 1.0, 1}), 1);
 }
 
 LGV_INSTANTIATE_BACKENDS(ExactLaws);

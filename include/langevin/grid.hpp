@@ -21,13 +21,15 @@ struct Grid {
     bool joint = false;
 };
 
-/// Slot of x on an axis: 0 outside [lo, hi), 1..bins inside. Double arithmetic, no FMA pattern,
-/// so the host and the device agree on every finite x.
+/// Slot of x on an axis: 0 outside [lo, hi) (or NaN), 1..bins inside. Double arithmetic with
+/// no FMA pattern, so the host and the device agree on every x; the scale bins / (hi - lo) is
+/// loop-invariant (one product per walker, not a division), and the last bin takes what
+/// rounds up to `bins` just below hi.
 LGV_HD LGV_INLINE int axis_slot(double x, const Axis &axis) {
-    const double u = (x - axis.lo) / (axis.hi - axis.lo) * axis.bins;
-    if (!(u >= 0.0 && u < double(axis.bins)))
+    if (!(x >= axis.lo && x < axis.hi))
         return 0;
-    return 1 + static_cast<int>(u);
+    const int k = static_cast<int>((x - axis.lo) * (double(axis.bins) / (axis.hi - axis.lo)));
+    return 1 + (k < axis.bins ? k : axis.bins - 1);
 }
 
 /// Slot of the joint histogram of axes 0 and 1 from the axis slots s0, s1 of a finite walker:
