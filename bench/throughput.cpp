@@ -25,6 +25,7 @@ double seconds_since(Clock::time_point t0) {
 struct Measurement {
     double rate = 0, first_step_seconds = 0;
     double observe_seconds = 0; ///< median time of one observe() call (0: no sampling)
+    double advance_seconds = 0; ///< median time of one advance() call (launch to finish)
 };
 
 /// Initialises, takes one warm-up step (time to first step: allocation, initial conditions, first
@@ -37,14 +38,16 @@ Measurement measure(const Study &s, Backend &backend, int repeats, std::uint64_t
     backend.advance(s.model, 0, 1, s.schedule.table(0, 1)); // context, allocation, first launch
     m.first_step_seconds = seconds_since(t0);
     const ObserveSpec spec{s.grid, s.init, Axis{0, 1, 0}};
-    std::vector<double> rates, observes;
+    std::vector<double> rates, observes, advances;
     std::uint64_t step = 1;
     for (int r = 0; r < repeats; ++r) {
         const auto start = Clock::now();
         const std::uint64_t every = sample_every ? sample_every : s.steps;
         for (std::uint64_t done = 0; done < s.steps; done += every) {
             const std::uint64_t n = std::min(every, s.steps - done);
+            const auto a = Clock::now();
             backend.advance(s.model, step + done, n, s.schedule.table(step + done, n));
+            advances.push_back(seconds_since(a));
             if (sample_every) {
                 const auto t = Clock::now(); // advance() has finished: this is observe alone
                 backend.observe(s.model, spec);
@@ -60,6 +63,7 @@ Measurement measure(const Study &s, Backend &backend, int repeats, std::uint64_t
     };
     m.rate = median(rates);
     m.observe_seconds = median(observes);
+    m.advance_seconds = median(advances);
     return m;
 }
 
@@ -90,6 +94,7 @@ nlohmann::json record(const Study &s, const Backend &b, const Measurement &m,
             {"time_to_first_step_s", m.first_step_seconds},
             {"walker_steps_per_second", m.rate},
             {"observe_s", m.observe_seconds}, // one sample: histograms, moments, best walker
+            {"advance_s", m.advance_seconds}, // one advance() call: sample_every (or all) steps
             {"coordinate_steps_per_second", m.rate * s.model.dim()}};
 }
 

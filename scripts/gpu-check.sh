@@ -8,7 +8,9 @@
 # LANGEVIN_GPU_PROFILE=1 adds an nsys kernel summary of the sampled benchmark (when nsys exists).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-out=${OUT:-gpu-check-out}
+# Everything is written to gpu-check-out/; where $OUT is set (the device tool), the results (at
+# most 8 files: the tool returns no more) are copied there at the end.
+out=gpu-check-out
 mkdir -p "$out"
 budget=${LANGEVIN_GPU_BUDGET:-420}
 quick=${LANGEVIN_GPU_QUICK:-0}
@@ -108,7 +110,7 @@ import json, sys
 targets = {"dw EM f32 2^24 x1000 +obs/100": 6.0e11, "dw EM f64 2^24 x1000": 1.9e11,
            "dw BAOAB f32 2^24 x1000": 5e11, "rastrigin8 EM f32 2^22 x500": 5.5e11}
 print(f"{'benchmark':34s} {'walker-steps/s':>15s} {'coord-steps/s':>15s} {'first step s':>12s} "
-      f"{'target':>8s} {'sample ms':>9s}")
+      f"{'target':>8s} {'sample ms':>9s} {'advance ms':>10s}")
 for line in open(sys.argv[1]):
     label, _, js = line.strip().partition('|')
     try:
@@ -117,7 +119,8 @@ for line in open(sys.argv[1]):
         print(f"{label:34s} {d['walker_steps_per_second']:15.3e} "
               f"{d['coordinate_steps_per_second']:15.3e} {d['time_to_first_step_s']:12.3f} "
               f"{'%.1e' % t if t else '':>8s} "
-              f"{'%.3f' % (d['observe_s'] * 1e3) if d.get('observe_s') else '':>9s}")
+              f"{'%.3f' % (d['observe_s'] * 1e3) if d.get('observe_s') else '':>9s} "
+              f"{'%.3f' % (d['advance_s'] * 1e3) if d.get('advance_s') else '':>10s}")
     except Exception:
         print(f"{label:34s} failed: {js[:80]}")
 for line in open(sys.argv[2]):
@@ -128,4 +131,12 @@ for line in open(sys.argv[2]):
     except Exception:
         print("bare loop:", line.strip()[:100])
 PY
+if [ -n "${OUT:-}" ]; then
+    { grep -E "tests passed|tests failed|\(Failed\)|\(Timeout\)" "$out/ctest.log"
+      grep -h "lgv_sin_2pi" "$build"/Testing/Temporary/LastTest*.log; } >"$out/tests.txt"
+    for f in gpu.txt tests.txt bench.txt bare.jsonl peers.txt ten_billion.json matrix.jsonl \
+        stats_cuda_gpu_kern_sum.csv; do
+        [ -f "$out/$f" ] && cp "$out/$f" "$OUT/"
+    done
+fi
 exit $ctest_rc
