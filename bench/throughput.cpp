@@ -28,18 +28,23 @@ struct Measurement {
     double advance_seconds = 0; ///< median time of one advance() call (launch to finish)
 };
 
-/// Initialises, takes one warm-up step (time to first step: allocation, initial conditions, first
+/// Steps of the warm-up launch: a whole number of step groups for every dimension and precision
+/// (a group is 1, 2 or 4 steps, rng.hpp), so the timed launches start group-aligned as a study's
+/// segments do; a launch starting inside a group also draws that group's normals.
+constexpr std::uint64_t kWarmUpSteps = 4;
+
+/// Initialises, takes a warm-up launch (time to first step: allocation, initial conditions, first
 /// launch; the CUDA context exists already, see backend_creation_s), then times `repeats` runs
 /// of study.steps steps.
 Measurement measure(const Study &s, Backend &backend, int repeats, std::uint64_t sample_every) {
     Measurement m;
     const auto t0 = Clock::now();
     backend.initialize(s.model, s.init, 0, s.walkers);
-    backend.advance(s.model, 0, 1, s.schedule.table(0, 1)); // context, allocation, first launch
+    backend.advance(s.model, 0, kWarmUpSteps, s.schedule.table(0, kWarmUpSteps));
     m.first_step_seconds = seconds_since(t0);
     const ObserveSpec spec{s.grid, s.init, Axis{0, 1, 0}};
     std::vector<double> rates, observes, advances;
-    std::uint64_t step = 1;
+    std::uint64_t step = kWarmUpSteps;
     for (int r = 0; r < repeats; ++r) {
         const auto start = Clock::now();
         const std::uint64_t every = sample_every ? sample_every : s.steps;

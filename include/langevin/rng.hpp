@@ -68,6 +68,9 @@ template <class T, int D> struct NormalLayout {
     static constexpr int group_steps = group_normals / D;
     static constexpr int group_calls = group_normals / per_call;
     static constexpr std::uint64_t group_words = 4u * group_calls;
+    // 1, 2 or 4 steps: launches of 4k steps from step 4j never split a group (langevin_bench's
+    // warm-up relies on it).
+    static_assert(4 % group_steps == 0, "a step group divides 4 steps");
 };
 
 /// One walker's stream positioned at a word offset.
