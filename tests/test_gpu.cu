@@ -43,7 +43,41 @@ __global__ void sin_2pi(const float *x, int n, float *out) {
         out[i] = lgv_sin_2pi(x[i]);
 }
 
+/// Counts the words whose Box-Muller radius differs (bitwise) from sqrtf(-2 logf(u)).
+__global__ void radius_mismatches(unsigned long long *mismatches, unsigned *first) {
+    for (std::uint64_t w = blockIdx.x * std::uint64_t(blockDim.x) + threadIdx.x;
+         w < (std::uint64_t(1) << 32); w += std::uint64_t(gridDim.x) * blockDim.x) {
+        const float u = __fmaf_rn(float(unsigned(w)), CURAND_2POW32_INV, CURAND_2POW32_INV / 2);
+        const float a = sqrtf(-2.0f * logf(u)), b = detail::box_muller_radius(u);
+        if (__float_as_uint(a) != __float_as_uint(b)) {
+            atomicAdd(mismatches, 1ull);
+            atomicMin(first, unsigned(w));
+        }
+    }
+}
+
 } // namespace
+
+TEST(Gpu, BoxMullerRadiusIsSqrtf) {
+    require_device();
+    if (IsSkipped() || HasFatalFailure())
+        return;
+    unsigned long long *d_count;
+    unsigned *d_first;
+    ASSERT_EQ(cudaMalloc(&d_count, 8), cudaSuccess);
+    ASSERT_EQ(cudaMalloc(&d_first, 4), cudaSuccess);
+    cudaMemset(d_count, 0, 8);
+    cudaMemset(d_first, 0xff, 4);
+    radius_mismatches<<<4096, 256>>>(d_count, d_first);
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    unsigned long long count = 0;
+    unsigned first = 0;
+    cudaMemcpy(&count, d_count, 8, cudaMemcpyDeviceToHost);
+    cudaMemcpy(&first, d_first, 4, cudaMemcpyDeviceToHost);
+    cudaFree(d_count);
+    cudaFree(d_first);
+    EXPECT_EQ(count, 0u) << "first differing word " << first; // all 2^32 words
+}
 
 TEST(Gpu, FastSineOfTwoPiXStaysWithinItsBound) {
     require_device();

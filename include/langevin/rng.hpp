@@ -73,6 +73,24 @@ template <class T, int D> struct NormalLayout {
     static_assert(4 % group_steps == 0, "a step group divides 4 steps");
 };
 
+#if defined(__CUDACC__)
+namespace detail {
+/// Box-Muller's radius sqrtf(-2 logf(u)) for u = cuRAND's uniform of a word, in [2^-32, 1].
+/// sqrtf is MUFU.RSQ and one Newton step for x in [2^-101, FLT_MAX] (correctly rounded there:
+/// it is how CUDA's IEEE sqrtf computes it), else a slow path; x = -2 log u is +-0 (u = 1) or in
+/// [1.19e-7, 44.4], so the fast path alone, with zero passed through, is bitwise sqrtf without
+/// its range test and branch (every word checked on the GPU: Gpu.BoxMullerRadiusIsSqrtf).
+__device__ __forceinline__ float box_muller_radius(float u) {
+    const float x = -2.0f * logf(u);
+    float y;
+    asm("rsqrt.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+    const float s = __fmul_rn(x, y), half_y = __fmul_rn(y, 0.5f);
+    const float r = __fmaf_rn(__fmaf_rn(-s, s, x), half_y, s);
+    return x == 0.0f ? x : r;
+}
+} // namespace detail
+#endif
+
 /// One walker's stream positioned at a word offset.
 class WalkerRng {
 public:
@@ -105,7 +123,7 @@ private:
         const float v0 = __fmaf_rn(float(w.y), CURAND_2POW32_INV_2PI, CURAND_2POW32_INV_2PI / 2);
         const float u1 = __fmaf_rn(float(w.z), CURAND_2POW32_INV, CURAND_2POW32_INV / 2);
         const float v1 = __fmaf_rn(float(w.w), CURAND_2POW32_INV_2PI, CURAND_2POW32_INV_2PI / 2);
-        const float s0 = sqrtf(-2.0f * logf(u0)), s1 = sqrtf(-2.0f * logf(u1));
+        const float s0 = detail::box_muller_radius(u0), s1 = detail::box_muller_radius(u1);
         __sincosf(v0, &r.x, &r.y);
         __sincosf(v1, &r.z, &r.w);
         return {r.x * s0, r.y * s0, r.z * s1, r.w * s1};
