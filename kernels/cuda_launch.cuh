@@ -76,12 +76,15 @@ struct Workspace {
     /// constant schedule sends its one entry once, not at every launch).
     const void *upload_coeffs(const void *table, std::size_t bytes) {
         const auto *bytes_of = static_cast<const unsigned char *>(table);
-        if (sent_coeffs.size() != bytes || std::memcmp(sent_coeffs.data(), table, bytes) != 0) {
+        // Reallocated only to grow, and then the sizes differ: the table is sent again.
+        void *device = coeffs.reserve(bytes);
+        if (sent_coeffs.size() != bytes ||
+            (bytes > 0 && std::memcmp(sent_coeffs.data(), table, bytes) != 0)) {
             sent_coeffs.clear(); // a failed copy must not leave a stale match behind
-            LGV_CUDA_CHECK(cudaMemcpy(coeffs.reserve(bytes), table, bytes, cudaMemcpyHostToDevice));
+            LGV_CUDA_CHECK(cudaMemcpy(device, table, bytes, cudaMemcpyHostToDevice));
             sent_coeffs.assign(bytes_of, bytes_of + bytes);
         }
-        return coeffs.get();
+        return device;
     }
 };
 

@@ -81,12 +81,14 @@ CountLayout count_layout(const Grid &grid, const Pot &pot, const Axis &passage) 
     return c;
 }
 
-/// Asks L2 for `bytes` from p on, one 128-byte line per thread at a time, without waiting.
+/// Asks L2 for the 128-byte lines holding `bytes` from p on, one line per thread at a time,
+/// without waiting. (Allocations are 256-byte aligned: the first line starts inside p's.)
 __device__ inline void prefetch_to_l2(const void *p, std::uint64_t bytes) {
-    const char *base = static_cast<const char *>(p);
-    for (std::uint64_t offset = std::uint64_t(threadIdx.x) * 128; offset < bytes;
-         offset += std::uint64_t(blockDim.x) * 128)
-        asm volatile("prefetch.global.L2 [%0];" ::"l"(base + offset));
+    const std::uintptr_t start = reinterpret_cast<std::uintptr_t>(p);
+    const std::uintptr_t end = start + bytes;
+    for (std::uintptr_t line = (start & ~std::uintptr_t(127)) + std::uintptr_t(threadIdx.x) * 128;
+         line < end; line += std::uintptr_t(blockDim.x) * 128)
+        asm volatile("prefetch.global.L2 [%0];" ::"l"(line));
 }
 
 /// Blocks per SM the observation kernel is compiled for: 4 (at most 64 registers, more loads in

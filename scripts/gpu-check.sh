@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 # Everything is written to gpu-check-out/; where $OUT is set (the device tool), the results (at
 # most 8 files: the tool returns no more) are copied there at the end.
 out=gpu-check-out
+rm -rf "$out" # a warm machine keeps it: no stale results from an earlier call
 mkdir -p "$out"
 budget=${LANGEVIN_GPU_BUDGET:-420}
 quick=${LANGEVIN_GPU_QUICK:-0}

@@ -167,7 +167,8 @@ public:
         used_[section].insert(key);
         std::vector<Range> v = fallback;
         const std::string rule = detail::concat("must be [lo, hi] or a list of ", dim,
-                                                " pairs [[lo, hi], ...] with lo < hi");
+                                                " pairs [[lo, hi], ...] with lo < hi and a finite"
+                                                " width hi - lo");
         if (const toml::node *n = find(section, key)) {
             v.clear();
             const toml::array *a = n->as_array();
@@ -178,7 +179,8 @@ public:
                 if (!p || p->size() != 2)
                     fail(section, key, node_text(*n), rule);
                 auto lo = (*p)[0].value<double>(), hi = (*p)[1].value<double>();
-                if (!lo || !hi || !std::isfinite(*lo) || !std::isfinite(*hi) || !(*lo < *hi))
+                if (!lo || !hi || !std::isfinite(*lo) || !std::isfinite(*hi) || !(*lo < *hi) ||
+                    !std::isfinite(*hi - *lo))
                     fail(section, key, node_text(*n), rule);
                 return Range{*lo, *hi};
             };

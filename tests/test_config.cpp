@@ -87,6 +87,8 @@ TEST(Config, ErrorsNameKeyValueRuleAndLine) {
 
     const std::string e9 = error_of("[histogram]\nrange = [2, 1]\n");
     EXPECT_CONTAINS(e9, "lo < hi");
+    const std::string e9b = error_of("[histogram]\nrange = [-1e308, 1e308]\n");
+    EXPECT_CONTAINS(e9b, "finite width");
 
     const std::string e10 = error_of("[bogus]\nx = 1\n");
     EXPECT_CONTAINS(e10, "unknown section [bogus]");

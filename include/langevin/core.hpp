@@ -108,7 +108,8 @@ LGV_HD LGV_INLINE double lgv_cospi(double x) {
 /// sin(2 pi x) for forces. float32 on the device: the hardware sine (__sinf) of 2 pi r after the
 /// exact reduction x = n + r, |r| <= 1/2, a third of sinpif's cost (which dominated float32
 /// Rastrigin steps). Its absolute error is below kSin2piFastError for every x: CUDA's bound for
-/// __sinf on [-pi, pi] (2^-21.41) + rounding 2 pi r (2^-23) + the float 2 pi (pi 2^-24).
+/// __sinf on [-pi, pi] (2^-21.41) + rounding 2 pi r (2^-23) + the float 2 pi (pi 2^-24); at
+/// r = +-1/2 the argument is +-3.14159274, an ulp outside [-pi, pi] (the GPU test covers it).
 /// Otherwise sin(pi 2x) to ~1 ulp (lgv_sinpi).
 constexpr double kSin2piFastError = 6.7e-7;
 LGV_HD LGV_INLINE float lgv_sin_2pi(float x) {

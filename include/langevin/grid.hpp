@@ -23,13 +23,14 @@ struct Grid {
 
 /// Slot of x on an axis: 0 outside [lo, hi) (or NaN), 1..bins inside. Double arithmetic with
 /// no FMA pattern, so the host and the device agree on every x; the scale bins / (hi - lo) is
-/// loop-invariant (one product per walker, not a division), and the last bin takes what
-/// rounds up to `bins` just below hi.
+/// loop-invariant (one product per walker, not a division). The outer edges are exact; an inner
+/// edge may go to either neighbour within an ulp, and the last bin takes what rounds up to
+/// `bins` just below hi (or a NaN product: configurations keep hi - lo finite).
 LGV_HD LGV_INLINE int axis_slot(double x, const Axis &axis) {
     if (!(x >= axis.lo && x < axis.hi))
         return 0;
-    const int k = static_cast<int>((x - axis.lo) * (double(axis.bins) / (axis.hi - axis.lo)));
-    return 1 + (k < axis.bins ? k : axis.bins - 1);
+    const double u = (x - axis.lo) * (double(axis.bins) / (axis.hi - axis.lo));
+    return 1 + (u < double(axis.bins) ? static_cast<int>(u) : axis.bins - 1);
 }
 
 /// Slot of the joint histogram of axes 0 and 1 from the axis slots s0, s1 of a finite walker:

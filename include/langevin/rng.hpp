@@ -75,10 +75,10 @@ template <class T, int D> struct NormalLayout {
 
 #if defined(__CUDACC__)
 namespace detail {
-/// Box-Muller's radius sqrtf(-2 logf(u)) for u = cuRAND's uniform of a word, in [2^-32, 1].
+/// Box-Muller's radius sqrtf(-2 logf(u)) for u = cuRAND's uniform of a word, in [2^-33, 1].
 /// sqrtf is MUFU.RSQ and one Newton step for x in [2^-101, FLT_MAX] (correctly rounded there:
 /// it is how CUDA's IEEE sqrtf computes it), else a slow path; x = -2 log u is +-0 (u = 1) or in
-/// [1.19e-7, 44.4], so the fast path alone, with zero passed through, is bitwise sqrtf without
+/// [1.19e-7, 45.8], so the fast path alone, with zero passed through, is bitwise sqrtf without
 /// its range test and branch (every word checked on the GPU: Gpu.BoxMullerRadiusIsSqrtf).
 __device__ __forceinline__ float box_muller_radius(float u) {
     const float x = -2.0f * logf(u);
