@@ -24,8 +24,8 @@ double seconds_since(Clock::time_point t0) {
 
 struct Measurement {
     double rate = 0, first_step_seconds = 0;
-    double observe_seconds = 0; ///< median time of one observe() call (0: no sampling)
-    double advance_seconds = 0; ///< median time of one advance() call (launch to finish)
+    double observe_seconds = 0; ///< median time of one observe() call alone (0: no sampling)
+    double advance_seconds = 0; ///< median time of one advance() of sample_every (or all) steps
 };
 
 /// Steps of the warm-up launch: a whole number of step groups for every dimension and precision
@@ -33,42 +33,54 @@ struct Measurement {
 /// segments do; a launch starting inside a group also draws that group's normals.
 constexpr std::uint64_t kWarmUpSteps = 4;
 
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v[v.size() / 2];
+}
+
 /// Initialises, takes a warm-up launch (time to first step: allocation, initial conditions, first
 /// launch; the CUDA context exists already, see backend_creation_s), then times `repeats` runs
-/// of study.steps steps.
-Measurement measure(const Study &s, Backend &backend, int repeats, std::uint64_t sample_every) {
+/// of study.steps steps. With sampling, a run is one advance_and_observe call with a sample every
+/// sample_every steps, as a study's segment is (`serial`: the backend-independent sequence of
+/// advance() and observe() instead); observe() and advance() alone are timed afterwards.
+Measurement measure(const Study &s, Backend &backend, int repeats, std::uint64_t sample_every,
+                    bool serial) {
     Measurement m;
     const auto t0 = Clock::now();
     backend.initialize(s.model, s.init, 0, s.walkers);
     backend.advance(s.model, 0, kWarmUpSteps, s.schedule.table(0, kWarmUpSteps));
     m.first_step_seconds = seconds_since(t0);
     const ObserveSpec spec{s.grid, s.init, Axis{0, 1, 0}};
-    std::vector<double> rates, observes, advances;
+    std::vector<std::uint64_t> at;
+    for (std::uint64_t t = sample_every; sample_every && t <= s.steps; t += sample_every)
+        at.push_back(t);
+    std::vector<double> runs, observes, advances;
     std::uint64_t step = kWarmUpSteps;
     for (int r = 0; r < repeats; ++r) {
         const auto start = Clock::now();
-        const std::uint64_t every = sample_every ? sample_every : s.steps;
-        for (std::uint64_t done = 0; done < s.steps; done += every) {
-            const std::uint64_t n = std::min(every, s.steps - done);
-            const auto a = Clock::now();
-            backend.advance(s.model, step + done, n, s.schedule.table(step + done, n));
-            advances.push_back(seconds_since(a));
-            if (sample_every) {
-                const auto t = Clock::now(); // advance() has finished: this is observe alone
-                backend.observe(s.model, spec);
-                observes.push_back(seconds_since(t));
-            }
-        }
+        const std::vector<double> kT = s.schedule.table(step, s.steps);
+        if (at.empty())
+            backend.advance(s.model, step, s.steps, kT);
+        else if (serial)
+            backend.Backend::advance_and_observe(s.model, step, s.steps, kT, spec, at);
+        else
+            backend.advance_and_observe(s.model, step, s.steps, kT, spec, at);
         step += s.steps;
-        rates.push_back(double(s.walkers) * double(s.steps) / seconds_since(start));
+        runs.push_back(seconds_since(start));
     }
-    auto median = [](std::vector<double> &v) {
-        std::sort(v.begin(), v.end());
-        return v.empty() ? 0.0 : v[v.size() / 2];
-    };
-    m.rate = median(rates);
+    const std::uint64_t alone = at.empty() ? 0 : std::min(sample_every, s.steps);
+    for (int r = 0; r < (alone ? repeats : 0); ++r) {
+        auto t = Clock::now();
+        backend.advance(s.model, step, alone, s.schedule.table(step, alone));
+        advances.push_back(seconds_since(t));
+        step += alone;
+        t = Clock::now();
+        backend.observe(s.model, spec);
+        observes.push_back(seconds_since(t));
+    }
+    m.rate = double(s.walkers) * double(s.steps) / median(runs);
     m.observe_seconds = median(observes);
-    m.advance_seconds = median(advances);
+    m.advance_seconds = median(at.empty() ? runs : advances);
     return m;
 }
 
@@ -80,7 +92,7 @@ std::string today() {
 }
 
 nlohmann::json record(const Study &s, const Backend &b, const Measurement &m,
-                      std::uint64_t sample_every, const std::string &label,
+                      std::uint64_t sample_every, bool serial, const std::string &label,
                       double backend_creation_s) {
     return {{"date", today()},
             {"label", label},
@@ -95,11 +107,15 @@ nlohmann::json record(const Study &s, const Backend &b, const Measurement &m,
             {"walkers", s.walkers},
             {"steps", s.steps},
             {"sample_every", sample_every},
+            // queued: one advance_and_observe call per run; serial: advance() + observe()
+            {"sampling", sample_every == 0 ? "none"
+                         : serial          ? "serial"
+                                           : "queued"},
             {"backend_creation_s", backend_creation_s}, // CUDA: context creation
             {"time_to_first_step_s", m.first_step_seconds},
             {"walker_steps_per_second", m.rate},
-            {"observe_s", m.observe_seconds}, // one sample: histograms, moments, best walker
-            {"advance_s", m.advance_seconds}, // one advance() call: sample_every (or all) steps
+            {"observe_s", m.observe_seconds}, // one observe() alone: histograms, moments, best
+            {"advance_s", m.advance_seconds}, // one advance() alone: sample_every (or all) steps
             {"coordinate_steps_per_second", m.rate * s.model.dim()}};
 }
 
@@ -124,7 +140,7 @@ int main(int argc, char **argv) {
     std::string backend_name = "auto";
     int repeats = 5;
     std::uint64_t sample_every = 0;
-    bool matrix = false;
+    bool matrix = false, serial = false;
     std::vector<double> sizes = {1e4, 1e5, 1e6, 1e7, 1e8};
     double work = 2e9; // walker-steps per timed repeat in the matrix
     app.add_option("study", study_path, "study file (TOML); not with --matrix");
@@ -133,6 +149,8 @@ int main(int argc, char **argv) {
     app.add_option("--repeats", repeats, "timed repeats (the median is reported)");
     app.add_option("--sample-every", sample_every,
                    "also observe (histograms + moments) every this many steps (0: never)");
+    app.add_flag("--serial-sampling", serial,
+                 "sample by advance() + observe() in turn instead of one queued call");
     app.add_flag("--matrix", matrix, "run the benchmark matrix");
     app.add_option("--sizes", sizes, "walker counts of the matrix")->delimiter(',');
     app.add_option("--work", work, "matrix: walker-steps per timed repeat (sets the steps)");
@@ -144,8 +162,8 @@ int main(int argc, char **argv) {
             const auto t0 = Clock::now();
             auto backend = make_backend(backend_name, s.options);
             const double creation = seconds_since(t0);
-            std::cout << record(s, *backend, measure(s, *backend, repeats, sample_every),
-                                sample_every, study_path, creation)
+            std::cout << record(s, *backend, measure(s, *backend, repeats, sample_every, serial),
+                                sample_every, serial, study_path, creation)
                              .dump()
                       << "\n";
             return 0;
@@ -167,10 +185,11 @@ int main(int argc, char **argv) {
                             sets.push_back("ensemble.walkers=" + std::to_string(walkers));
                             sets.push_back("run.steps=" + std::to_string(steps));
                             const Study s = parse_study(toml, name, sets);
-                            std::cout << record(s, *backend, measure(s, *backend, repeats, every),
-                                                every, name, creation)
-                                             .dump()
-                                      << std::endl;
+                            std::cout
+                                << record(s, *backend, measure(s, *backend, repeats, every, serial),
+                                          every, serial, name, creation)
+                                       .dump()
+                                << std::endl;
                         }
         return 0;
     } catch (const std::exception &e) {

@@ -22,21 +22,23 @@ void launch_initialize(const Model &model, const InitSpec &init, const DeviceChu
 }
 
 template <class T, std::size_t... I>
-void dispatch_advance(std::index_sequence<I...>, const Model &model, const DeviceChunk &chunk,
-                      std::uint64_t first_step, std::uint64_t n_steps,
-                      const std::vector<double> &kT, int block_size, Workspace &ws) {
+void dispatch_advance(std::index_sequence<I...>, const Model &model,
+                      const std::vector<StepSegment> &segments, std::uint64_t first_step,
+                      std::uint64_t n_steps, const std::vector<double> &kT, int block_size,
+                      Workspace &ws, const AfterSegment &after_segment) {
     ((model.integrator.index() == I
-          ? launch_advance_integrator<T, I>(model, chunk, first_step, n_steps, kT, block_size, ws)
+          ? launch_advance_integrator<T, I>(model, segments, first_step, n_steps, kT, block_size,
+                                            ws, after_segment)
           : void()),
      ...);
 }
 
 template <class T>
-void launch_advance(const Model &model, const DeviceChunk &chunk, std::uint64_t first_step,
-                    std::uint64_t n_steps, const std::vector<double> &kT, int block_size,
-                    Workspace &ws) {
-    dispatch_advance<T>(std::make_index_sequence<kIntegratorCount>{}, model, chunk, first_step,
-                        n_steps, kT, block_size, ws);
+void launch_advance(const Model &model, const std::vector<StepSegment> &segments,
+                    std::uint64_t first_step, std::uint64_t n_steps, const std::vector<double> &kT,
+                    int block_size, Workspace &ws, const AfterSegment &after_segment) {
+    dispatch_advance<T>(std::make_index_sequence<kIntegratorCount>{}, model, segments, first_step,
+                        n_steps, kT, block_size, ws, after_segment);
 }
 
 } // namespace langevin::cuda

@@ -22,6 +22,16 @@ public:
         LGV_CUDA_CHECK(cudaSetDevice(options.device));
         LGV_CUDA_CHECK(cudaGetDeviceProperties(&props_, options.device));
     }
+    ~CudaBackend() override {
+        if (observer_) { // errors are ignored: nothing can be done about them here
+            cudaStreamDestroy(observer_);
+            cudaEventDestroy(stepped_);
+            cudaEventDestroy(read_done_[0]);
+            cudaEventDestroy(read_done_[1]);
+        }
+    }
+    CudaBackend(const CudaBackend &) = delete;
+    CudaBackend &operator=(const CudaBackend &) = delete;
 
     std::string name() const override { return "cuda"; }
     std::string device() const override {
@@ -31,7 +41,9 @@ public:
     std::uint64_t max_chunk_walkers(int dim, Precision precision) const override {
         std::size_t free_bytes = 0, total = 0;
         LGV_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total));
-        const double per_walker = 2.0 * dim * (precision == Precision::float32 ? 4 : 8) + 8;
+        // x, v and hit steps, twice: advance_and_observe steps into a second copy while the
+        // first is observed.
+        const double per_walker = 2.0 * (2.0 * dim * (precision == Precision::float32 ? 4 : 8) + 8);
         const auto fit = static_cast<std::uint64_t>(0.6 * double(free_bytes) / per_walker);
         // CUB takes int sample counts; chunks of 2^31 - 4096 walkers gave wrong non-finite counts
         // on an H200 (int overflow in tile arithmetic suspected), so stay at 2^30.
@@ -52,13 +64,31 @@ public:
                  const std::vector<double> &kT) override {
         if (n_steps == 0 || chunk_.count == 0)
             return;
+        const std::vector<cuda::StepSegment> in_place{{0, n_steps, chunk_, chunk_}};
         if (precision_ == Precision::float32)
-            cuda::launch_advance<float>(model, chunk_, first_step, n_steps, kT, options_.block_size,
-                                        workspace_);
+            cuda::launch_advance<float>(model, in_place, first_step, n_steps, kT,
+                                        options_.block_size, workspace_);
         else
-            cuda::launch_advance<double>(model, chunk_, first_step, n_steps, kT,
+            cuda::launch_advance<double>(model, in_place, first_step, n_steps, kT,
                                          options_.block_size, workspace_);
         LGV_CUDA_CHECK(cudaDeviceSynchronize());
+    }
+
+    std::vector<Observation> advance_and_observe(const Model &model, std::uint64_t first_step,
+                                                 std::uint64_t n_steps,
+                                                 const std::vector<double> &kT,
+                                                 const ObserveSpec &spec,
+                                                 const std::vector<std::uint64_t> &at) override {
+        check_sample_offsets(n_steps, kT, at);
+        if (chunk_.count == 0 || at.empty())
+            return Backend::advance_and_observe(model, first_step, n_steps, kT, spec, at);
+        // The second half of the double buffer; without the memory for it (a chunk size set by
+        // hand), the samples are taken in turn instead.
+        if (!reserve_second_half())
+            return Backend::advance_and_observe(model, first_step, n_steps, kT, spec, at);
+        if (precision_ == Precision::float32)
+            return pipelined<float>(model, first_step, n_steps, kT, spec, at);
+        return pipelined<double>(model, first_step, n_steps, kT, spec, at);
     }
 
     Observation observe(const Model &model, const ObserveSpec &spec) const override {
@@ -113,27 +143,140 @@ public:
     }
 
 private:
+    /// Largest device area for the raw totals of one batch of queued observations.
+    static constexpr std::size_t kResultBytes = std::size_t(64) << 20;
+
     void resize(const Model &model, std::uint64_t first_walker, std::uint64_t count) {
         precision_ = model.precision;
         dim_ = model.dim();
-        const std::size_t bytes =
-            std::size_t(count) * dim_ * (precision_ == Precision::float32 ? 4 : 8);
-        chunk_.x = x_.reserve(bytes);
-        chunk_.v = v_.reserve(bytes);
-        chunk_.hit = model.target.active()
-                         ? static_cast<std::uint64_t *>(hit_.reserve(count * sizeof(std::uint64_t)))
-                         : nullptr;
+        has_hits_ = model.target.active();
         chunk_.first = first_walker;
         chunk_.count = count;
+        chunk_ = half(current_, true);
+    }
+
+    /// The chunk's walkers in buffer set h (reserved for the chunk's size when `reserve`).
+    cuda::DeviceChunk half(int h, bool reserve) {
+        const std::size_t bytes = coordinate_bytes();
+        cuda::DeviceChunk c = chunk_;
+        c.x = reserve ? x_[h].reserve(bytes) : x_[h].get();
+        c.v = reserve ? v_[h].reserve(bytes) : v_[h].get();
+        c.hit = !has_hits_ ? nullptr
+                           : static_cast<std::uint64_t *>(
+                                 reserve ? hit_[h].reserve(chunk_.count * sizeof(std::uint64_t))
+                                         : hit_[h].get());
+        return c;
+    }
+
+    /// Bytes of the chunk's positions (or velocities).
+    std::size_t coordinate_bytes() const {
+        return std::size_t(chunk_.count) * dim_ * (precision_ == Precision::float32 ? 4 : 8);
+    }
+
+    /// Reserves the half of the double buffer that does not hold the chunk; false when the
+    /// device has no memory for it.
+    bool reserve_second_half() {
+        const int h = 1 - current_;
+        const std::size_t bytes = coordinate_bytes();
+        return x_[h].try_reserve(bytes) && v_[h].try_reserve(bytes) &&
+               (!has_hits_ || hit_[h].try_reserve(chunk_.count * sizeof(std::uint64_t)));
+    }
+
+    /// The second stream (highest priority, so that its blocks take SMs as stepping blocks
+    /// retire) and the events that order it against the default stream.
+    void ensure_observer() {
+        if (observer_)
+            return;
+        int least = 0, greatest = 0;
+        LGV_CUDA_CHECK(cudaDeviceGetStreamPriorityRange(&least, &greatest));
+        LGV_CUDA_CHECK(cudaStreamCreateWithPriority(&observer_, cudaStreamNonBlocking, greatest));
+        for (cudaEvent_t *e : {&stepped_, &read_done_[0], &read_done_[1]})
+            LGV_CUDA_CHECK(cudaEventCreateWithFlags(e, cudaEventDisableTiming));
+    }
+
+    /// advance_and_observe on the device: the steps run on the default stream from one half of a
+    /// double buffer into the other; after each sample's segment the observer stream observes the
+    /// half just written while the next segment steps into the other one. A segment waits only
+    /// for the observation that read the half it overwrites. Nothing returns to the host until
+    /// a batch of samples (all of them, unless their totals exceed kResultBytes) is done.
+    template <class T>
+    std::vector<Observation> pipelined(const Model &model, std::uint64_t first_step,
+                                       std::uint64_t n_steps, const std::vector<double> &kT,
+                                       const ObserveSpec &spec,
+                                       const std::vector<std::uint64_t> &at) {
+        ensure_observer();
+        const std::uint64_t n_blocks = (chunk_.count + kMomentBlock - 1) / kMomentBlock;
+        // Grown here, not between queued launches (a reallocation synchronises the device).
+        workspace_.block_sums.reserve(sizeof(double) * moment_width(dim_) * n_blocks);
+        workspace_.best.reserve(sizeof(Best) * n_blocks);
+        const std::size_t words = cuda::observe_result_words<T>(model, spec, chunk_);
+        const std::size_t batch =
+            std::max<std::size_t>(1, kResultBytes / (sizeof(unsigned long long) * words));
+        auto *results = static_cast<unsigned long long *>(workspace_.results.reserve(
+            sizeof(unsigned long long) * words * std::min(batch, at.size())));
+        std::vector<unsigned long long> host;
+        std::vector<Observation> out(at.size());
+        std::uint64_t done = 0;
+        for (std::size_t b0 = 0; b0 < at.size(); b0 += batch) {
+            const std::size_t b1 = std::min(at.size(), b0 + batch);
+            const std::uint64_t end = b1 == at.size() ? n_steps : at[b1 - 1];
+            std::vector<cuda::StepSegment> segments;
+            std::vector<int> sample_of; // the batch's sample after each segment, or -1
+            for (std::size_t k = b0; k <= b1; ++k) {
+                const std::uint64_t stop = k < b1 ? at[k] : end;
+                if (stop == done)
+                    continue;
+                const int h = current_ ^ int(segments.size() % 2);
+                segments.push_back({done, stop - done, half(h, false), half(1 - h, false)});
+                sample_of.push_back(k < b1 ? int(k - b0) : -1);
+                done = stop;
+            }
+            bool being_read[2] = {false, false};
+            auto after_segment = [&](std::size_t k) {
+                const int written = current_ ^ int((k + 1) % 2);
+                if (sample_of[k] >= 0) {
+                    LGV_CUDA_CHECK(cudaEventRecord(stepped_, cudaStream_t{}));
+                    LGV_CUDA_CHECK(cudaStreamWaitEvent(observer_, stepped_, 0));
+                    cuda::enqueue_observe<T>(model, spec, segments[k].out, workspace_,
+                                             results + std::size_t(sample_of[k]) * words,
+                                             observer_);
+                    LGV_CUDA_CHECK(cudaEventRecord(read_done_[written], observer_));
+                    being_read[written] = true;
+                }
+                // The next segment overwrites the other half: wait for its observation, if any.
+                if (being_read[1 - written]) {
+                    LGV_CUDA_CHECK(cudaStreamWaitEvent(cudaStream_t{}, read_done_[1 - written], 0));
+                    being_read[1 - written] = false;
+                }
+            };
+            cuda::launch_advance<T>(model, segments, first_step, n_steps, kT, options_.block_size,
+                                    workspace_, after_segment);
+            current_ ^= int(segments.size() % 2);
+            chunk_ = half(current_, false);
+            host.resize(words * (b1 - b0));
+            LGV_CUDA_CHECK(cudaMemcpyAsync(host.data(), results,
+                                           sizeof(unsigned long long) * host.size(),
+                                           cudaMemcpyDeviceToHost, observer_));
+            LGV_CUDA_CHECK(cudaStreamSynchronize(observer_));
+            LGV_CUDA_CHECK(cudaDeviceSynchronize());
+            for (std::size_t k = b0; k < b1; ++k)
+                cuda::unpack_observation<T>(model, spec, chunk_, host.data() + (k - b0) * words,
+                                            out[k]);
+        }
+        return out;
     }
 
     BackendOptions options_;
     cudaDeviceProp props_{};
     Precision precision_ = Precision::float32;
     int dim_ = 1;
-    cuda::DeviceBuffer x_, v_, hit_;
+    bool has_hits_ = false;
+    cuda::DeviceBuffer x_[2], v_[2], hit_[2]; ///< a double buffer: set current_ holds the chunk
+    int current_ = 0;
     cuda::DeviceChunk chunk_;
     mutable cuda::Workspace workspace_;
+    cudaStream_t observer_ = nullptr;
+    cudaEvent_t stepped_ = nullptr, read_done_[2] = {nullptr, nullptr};
 };
 
 } // namespace

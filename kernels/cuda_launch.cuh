@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <vector>
 
 #include "cuda_check.cuh"
@@ -48,6 +49,24 @@ public:
         }
         return ptr_;
     }
+    /// reserve(), or null (and no error left behind) when the device is out of memory.
+    void *try_reserve(std::size_t bytes) {
+        if (bytes > size_) {
+            if (ptr_)
+                LGV_CUDA_CHECK(cudaFree(ptr_));
+            ptr_ = nullptr;
+            size_ = 0;
+            const cudaError_t status = cudaMalloc(&ptr_, std::max<std::size_t>(bytes, 1));
+            if (status == cudaErrorMemoryAllocation) {
+                cudaGetLastError(); // clear it: the caller goes on without this buffer
+                ptr_ = nullptr;
+                return nullptr;
+            }
+            LGV_CUDA_CHECK(status);
+            size_ = bytes;
+        }
+        return ptr_;
+    }
     void *get() const { return ptr_; }
 
 private:
@@ -70,6 +89,7 @@ inline unsigned grid_blocks(std::uint64_t count, int threads) {
 /// Scratch space of the reductions, and the stepping coefficients.
 struct Workspace {
     DeviceBuffer counts, block_sums, best, coeffs;
+    DeviceBuffer results; ///< raw totals of the observations of one advance_and_observe call
     std::vector<unsigned char> sent_coeffs; ///< what `coeffs` holds
 
     /// The device copy of a coefficient table, sent only when it differs from the last one (a
@@ -90,20 +110,47 @@ struct Workspace {
 
 template <class T>
 void launch_initialize(const Model &model, const InitSpec &init, const DeviceChunk &chunk);
+
+/// One stepping launch of a call: its steps [offset, offset + steps) from the walkers in `in` to
+/// `out` (the same arrays, or the two halves of a double buffer).
+struct StepSegment {
+    std::uint64_t offset = 0, steps = 0;
+    DeviceChunk in, out;
+};
+/// Called after segment k is queued (may queue work that reads its output).
+using AfterSegment = std::function<void(std::size_t)>;
+
 /// Integrators in the registry: CMake generates one stepping unit per (precision, index) and
 /// must know how many (LANGEVIN_INTEGRATORS in CMakeLists.txt).
 constexpr std::size_t kIntegratorCount = LGV_INTEGRATOR_UNITS;
 static_assert(kIntegratorCount == std::variant_size_v<Integrator>,
               "CMakeLists.txt: set LANGEVIN_INTEGRATORS to the number of integrators in "
               "include/langevin/integrators.hpp");
+/// Queues the segments of a call of n_steps from first_step on the default stream (kT: one
+/// entry, or one per step of the call).
 template <class T, std::size_t I>
-void launch_advance_integrator(const Model &model, const DeviceChunk &chunk,
+void launch_advance_integrator(const Model &model, const std::vector<StepSegment> &segments,
                                std::uint64_t first_step, std::uint64_t n_steps,
-                               const std::vector<double> &kT, int block_size, Workspace &ws);
+                               const std::vector<double> &kT, int block_size, Workspace &ws,
+                               const AfterSegment &after_segment);
 template <class T>
-void launch_advance(const Model &model, const DeviceChunk &chunk, std::uint64_t first_step,
-                    std::uint64_t n_steps, const std::vector<double> &kT, int block_size,
-                    Workspace &ws);
+void launch_advance(const Model &model, const std::vector<StepSegment> &segments,
+                    std::uint64_t first_step, std::uint64_t n_steps, const std::vector<double> &kT,
+                    int block_size, Workspace &ws, const AfterSegment &after_segment = {});
+
+/// u64 words of one observation's raw totals (observe_result_words) on the device.
+template <class T>
+std::size_t observe_result_words(const Model &model, const ObserveSpec &spec,
+                                 const DeviceChunk &chunk);
+/// Queues the observation of `chunk` on `stream`; its raw totals go to `result` (device).
+template <class T>
+void enqueue_observe(const Model &model, const ObserveSpec &spec, const DeviceChunk &chunk,
+                     Workspace &ws, unsigned long long *result, cudaStream_t stream);
+/// Turns raw totals copied to the host into an Observation.
+template <class T>
+void unpack_observation(const Model &model, const ObserveSpec &spec, const DeviceChunk &chunk,
+                        const unsigned long long *result, Observation &out);
+/// Observes the chunk now (queue, copy back, unpack).
 template <class T>
 void launch_observe(const Model &model, const ObserveSpec &spec, const DeviceChunk &chunk,
                     Workspace &ws, Observation &out);

@@ -276,83 +276,128 @@ __global__ void __launch_bounds__(kernels::kMomentThreads)
     }
 }
 
+/// What one observation of a chunk needs on the host: the potential as kernels see it, the count
+/// and totals layouts, the passage axis. f(pot, D constant, plan) runs with them.
+template <class T, class F>
+void with_observe_plan(const Model &model, const ObserveSpec &spec, const DeviceChunk &chunk,
+                       F &&f) {
+    visit_potential_as<T>(model, [&](const auto &host_pot, auto, auto Dc) {
+        using Pot = std::decay_t<decltype(host_pot)>;
+        constexpr int D = decltype(Dc)::value;
+        // The absent target's passage histogram is known: every walker in slot 0.
+        const Axis passage = chunk.hit ? spec.passage : Axis{0, 1, 0};
+        const CountLayout layout = count_layout<T, D>(spec.grid, host_pot, passage);
+        const TotalsLayout totals(layout.size, moment_width(D), D);
+        f(host_pot, Dc, passage, layout, totals);
+    });
+}
+
+template <class T>
+std::size_t observe_result_words(const Model &model, const ObserveSpec &spec,
+                                 const DeviceChunk &chunk) {
+    std::size_t words = 0;
+    with_observe_plan<T>(model, spec, chunk,
+                         [&](const auto &, auto, const Axis &, const CountLayout &,
+                             const TotalsLayout &totals) { words = std::size_t(totals.size); });
+    return words;
+}
+
+template <class T>
+void enqueue_observe(const Model &model, const ObserveSpec &spec, const DeviceChunk &chunk,
+                     Workspace &ws, unsigned long long *result, cudaStream_t stream) {
+    with_observe_plan<T>(
+        model, spec, chunk,
+        [&](const auto &host_pot, auto Dc, const Axis &passage, const CountLayout &layout,
+            const TotalsLayout &totals) {
+            using Pot = std::decay_t<decltype(host_pot)>;
+            const Pot pot = on_device(host_pot);
+            constexpr int D = decltype(Dc)::value;
+            constexpr int W = moment_width(D);
+            const T *xs = static_cast<const T *>(chunk.x);
+            // Overdamped walkers keep v = 0: skip half the reads.
+            const T *vs = model.underdamped() ? static_cast<const T *>(chunk.v) : nullptr;
+            const std::uint64_t n = chunk.count;
+            const std::uint64_t n_blocks = (n + kMomentBlock - 1) / kMomentBlock;
+            auto *sums =
+                static_cast<double *>(ws.block_sums.reserve(sizeof(double) * W * n_blocks));
+            auto *bests = static_cast<Best *>(ws.best.reserve(sizeof(Best) * n_blocks));
+            LGV_CUDA_CHECK(
+                cudaMemsetAsync(result, 0, sizeof(unsigned long long) * totals.size, stream));
+            const std::size_t shared = layout.in_shared ? sizeof(unsigned int) * layout.size : 0;
+            if (n_blocks > 0) {
+                observe_blocks<Pot, T, D>
+                    <<<static_cast<unsigned>(n_blocks), kernels::kMomentThreads, shared, stream>>>(
+                        pot, spec.grid, passage, layout, spec.init, model.seed, chunk.first, xs, vs,
+                        chunk.hit, n, sums, bests, result);
+                LGV_CUDA_CHECK_LAUNCH();
+            }
+            exact_totals<T, D><<<W + 1, kernels::kMomentThreads, 0, stream>>>(
+                sums, bests, n_blocks, totals, chunk.first, xs, n, result);
+            LGV_CUDA_CHECK_LAUNCH();
+        });
+}
+
+template <class T>
+void unpack_observation(const Model &model, const ObserveSpec &spec, const DeviceChunk &chunk,
+                        const unsigned long long *host, Observation &out) {
+    const Grid &grid = spec.grid;
+    with_observe_plan<T>(
+        model, spec, chunk,
+        [&](const auto &pot, auto Dc, const Axis &, const CountLayout &layout,
+            const TotalsLayout &totals) {
+            constexpr int D = decltype(Dc)::value;
+            constexpr int W = moment_width(D);
+            auto take = [&](int offset, int size, std::vector<std::uint64_t> &to) {
+                to.assign(host + offset, host + offset + size);
+            };
+            for (int d = 0; d < D; ++d)
+                out.marginal.insert(out.marginal.end(), host + layout.marginal[d],
+                                    host + layout.marginal[d] + grid.axes[d].bins + 2);
+            if (layout.joint >= 0)
+                take(layout.joint, grid.axes[0].bins * grid.axes[D - 1].bins + 2, out.joint);
+            if (layout.basins >= 0)
+                take(layout.basins, pot.basin_count(), out.basins); // without the non-finite slot
+            if (spec.passage.bins > 0) {
+                if (chunk.hit) {
+                    take(layout.passage, spec.passage.bins + 2, out.passage);
+                } else {
+                    out.passage.assign(spec.passage.bins + 2, 0);
+                    out.passage[0] = chunk.count; // nobody can hit an absent target
+                }
+            }
+            out.outside_box = host[layout.outside];
+            for (int j = 0; j < W; ++j) {
+                std::int64_t limbs[kExactLimbs];
+                std::memcpy(limbs, &host[totals.limbs + j * kExactLimbs], sizeof limbs);
+                const auto *special = &host[totals.specials + j * 3];
+                out.moment_sums.push_back(
+                    ExactSum::from_limbs(limbs, special[0], special[1], special[2]));
+            }
+            double energy;
+            std::memcpy(&energy, &host[totals.best], sizeof energy);
+            const std::uint64_t walker = host[totals.best + 1];
+            if (walker != ~std::uint64_t(0)) {
+                out.best.consider(energy, walker);
+                for (int d = 0; d < D; ++d) {
+                    double x;
+                    std::memcpy(&x, &host[totals.position + d], sizeof x);
+                    out.best_position.push_back(x);
+                }
+            }
+        });
+}
+
 template <class T>
 void launch_observe(const Model &model, const ObserveSpec &spec, const DeviceChunk &chunk,
                     Workspace &ws, Observation &out) {
-    const Grid &grid = spec.grid;
-    visit_potential_as<T>(model, [&](const auto &host_pot, auto, auto Dc) {
-        using Pot = std::decay_t<decltype(host_pot)>;
-        const Pot pot = on_device(host_pot);
-        constexpr int D = decltype(Dc)::value;
-        constexpr int W = moment_width(D);
-        const T *xs = static_cast<const T *>(chunk.x);
-        // Overdamped walkers keep v = 0: skip half the reads.
-        const T *vs = model.underdamped() ? static_cast<const T *>(chunk.v) : nullptr;
-        const std::uint64_t n = chunk.count;
-        const std::uint64_t n_blocks = (n + kMomentBlock - 1) / kMomentBlock;
-        // The absent target's passage histogram is known: every walker in slot 0.
-        const Axis passage = chunk.hit ? spec.passage : Axis{0, 1, 0};
-        const CountLayout layout = count_layout<T, D>(grid, pot, passage);
-        const TotalsLayout totals(layout.size, W, D);
-
-        auto *counts = static_cast<unsigned long long *>(
-            ws.counts.reserve(sizeof(unsigned long long) * totals.size));
-        auto *sums = static_cast<double *>(ws.block_sums.reserve(sizeof(double) * W * n_blocks));
-        auto *bests = static_cast<Best *>(ws.best.reserve(sizeof(Best) * n_blocks));
-        LGV_CUDA_CHECK(cudaMemsetAsync(counts, 0, sizeof(unsigned long long) * totals.size));
-        const std::size_t shared = layout.in_shared ? sizeof(unsigned int) * layout.size : 0;
-        if (n_blocks > 0) {
-            observe_blocks<Pot, T, D>
-                <<<static_cast<unsigned>(n_blocks), kernels::kMomentThreads, shared>>>(
-                    pot, grid, passage, layout, spec.init, model.seed, chunk.first, xs, vs,
-                    chunk.hit, n, sums, bests, counts);
-            LGV_CUDA_CHECK_LAUNCH();
-        }
-        exact_totals<T, D><<<W + 1, kernels::kMomentThreads>>>(sums, bests, n_blocks, totals,
-                                                               chunk.first, xs, n, counts);
-        LGV_CUDA_CHECK_LAUNCH();
-        std::vector<unsigned long long> host(totals.size);
-        LGV_CUDA_CHECK(cudaMemcpy(host.data(), counts, sizeof(unsigned long long) * totals.size,
-                                  cudaMemcpyDeviceToHost));
-
-        auto take = [&](int offset, int size, std::vector<std::uint64_t> &to) {
-            to.assign(host.begin() + offset, host.begin() + offset + size);
-        };
-        for (int d = 0; d < D; ++d)
-            out.marginal.insert(out.marginal.end(), host.begin() + layout.marginal[d],
-                                host.begin() + layout.marginal[d] + grid.axes[d].bins + 2);
-        if (layout.joint >= 0)
-            take(layout.joint, grid.axes[0].bins * grid.axes[D - 1].bins + 2, out.joint);
-        if (layout.basins >= 0)
-            take(layout.basins, pot.basin_count(), out.basins); // without the non-finite slot
-        if (spec.passage.bins > 0) {
-            if (chunk.hit) {
-                take(layout.passage, spec.passage.bins + 2, out.passage);
-            } else {
-                out.passage.assign(spec.passage.bins + 2, 0);
-                out.passage[0] = n; // nobody can hit an absent target
-            }
-        }
-        out.outside_box = host[layout.outside];
-        for (int j = 0; j < W; ++j) {
-            std::int64_t limbs[kExactLimbs];
-            std::memcpy(limbs, &host[totals.limbs + j * kExactLimbs], sizeof limbs);
-            const auto *special = &host[totals.specials + j * 3];
-            out.moment_sums.push_back(
-                ExactSum::from_limbs(limbs, special[0], special[1], special[2]));
-        }
-        double energy;
-        std::memcpy(&energy, &host[totals.best], sizeof energy);
-        const std::uint64_t walker = host[totals.best + 1];
-        if (walker != ~std::uint64_t(0)) {
-            out.best.consider(energy, walker);
-            for (int d = 0; d < D; ++d) {
-                double x;
-                std::memcpy(&x, &host[totals.position + d], sizeof x);
-                out.best_position.push_back(x);
-            }
-        }
-    });
+    const std::size_t words = observe_result_words<T>(model, spec, chunk);
+    auto *result =
+        static_cast<unsigned long long *>(ws.counts.reserve(sizeof(unsigned long long) * words));
+    enqueue_observe<T>(model, spec, chunk, ws, result, cudaStream_t{});
+    std::vector<unsigned long long> host(words);
+    LGV_CUDA_CHECK(cudaMemcpy(host.data(), result, sizeof(unsigned long long) * words,
+                              cudaMemcpyDeviceToHost));
+    unpack_observation<T>(model, spec, chunk, host.data(), out);
 }
 
 } // namespace langevin::cuda

@@ -9,9 +9,10 @@
 namespace langevin::cuda {
 
 template <class T, std::size_t I>
-void launch_advance_integrator(const Model &model, const DeviceChunk &chunk,
+void launch_advance_integrator(const Model &model, const std::vector<StepSegment> &segments,
                                std::uint64_t first_step, std::uint64_t n_steps,
-                               const std::vector<double> &kT, int block_size, Workspace &ws) {
+                               const std::vector<double> &kT, int block_size, Workspace &ws,
+                               const AfterSegment &after_segment) {
     using Integ = std::variant_alternative_t<I, Integrator>;
     const Integ &integ = std::get<I>(model.integrator);
     visit_potential_as<T>(model, [&](const auto &host_pot, auto, auto Dc) {
@@ -27,22 +28,32 @@ void launch_advance_integrator(const Model &model, const DeviceChunk &chunk,
         for (std::size_t k = 0; k < entries; ++k)
             table.push_back(
                 step_coefficients<T>(integ, kT[kT.size() == 1 ? 0 : k], first_step + k));
+        // Sent once for the whole call, before the first launch: a copy between launches would
+        // wait for the queued stepping.
         const auto *coeffs = static_cast<const Coeffs *>(
             ws.upload_coeffs(table.data(), sizeof(Coeffs) * table.size()));
         const int threads = block_size > 0 ? block_size : 256;
         const bool varying = table.size() > 1;
-        const unsigned blocks = grid_blocks(chunk.count, threads);
-        if (varying || model.target.active())
-            kernels::advance<Integ, Pot, T, D, true>
-                <<<blocks, threads>>>(integ, pot, coeffs, varying, model.target, model.seed,
-                                      chunk.first, first_step, n_steps, static_cast<T *>(chunk.x),
-                                      static_cast<T *>(chunk.v), chunk.hit, chunk.count);
-        else
-            kernels::advance<Integ, Pot, T, D, false>
-                <<<blocks, threads>>>(integ, pot, coeffs, false, model.target, model.seed,
-                                      chunk.first, first_step, n_steps, static_cast<T *>(chunk.x),
-                                      static_cast<T *>(chunk.v), nullptr, chunk.count);
-        LGV_CUDA_CHECK_LAUNCH();
+        for (std::size_t k = 0; k < segments.size(); ++k) {
+            const StepSegment &seg = segments[k];
+            const unsigned blocks = grid_blocks(seg.out.count, threads);
+            const T *xin = static_cast<const T *>(seg.in.x),
+                    *vin = static_cast<const T *>(seg.in.v);
+            T *xout = static_cast<T *>(seg.out.x), *vout = static_cast<T *>(seg.out.v);
+            const std::uint64_t first = first_step + seg.offset;
+            const auto *c = coeffs + (varying ? seg.offset : 0);
+            if (varying || model.target.active())
+                kernels::advance<Integ, Pot, T, D, true><<<blocks, threads>>>(
+                    integ, pot, c, varying, model.target, model.seed, seg.out.first, first,
+                    seg.steps, xin, vin, seg.in.hit, xout, vout, seg.out.hit, seg.out.count);
+            else
+                kernels::advance<Integ, Pot, T, D, false><<<blocks, threads>>>(
+                    integ, pot, c, false, model.target, model.seed, seg.out.first, first, seg.steps,
+                    xin, vin, nullptr, xout, vout, nullptr, seg.out.count);
+            LGV_CUDA_CHECK_LAUNCH();
+            if (after_segment)
+                after_segment(k);
+        }
     });
 }
 
@@ -51,5 +62,6 @@ void launch_advance_integrator(const Model &model, const DeviceChunk &chunk,
 /// The explicit instantiation a generated unit holds.
 #define LGV_ADVANCE_UNIT(T, I)                                                                     \
     template void langevin::cuda::launch_advance_integrator<T, I>(                                 \
-        const langevin::Model &, const langevin::cuda::DeviceChunk &, std::uint64_t,               \
-        std::uint64_t, const std::vector<double> &, int, langevin::cuda::Workspace &);
+        const langevin::Model &, const std::vector<langevin::cuda::StepSegment> &, std::uint64_t,  \
+        std::uint64_t, const std::vector<double> &, int, langevin::cuda::Workspace &,              \
+        const langevin::cuda::AfterSegment &);

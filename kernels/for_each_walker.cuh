@@ -42,20 +42,22 @@ __global__ void initialize(InitSpec init, Target target, std::uint64_t seed,
         hits[i] = target.contains(x) ? 0 : kNotHit;
 }
 
-/// Steps walkers [0, n) of the chunk. Checked = false (constant schedule, no target) compiles
-/// only the hot loop, which keeps the register count at full occupancy.
+/// Steps walkers [0, n) of the chunk from (xin, vin, hin) into (xs, vs, hits): the same arrays
+/// (in place) or the other half of a double buffer. Checked = false (constant schedule, no
+/// target) compiles only the hot loop, which keeps the register count at full occupancy.
 template <class Integ, class Pot, class T, int D, bool Checked>
 __global__ void advance(Integ integ, Pot pot, const typename Integ::template Coeffs<T> *coeffs,
                         bool varying, Target target, std::uint64_t key, std::uint64_t first_walker,
-                        std::uint64_t first_step, std::uint64_t n_steps, T *xs, T *vs,
-                        std::uint64_t *hits, std::uint64_t n) {
+                        std::uint64_t first_step, std::uint64_t n_steps, const T *xin, const T *vin,
+                        const std::uint64_t *hin, T *xs, T *vs, std::uint64_t *hits,
+                        std::uint64_t n) {
     const std::uint64_t i = std::uint64_t(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i >= n)
         return;
     Vec<T, D> x, v;
-    fetch(xs, vs, n, i, x, v);
+    fetch(xin, vin, n, i, x, v);
     if constexpr (Checked) {
-        std::uint64_t hit = hits ? hits[i] : kNotHit;
+        std::uint64_t hit = hits ? hin[i] : kNotHit;
         advance_walker(integ, pot, coeffs, varying, target, x, v, hit, key, first_walker + i,
                        first_step, n_steps);
         if (hits)

@@ -4,4 +4,10 @@
 namespace langevin::cuda {
 template void launch_observe<float>(const Model &, const ObserveSpec &, const DeviceChunk &,
                                     Workspace &, Observation &);
+template std::size_t observe_result_words<float>(const Model &, const ObserveSpec &,
+                                                 const DeviceChunk &);
+template void enqueue_observe<float>(const Model &, const ObserveSpec &, const DeviceChunk &,
+                                     Workspace &, unsigned long long *, cudaStream_t);
+template void unpack_observation<float>(const Model &, const ObserveSpec &, const DeviceChunk &,
+                                        const unsigned long long *, Observation &);
 } // namespace langevin::cuda

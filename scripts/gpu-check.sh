@@ -45,6 +45,7 @@ dw=bench/studies/double_well_em.toml
 : >"$out/bench.txt"
 run_bench "dw EM f32 2^24 x1000" $dw --backend cuda
 run_bench "dw EM f32 2^24 x1000 +obs/100" $dw --backend cuda --sample-every 100
+run_bench "dw EM f32 +obs/100 serial" $dw --backend cuda --sample-every 100 --serial-sampling
 run_bench "dw EM f64 2^24 x1000" $dw --backend cuda --set ensemble.precision=float64
 run_bench "dw BAOAB f32 2^24 x1000" $dw --backend cuda --set integrator.kind=baoab
 run_bench "dw BAOAB f32 2^24 +obs/100" $dw --backend cuda --set integrator.kind=baoab \

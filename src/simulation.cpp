@@ -416,49 +416,65 @@ RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks,
             state.step = 0;
             state.next_sample = 0;
         }
+        // Each call advances one segment and observes every sample inside it.
         while (state.next_sample < samples.size()) {
-            const std::uint64_t target = samples[state.next_sample];
-            while (state.step < target) {
-                std::uint64_t n = std::min(segment, target - state.step);
+            std::vector<std::uint64_t> at; // sample offsets within this call
+            std::uint64_t n = 0;
+            if (samples[state.next_sample] > state.step) {
+                n = std::min(segment, samples.back() - state.step);
                 if (study.checkpoint_every > 0)
                     n = std::min(n, study.checkpoint_every - state.step % study.checkpoint_every);
-                const auto t0 = Clock::now();
+                for (std::size_t k = state.next_sample;
+                     k < samples.size() && samples[k] <= state.step + n; ++k)
+                    at.push_back(samples[k] - state.step);
+            } else {
+                at.push_back(0); // a sample at the current step (step 0 of a zero-step study)
+            }
+            const auto t0 = Clock::now();
+            std::vector<Observation> observations;
+            if (n == 0)
+                observations.push_back(backend.observe(model, spec));
+            else if (at.empty())
                 backend.advance(model, state.step, n, study.schedule.table(state.step, n));
-                const double took = std::chrono::duration<double>(Clock::now() - t0).count();
-                state.step += n;
-                done += double(count) * double(n);
-                if (took < 0.1 && n == segment && segment < (std::uint64_t(1) << 24))
-                    segment *= 2;
-                else if (took > 0.5 && segment > 1)
-                    segment /= 2;
-                report(false);
-                if (hooks.interrupted && hooks.interrupted()) {
-                    checkpoint();
-                    throw Interrupted("interrupted at step " + std::to_string(state.step) +
-                                      " of chunk " + std::to_string(state.chunk));
+            else
+                observations = backend.advance_and_observe(
+                    model, state.step, n, study.schedule.table(state.step, n), spec, at);
+            const double took = std::chrono::duration<double>(Clock::now() - t0).count();
+            state.step += n;
+            done += double(count) * double(n);
+            if (took < 0.1 && n == segment && segment < (std::uint64_t(1) << 24))
+                segment *= 2;
+            else if (took > 0.5 && segment > 1)
+                segment /= 2;
+            for (const Observation &obs : observations) {
+                const std::uint64_t target = samples[state.next_sample];
+                state.samples[state.next_sample].add(obs, width);
+                ++state.next_sample;
+                const std::uint64_t nonfinite = obs.marginal[study.grid.axes[0].bins + 1];
+                if (nonfinite > 0 && study.stop_on_nonfinite) {
+                    result.stopped = true;
+                    const double dt = model_dt(model);
+                    result.stop_reason = detail::concat(
+                        nonfinite, " walker(s) of chunk ", state.chunk, " (walkers ", first, "..",
+                        first + count - 1, ") became non-finite by step ", target, " (sample ",
+                        state.next_sample, "); integrator.dt = ", dt,
+                        " is probably too large for this potential: try --set integrator.dt=",
+                        dt / 10, ", or on_nonfinite = \"drop\" to exclude them and go on");
+                    break;
                 }
-                if (study.checkpoint_every > 0 && state.step % study.checkpoint_every == 0 &&
-                    state.step < target)
-                    checkpoint();
+                if (state.next_sample == samples.size() || state.next_sample % 8 == 0 ||
+                    !have_latest) {
+                    latest = summarise(study, target, state.samples[state.next_sample - 1], cache);
+                    have_latest = true;
+                }
             }
-            const Observation obs = backend.observe(model, spec);
-            state.samples[state.next_sample].add(obs, width);
-            ++state.next_sample;
-            const std::uint64_t nonfinite = obs.marginal[study.grid.axes[0].bins + 1];
-            if (nonfinite > 0 && study.stop_on_nonfinite) {
-                result.stopped = true;
-                const double dt = model_dt(model);
-                result.stop_reason = detail::concat(
-                    nonfinite, " walker(s) of chunk ", state.chunk, " (walkers ", first, "..",
-                    first + count - 1, ") became non-finite by step ", target, " (sample ",
-                    state.next_sample, "); integrator.dt = ", dt,
-                    " is probably too large for this potential: try --set integrator.dt=", dt / 10,
-                    ", or on_nonfinite = \"drop\" to exclude them and go on");
+            if (result.stopped)
                 break;
-            }
-            if (state.next_sample == samples.size() || state.next_sample % 8 == 0 || !have_latest) {
-                latest = summarise(study, target, state.samples[state.next_sample - 1], cache);
-                have_latest = true;
+            report(false);
+            if (hooks.interrupted && hooks.interrupted()) {
+                checkpoint();
+                throw Interrupted("interrupted at step " + std::to_string(state.step) +
+                                  " of chunk " + std::to_string(state.chunk));
             }
             if (study.checkpoint_every > 0 && state.step % study.checkpoint_every == 0 &&
                 state.next_sample < samples.size())

@@ -163,6 +163,85 @@ TEST_P(Reproducibility, ThreadCountsAndBlockSizesChangeNothing) {
     }
 }
 
+void expect_same_observation(const Observation &a, const Observation &b, const std::string &what) {
+    EXPECT_EQ(a.marginal, b.marginal) << what;
+    EXPECT_EQ(a.joint, b.joint) << what;
+    EXPECT_EQ(a.basins, b.basins) << what;
+    EXPECT_EQ(a.passage, b.passage) << what;
+    EXPECT_EQ(a.outside_box, b.outside_box) << what;
+    ASSERT_EQ(a.moment_sums.size(), b.moment_sums.size()) << what;
+    for (std::size_t j = 0; j < a.moment_sums.size(); ++j)
+        EXPECT_TRUE(a.moment_sums[j] == b.moment_sums[j]) << what << " moment " << j;
+    EXPECT_EQ(a.best.energy, b.best.energy) << what;
+    EXPECT_EQ(a.best.walker, b.best.walker) << what;
+    EXPECT_EQ(a.best_position, b.best_position) << what;
+}
+
+TEST_P(Reproducibility, ObservingWhileSteppingEqualsStepThenObserve) {
+    // advance_and_observe (CUDA: queued at once, observed on a second stream from a double
+    // buffer) against advance() + observe() at each sample: every integrator and precision, an
+    // annealing schedule (per-step coefficients) with a first-passage target (hit steps), samples
+    // at adjacent steps, and steps after the last sample.
+    std::vector<std::vector<std::string>> variants = kVariants;
+    variants.push_back({"integrator.kind=baoab", "temperature.kind=geometric", "temperature.T0=1",
+                        "temperature.T1=0.2", "first_passage.region=below",
+                        "first_passage.level=-0.5"});
+    variants.push_back({"integrator.kind=leimkuhler_matthews", "ensemble.precision=float64",
+                        "temperature.kind=logarithmic", "temperature.c=1",
+                        "first_passage.region=above", "first_passage.level=0.8"});
+    const std::vector<std::uint64_t> at = {1, 2, 50, 51, 96, 144};
+    const std::uint64_t steps = 200, walkers = 9000, first_step = 3;
+    for (const auto &variant : variants) {
+        const Study s = study_from(kDoubleWell, variant);
+        std::string what;
+        for (const auto &v : variant)
+            what += v + " ";
+        ObserveSpec spec;
+        spec.grid = s.grid;
+        spec.init = s.init;
+        if (s.model.target.active())
+            spec.passage = Axis{0.0, double(steps + first_step) + 1e-9, 20};
+        auto b = backend();
+        // Starts at step 3 (not a normal-group boundary) from a stepped state.
+        b->initialize(s.model, s.init, 4096, walkers);
+        b->advance(s.model, 0, first_step, s.schedule.table(0, first_step));
+        const std::vector<Observation> queued = b->advance_and_observe(
+            s.model, first_step, steps, s.schedule.table(first_step, steps), spec, at);
+        WalkerState after_queued;
+        b->save(after_queued);
+
+        b->initialize(s.model, s.init, 4096, walkers);
+        b->advance(s.model, 0, first_step, s.schedule.table(0, first_step));
+        std::uint64_t step = first_step;
+        ASSERT_EQ(queued.size(), at.size()) << what;
+        for (std::size_t k = 0; k <= at.size(); ++k) {
+            const std::uint64_t to = first_step + (k < at.size() ? at[k] : steps);
+            b->advance(s.model, step, to - step, s.schedule.table(step, to - step));
+            step = to;
+            if (k < at.size())
+                expect_same_observation(queued[k], b->observe(s.model, spec),
+                                        what + "sample " + std::to_string(k));
+        }
+        WalkerState after_steps;
+        b->save(after_steps);
+        EXPECT_EQ(after_queued.x, after_steps.x) << what;
+        EXPECT_EQ(after_queued.v, after_steps.v) << what;
+        EXPECT_EQ(after_queued.hit, after_steps.hit) << what;
+        // The samples differ from each other (the test would not notice a stale buffer else).
+        EXPECT_NE(queued[0].marginal, queued.back().marginal) << what;
+    }
+    // Offsets must increase within [1, n_steps].
+    const Study s = study_from(kDoubleWell);
+    auto b = backend();
+    b->initialize(s.model, s.init, 0, 4096);
+    ObserveSpec spec;
+    spec.grid = s.grid;
+    for (const std::vector<std::uint64_t> &bad :
+         std::vector<std::vector<std::uint64_t>>{{0}, {5, 5}, {11}, {7, 3}})
+        EXPECT_THROW(b->advance_and_observe(s.model, 0, 10, s.schedule.table(0, 10), spec, bad),
+                     Error);
+}
+
 TEST_P(Reproducibility, SeedsChangeTrajectories) {
     const Study s = study_from(kDoubleWell);
     const Study t = study_from(kDoubleWell, {"ensemble.seed=12"});

@@ -266,12 +266,22 @@ checkpoint_every = 100
     auto b = backend();
     const RunResult whole = run_study(s, *b);
     const std::string path = ::testing::TempDir() + "resume_" + GetParam() + ".h5.partial";
-    for (int stop_after : {1, 4, 9}) { // interrupt inside chunk 0, 1 and 2
+    // The run asks after each stepping call (a segment with its samples): 9 calls in chunk 0
+    // (segments of 16, 32, 52, 64, 36, 100, ...: they grow, and stop at checkpoints), 6 in each
+    // later one. Interrupt inside chunk 0, 1 and 2.
+    const std::pair<int, const char *> stops[] = {
+        {3, "of chunk 0"}, {12, "of chunk 1"}, {18, "of chunk 2"}};
+    for (const auto &[stop_after, where] : stops) {
         int calls = 0;
         RunHooks hooks;
         hooks.checkpoint = [&](const RunState &st) { write_checkpoint(path, s, st); };
-        hooks.interrupted = [&] { return ++calls > stop_after * 3; };
-        EXPECT_THROW(run_study(s, *b, hooks), Interrupted);
+        hooks.interrupted = [&] { return ++calls > stop_after; };
+        try {
+            run_study(s, *b, hooks);
+            ADD_FAILURE() << "not interrupted after " << stop_after << " calls";
+        } catch (const Interrupted &e) {
+            EXPECT_NE(std::string(e.what()).find(where), std::string::npos) << e.what();
+        }
         Checkpoint cp = read_checkpoint(path); // the HDF5 round trip
         EXPECT_EQ(cp.study.resolved_json, s.resolved_json);
         auto b2 = backend();

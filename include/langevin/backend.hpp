@@ -56,12 +56,28 @@ public:
                          const std::vector<double> &kT) = 0;
     /// Histograms, basin counts, block partial sums and the best walker of the chunk.
     virtual Observation observe(const Model &model, const ObserveSpec &spec) const = 0;
+    /// Advances like advance() and observes the chunk after each step count in `at` (increasing,
+    /// each in [1, n_steps]): observation k is bitwise what advance() to first_step + at[k]
+    /// followed by observe() gives. This default does exactly that; CUDA queues the whole call
+    /// at once and observes each sample on a second stream while the next steps run.
+    virtual std::vector<Observation>
+    advance_and_observe(const Model &model, std::uint64_t first_step, std::uint64_t n_steps,
+                        const std::vector<double> &kT, const ObserveSpec &spec,
+                        const std::vector<std::uint64_t> &at);
 
     /// Copies the chunk's state out.
     virtual void save(WalkerState &state) const = 0;
     /// Replaces the chunk's state (count = x.size() / dim).
     virtual void load(const Model &model, std::uint64_t first_walker, const WalkerState &state) = 0;
 };
+
+/// Checks advance_and_observe's arguments: kT has one entry or n_steps, `at` increases within
+/// [1, n_steps]. Throws otherwise.
+void check_sample_offsets(std::uint64_t n_steps, const std::vector<double> &kT,
+                          const std::vector<std::uint64_t> &at);
+/// kT's entries for steps [offset, offset + count) of a call (all of it when it has one entry).
+std::vector<double> schedule_slice(const std::vector<double> &kT, std::uint64_t offset,
+                                   std::uint64_t count);
 
 /// Backends compiled into this build, in order of preference ("cuda" before "cpu").
 std::vector<std::string> compiled_backends();
