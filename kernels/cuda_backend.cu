@@ -194,6 +194,18 @@ private:
             LGV_CUDA_CHECK(cudaEventCreateWithFlags(e, cudaEventDisableTiming));
     }
 
+    /// CUDA blocks of an observation that runs while `next_steps` more steps do: it has their
+    /// time to finish before the steps after them need its half of the buffer. One observation
+    /// of 2^24 1-D walkers took 0.24 ms on a whole H100, ~9 steps' worth; on one block per SM
+    /// (a quarter of its full occupancy, the rest left to stepping) it should take ~4x that, so
+    /// one block per SM from 64 steps on, two from 32, else the whole card (0), where the
+    /// observation sets the pace anyway. Estimates: tune them on the card. The grid never
+    /// changes a result.
+    unsigned observer_blocks(std::uint64_t next_steps) const {
+        const unsigned sms = unsigned(props_.multiProcessorCount);
+        return next_steps >= 64 ? sms : next_steps >= 32 ? 2 * sms : 0;
+    }
+
     /// advance_and_observe on the device: the steps run on the default stream from one half of a
     /// double buffer into the other; after each sample's segment the observer stream observes the
     /// half just written while the next segment steps into the other one. A segment waits only
@@ -235,11 +247,14 @@ private:
             auto after_segment = [&](std::size_t k) {
                 const int written = current_ ^ int((k + 1) % 2);
                 if (sample_of[k] >= 0) {
+                    const std::size_t sample = b0 + std::size_t(sample_of[k]);
+                    const std::uint64_t next =
+                        (sample + 1 < at.size() ? at[sample + 1] : n_steps) - at[sample];
                     LGV_CUDA_CHECK(cudaEventRecord(stepped_, cudaStream_t{}));
                     LGV_CUDA_CHECK(cudaStreamWaitEvent(observer_, stepped_, 0));
                     cuda::enqueue_observe<T>(model, spec, segments[k].out, workspace_,
-                                             results + std::size_t(sample_of[k]) * words,
-                                             observer_);
+                                             results + std::size_t(sample_of[k]) * words, observer_,
+                                             observer_blocks(next));
                     LGV_CUDA_CHECK(cudaEventRecord(read_done_[written], observer_));
                     being_read[written] = true;
                 }

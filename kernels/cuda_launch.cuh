@@ -142,10 +142,12 @@ void launch_advance(const Model &model, const std::vector<StepSegment> &segments
 template <class T>
 std::size_t observe_result_words(const Model &model, const ObserveSpec &spec,
                                  const DeviceChunk &chunk);
-/// Queues the observation of `chunk` on `stream`; its raw totals go to `result` (device).
+/// Queues the observation of `chunk` on `stream`; its raw totals go to `result` (device). At most
+/// max_blocks CUDA blocks (0: one per moment block); the result does not depend on it.
 template <class T>
 void enqueue_observe(const Model &model, const ObserveSpec &spec, const DeviceChunk &chunk,
-                     Workspace &ws, unsigned long long *result, cudaStream_t stream);
+                     Workspace &ws, unsigned long long *result, cudaStream_t stream,
+                     unsigned max_blocks);
 /// Turns raw totals copied to the host into an Observation.
 template <class T>
 void unpack_observation(const Model &model, const ObserveSpec &spec, const DeviceChunk &chunk,

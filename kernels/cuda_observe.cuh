@@ -95,7 +95,10 @@ __device__ inline void prefetch_to_l2(const void *p, std::uint64_t bytes) {
 /// flight) for cheap 1-D energies; the others would spill.
 template <class Pot, int D> constexpr int kObserveMinBlocks = D == 1 && Pot::separable ? 4 : 1;
 
-/// One CUDA block per moment block. Thread t takes walkers t, t + 256, ... of the block.
+/// CUDA block b takes moment blocks b, b + gridDim.x, ...; in each, thread t takes walkers t,
+/// t + 256, ... and the block sums them in a fixed order, so the sums do not depend on the grid.
+/// A grid of one block per moment block (observe()) fills the card; a smaller one
+/// (advance_and_observe) leaves most of it to the stepping that runs meanwhile.
 template <class Pot, class T, int D>
 __global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot, D>)
     observe_blocks(Pot pot, Grid grid, Axis passage, CountLayout layout, InitSpec init,
@@ -103,19 +106,6 @@ __global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot
                    const std::uint64_t *hits, std::uint64_t n, double *block_sums, Best *bests,
                    unsigned long long *counts) {
     extern __shared__ unsigned int shared_counts[];
-    const std::uint64_t base = std::uint64_t(blockIdx.x) * kMomentBlock;
-    {
-        // The walker loop below has one load in flight per thread; requesting the whole block
-        // up front lets it wait on L2 instead of device memory (it was bandwidth-latency bound).
-        const std::uint64_t walkers = (n - base < kMomentBlock ? n - base : kMomentBlock);
-        for (int d = 0; d < D; ++d) {
-            prefetch_to_l2(xs + d * n + base, walkers * sizeof(T));
-            if (vs)
-                prefetch_to_l2(vs + d * n + base, walkers * sizeof(T));
-        }
-        if (hits)
-            prefetch_to_l2(hits + base, walkers * sizeof(std::uint64_t));
-    }
     if (layout.in_shared) {
         for (int k = threadIdx.x; k < layout.size; k += blockDim.x)
             shared_counts[k] = 0;
@@ -132,68 +122,85 @@ __global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot
         else
             atomicAdd(&counts[slot], static_cast<unsigned long long>(__popc(peers)));
     };
-
     constexpr int W = moment_width(D);
-    double sums[W];
-    LGV_UNROLL
-    for (int j = 0; j < W; ++j)
-        sums[j] = 0.0;
     double shift[D];
     LGV_UNROLL
     for (int d = 0; d < D; ++d)
         shift[d] = 0.5 * (grid.axes[d].lo + grid.axes[d].hi);
-    Best best;
-    for (std::uint64_t k = threadIdx.x; k < kMomentBlock; k += kernels::kMomentThreads) {
-        const std::uint64_t i = base + k;
-        if (i >= n)
-            break;
-        Vec<T, D> x, v, x0;
-        kernels::fetch(xs, vs, n, i, x, v);
-        init_position(init, seed, first_walker + i, x0);
-        const std::uint64_t hit = hits ? hits[i] : kNotHit;
-        accumulate_moments(pot, x, v, x0, hit, shift, sums);
-        if (layout.passage >= 0)
-            count(layout.passage + passage_slot(hit, passage));
-        if (!walker_is_finite(x, v)) {
+    const std::uint64_t n_blocks = (n + kMomentBlock - 1) / kMomentBlock;
+    for (std::uint64_t block = blockIdx.x; block < n_blocks; block += gridDim.x) {
+        const std::uint64_t base = block * kMomentBlock;
+        {
+            // The walker loop below has one load in flight per thread; requesting the whole
+            // block up front lets it wait on L2 instead of device memory (it was latency bound).
+            const std::uint64_t walkers = (n - base < kMomentBlock ? n - base : kMomentBlock);
+            for (int d = 0; d < D; ++d) {
+                prefetch_to_l2(xs + d * n + base, walkers * sizeof(T));
+                if (vs)
+                    prefetch_to_l2(vs + d * n + base, walkers * sizeof(T));
+            }
+            if (hits)
+                prefetch_to_l2(hits + base, walkers * sizeof(std::uint64_t));
+        }
+        double sums[W];
+        LGV_UNROLL
+        for (int j = 0; j < W; ++j)
+            sums[j] = 0.0;
+        Best best;
+        for (std::uint64_t k = threadIdx.x; k < kMomentBlock; k += kernels::kMomentThreads) {
+            const std::uint64_t i = base + k;
+            if (i >= n)
+                break;
+            Vec<T, D> x, v, x0;
+            kernels::fetch(xs, vs, n, i, x, v);
+            init_position(init, seed, first_walker + i, x0);
+            const std::uint64_t hit = hits ? hits[i] : kNotHit;
+            const double energy = accumulate_moments(pot, x, v, x0, hit, shift, sums);
+            if (layout.passage >= 0)
+                count(layout.passage + passage_slot(hit, passage));
+            if (!walker_is_finite(x, v)) {
+                LGV_UNROLL
+                for (int d = 0; d < D; ++d)
+                    count(layout.marginal[d] + grid.axes[d].bins + 1);
+                if (layout.joint >= 0)
+                    count(layout.joint + grid.axes[0].bins * grid.axes[D - 1].bins + 1);
+                if (layout.basins >= 0)
+                    count(layout.basins + pot.basin_count());
+                continue;
+            }
+            int slots[D];
+            const bool inside = grid_slots(x, grid, slots);
             LGV_UNROLL
             for (int d = 0; d < D; ++d)
-                count(layout.marginal[d] + grid.axes[d].bins + 1);
+                count(layout.marginal[d] + slots[d]);
             if (layout.joint >= 0)
-                count(layout.joint + grid.axes[0].bins * grid.axes[D - 1].bins + 1);
+                count(layout.joint + joint_slot(slots[0], slots[D - 1], grid.axes[D - 1]));
             if (layout.basins >= 0)
-                count(layout.basins + pot.basin_count());
-            continue;
+                count(layout.basins + pot.basin(x));
+            if (!inside)
+                count(layout.outside);
+            best.consider(energy, first_walker + i);
         }
-        int slots[D];
-        const bool inside = grid_slots(x, grid, slots);
-        LGV_UNROLL
-        for (int d = 0; d < D; ++d)
-            count(layout.marginal[d] + slots[d]);
-        if (layout.joint >= 0)
-            count(layout.joint + joint_slot(slots[0], slots[D - 1], grid.axes[D - 1]));
-        if (layout.basins >= 0)
-            count(layout.basins + pot.basin(x));
-        if (!inside)
-            count(layout.outside);
-        best.consider(double(pot.energy(x)), first_walker + i);
-    }
 
-    using Reduce = cub::BlockReduce<double, kernels::kMomentThreads>;
-    __shared__ typename Reduce::TempStorage temp;
+        using Reduce = cub::BlockReduce<double, kernels::kMomentThreads>;
+        __shared__ typename Reduce::TempStorage temp;
 #pragma unroll 1
-    for (int j = 0; j < W; ++j) {
-        const double total = Reduce(temp).Sum(sums[j]);
+        for (int j = 0; j < W; ++j) {
+            const double total = Reduce(temp).Sum(sums[j]);
+            if (threadIdx.x == 0)
+                block_sums[block * W + j] = total;
+            __syncthreads(); // temp is reused
+        }
+        best = block_best(best); // its shared arrays are rewritten only after the syncs above
         if (threadIdx.x == 0)
-            block_sums[std::uint64_t(blockIdx.x) * W + j] = total;
-        __syncthreads(); // temp is reused
+            bests[block] = best;
     }
-    best = block_best(best);
-    if (threadIdx.x == 0)
-        bests[blockIdx.x] = best;
-    if (layout.in_shared)
+    if (layout.in_shared) {
+        __syncthreads();
         for (int k = threadIdx.x; k < layout.size; k += blockDim.x)
             if (shared_counts[k])
                 atomicAdd(&counts[k], static_cast<unsigned long long>(shared_counts[k]));
+    }
 }
 
 /// What returns to the host: the counts, then per moment j its limbs and its +inf/-inf/NaN
@@ -304,7 +311,8 @@ std::size_t observe_result_words(const Model &model, const ObserveSpec &spec,
 
 template <class T>
 void enqueue_observe(const Model &model, const ObserveSpec &spec, const DeviceChunk &chunk,
-                     Workspace &ws, unsigned long long *result, cudaStream_t stream) {
+                     Workspace &ws, unsigned long long *result, cudaStream_t stream,
+                     unsigned max_blocks) {
     with_observe_plan<T>(
         model, spec, chunk,
         [&](const auto &host_pot, auto Dc, const Axis &passage, const CountLayout &layout,
@@ -325,10 +333,11 @@ void enqueue_observe(const Model &model, const ObserveSpec &spec, const DeviceCh
                 cudaMemsetAsync(result, 0, sizeof(unsigned long long) * totals.size, stream));
             const std::size_t shared = layout.in_shared ? sizeof(unsigned int) * layout.size : 0;
             if (n_blocks > 0) {
-                observe_blocks<Pot, T, D>
-                    <<<static_cast<unsigned>(n_blocks), kernels::kMomentThreads, shared, stream>>>(
-                        pot, spec.grid, passage, layout, spec.init, model.seed, chunk.first, xs, vs,
-                        chunk.hit, n, sums, bests, result);
+                const unsigned grid_blocks =
+                    max_blocks > 0 && max_blocks < n_blocks ? max_blocks : unsigned(n_blocks);
+                observe_blocks<Pot, T, D><<<grid_blocks, kernels::kMomentThreads, shared, stream>>>(
+                    pot, spec.grid, passage, layout, spec.init, model.seed, chunk.first, xs, vs,
+                    chunk.hit, n, sums, bests, result);
                 LGV_CUDA_CHECK_LAUNCH();
             }
             exact_totals<T, D><<<W + 1, kernels::kMomentThreads, 0, stream>>>(
@@ -393,7 +402,7 @@ void launch_observe(const Model &model, const ObserveSpec &spec, const DeviceChu
     const std::size_t words = observe_result_words<T>(model, spec, chunk);
     auto *result =
         static_cast<unsigned long long *>(ws.counts.reserve(sizeof(unsigned long long) * words));
-    enqueue_observe<T>(model, spec, chunk, ws, result, cudaStream_t{});
+    enqueue_observe<T>(model, spec, chunk, ws, result, cudaStream_t{}, 0);
     std::vector<unsigned long long> host(words);
     LGV_CUDA_CHECK(cudaMemcpy(host.data(), result, sizeof(unsigned long long) * words,
                               cudaMemcpyDeviceToHost));

@@ -7,7 +7,7 @@ template void launch_observe<float>(const Model &, const ObserveSpec &, const De
 template std::size_t observe_result_words<float>(const Model &, const ObserveSpec &,
                                                  const DeviceChunk &);
 template void enqueue_observe<float>(const Model &, const ObserveSpec &, const DeviceChunk &,
-                                     Workspace &, unsigned long long *, cudaStream_t);
+                                     Workspace &, unsigned long long *, cudaStream_t, unsigned);
 template void unpack_observation<float>(const Model &, const ObserveSpec &, const DeviceChunk &,
                                         const unsigned long long *, Observation &);
 } // namespace langevin::cuda

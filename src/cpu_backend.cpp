@@ -314,7 +314,7 @@ private:
                     const std::uint64_t hit = hit_.empty() ? kNotHit : hit_[i];
                     if (passage_size)
                         ++passage[passage_slot(hit, spec.passage)];
-                    accumulate_moments(pot, x, v, x0, hit, shift, sums);
+                    const double energy = accumulate_moments(pot, x, v, x0, hit, shift, sums);
                     if (!walker_is_finite(x, v)) {
                         for (int d = 0; d < D; ++d)
                             ++marginal[offset[d] + grid.axes[d].bins + 1];
@@ -330,7 +330,7 @@ private:
                         ++jointc[joint_slot(slots[0], slots[D - 1], grid.axes[D - 1])];
                     if (n_basins > 0)
                         ++basins[pot.basin(x)];
-                    local_best.consider(double(pot.energy(x)), first_ + i);
+                    local_best.consider(energy, first_ + i);
                 }
             }
 #pragma omp critical

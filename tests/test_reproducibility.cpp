@@ -163,20 +163,6 @@ TEST_P(Reproducibility, ThreadCountsAndBlockSizesChangeNothing) {
     }
 }
 
-void expect_same_observation(const Observation &a, const Observation &b, const std::string &what) {
-    EXPECT_EQ(a.marginal, b.marginal) << what;
-    EXPECT_EQ(a.joint, b.joint) << what;
-    EXPECT_EQ(a.basins, b.basins) << what;
-    EXPECT_EQ(a.passage, b.passage) << what;
-    EXPECT_EQ(a.outside_box, b.outside_box) << what;
-    ASSERT_EQ(a.moment_sums.size(), b.moment_sums.size()) << what;
-    for (std::size_t j = 0; j < a.moment_sums.size(); ++j)
-        EXPECT_TRUE(a.moment_sums[j] == b.moment_sums[j]) << what << " moment " << j;
-    EXPECT_EQ(a.best.energy, b.best.energy) << what;
-    EXPECT_EQ(a.best.walker, b.best.walker) << what;
-    EXPECT_EQ(a.best_position, b.best_position) << what;
-}
-
 TEST_P(Reproducibility, ObservingWhileSteppingEqualsStepThenObserve) {
     // advance_and_observe (CUDA: queued at once, observed on a second stream from a double
     // buffer) against advance() + observe() at each sample: every integrator and precision, an
@@ -219,8 +205,8 @@ TEST_P(Reproducibility, ObservingWhileSteppingEqualsStepThenObserve) {
             b->advance(s.model, step, to - step, s.schedule.table(step, to - step));
             step = to;
             if (k < at.size())
-                expect_same_observation(queued[k], b->observe(s.model, spec),
-                                        what + "sample " + std::to_string(k));
+                test::expect_same_observation(queued[k], b->observe(s.model, spec),
+                                              what + "sample " + std::to_string(k));
         }
         WalkerState after_steps;
         b->save(after_steps);

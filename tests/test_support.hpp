@@ -45,6 +45,22 @@ inline std::string backend_name(const ::testing::TestParamInfo<std::string> &inf
     INSTANTIATE_TEST_SUITE_P(Backends, Suite, ::testing::Values("cpu", "cuda"),                    \
                              ::langevin::test::backend_name)
 
+/// Two observations are bitwise equal (counts, exact moment sums, best walker).
+inline void expect_same_observation(const Observation &a, const Observation &b,
+                                    const std::string &what) {
+    EXPECT_EQ(a.marginal, b.marginal) << what;
+    EXPECT_EQ(a.joint, b.joint) << what;
+    EXPECT_EQ(a.basins, b.basins) << what;
+    EXPECT_EQ(a.passage, b.passage) << what;
+    EXPECT_EQ(a.outside_box, b.outside_box) << what;
+    ASSERT_EQ(a.moment_sums.size(), b.moment_sums.size()) << what;
+    for (std::size_t j = 0; j < a.moment_sums.size(); ++j)
+        EXPECT_TRUE(a.moment_sums[j] == b.moment_sums[j]) << what << " moment " << j;
+    EXPECT_EQ(a.best.energy, b.best.energy) << what;
+    EXPECT_EQ(a.best.walker, b.best.walker) << what;
+    EXPECT_EQ(a.best_position, b.best_position) << what;
+}
+
 /// A study from TOML text plus overrides.
 inline Study study_from(const std::string &toml, const std::vector<std::string> &sets = {}) {
     return parse_study(toml, "<test>", sets);

@@ -46,11 +46,12 @@ LGV_HD LGV_INLINE bool walker_is_finite(const Vec<T, D> &x, const Vec<T, D> &v) 
     return ok;
 }
 
-/// Adds one walker to a block's partial sums (layout above).
+/// Adds one walker to a block's partial sums (layout above). Returns its energy, which the
+/// caller's best walker reuses (NaN for a non-finite walker: not summed, no energy computed).
 template <class Pot, class T, int D>
-LGV_HD LGV_INLINE void accumulate_moments(const Pot &pot, const Vec<T, D> &x, const Vec<T, D> &v,
-                                          const Vec<T, D> &x0, std::uint64_t hit,
-                                          const double *shift, double *sums) {
+LGV_HD LGV_INLINE double accumulate_moments(const Pot &pot, const Vec<T, D> &x, const Vec<T, D> &v,
+                                            const Vec<T, D> &x0, std::uint64_t hit,
+                                            const double *shift, double *sums) {
     if (hit != kNotHit) {
         const double t = double(hit);
         sums[moment::hits(D)] += 1.0;
@@ -58,9 +59,10 @@ LGV_HD LGV_INLINE void accumulate_moments(const Pot &pot, const Vec<T, D> &x, co
         sums[moment::hits(D) + 2] += t * t;
     }
     if (!walker_is_finite(x, v))
-        return;
+        return double(NAN);
+    const double energy = double(pot.energy(x));
     sums[0] += 1.0;
-    sums[1] += double(pot.energy(x));
+    sums[1] += energy;
     double v2 = 0, msd = 0;
     LGV_UNROLL
     for (int d = 0; d < D; ++d) {
@@ -73,6 +75,7 @@ LGV_HD LGV_INLINE void accumulate_moments(const Pot &pot, const Vec<T, D> &x, co
     }
     sums[2] += v2;
     sums[moment::msd(D)] += msd;
+    return energy;
 }
 
 /// The slot of each coordinate on its axis (axis_slot); true when every coordinate lies inside
