@@ -82,13 +82,18 @@ public:
         check_sample_offsets(n_steps, kT, at);
         if (chunk_.count == 0 || at.empty())
             return Backend::advance_and_observe(model, first_step, n_steps, kT, spec, at);
-        // The second half of the double buffer; without the memory for it (a chunk size set by
-        // hand), the samples are taken in turn instead.
-        if (!reserve_second_half())
+        // Without the memory for the second half of the double buffer and the scratch (a chunk
+        // size set by hand), the samples are taken in turn instead.
+        const std::size_t words = precision_ == Precision::float32
+                                      ? cuda::observe_result_words<float>(model, spec, chunk_)
+                                      : cuda::observe_result_words<double>(model, spec, chunk_);
+        const std::size_t batch =
+            std::max<std::size_t>(1, kResultBytes / (sizeof(unsigned long long) * words));
+        if (!reserve_pipeline(words * std::min(batch, at.size())))
             return Backend::advance_and_observe(model, first_step, n_steps, kT, spec, at);
         if (precision_ == Precision::float32)
-            return pipelined<float>(model, first_step, n_steps, kT, spec, at);
-        return pipelined<double>(model, first_step, n_steps, kT, spec, at);
+            return pipelined<float>(model, first_step, n_steps, kT, spec, at, words, batch);
+        return pipelined<double>(model, first_step, n_steps, kT, spec, at, words, batch);
     }
 
     Observation observe(const Model &model, const ObserveSpec &spec) const override {
@@ -173,13 +178,24 @@ private:
         return std::size_t(chunk_.count) * dim_ * (precision_ == Precision::float32 ? 4 : 8);
     }
 
-    /// Reserves the half of the double buffer that does not hold the chunk; false when the
-    /// device has no memory for it.
-    bool reserve_second_half() {
+    /// Reserves what pipelined() needs: the half of the double buffer that does not hold the
+    /// chunk, the observation scratch and `result_words` of results. False (the half freed again)
+    /// when the device has no memory for them.
+    bool reserve_pipeline(std::size_t result_words) {
         const int h = 1 - current_;
         const std::size_t bytes = coordinate_bytes();
-        return x_[h].try_reserve(bytes) && v_[h].try_reserve(bytes) &&
-               (!has_hits_ || hit_[h].try_reserve(chunk_.count * sizeof(std::uint64_t)));
+        const std::uint64_t n_blocks = (chunk_.count + kMomentBlock - 1) / kMomentBlock;
+        const bool ok =
+            x_[h].try_reserve(bytes) && v_[h].try_reserve(bytes) &&
+            (!has_hits_ || hit_[h].try_reserve(chunk_.count * sizeof(std::uint64_t))) &&
+            // Grown here, not between queued launches (a reallocation synchronises the device).
+            workspace_.block_sums.try_reserve(sizeof(double) * moment_width(dim_) * n_blocks) &&
+            workspace_.best.try_reserve(sizeof(Best) * n_blocks) &&
+            workspace_.results.try_reserve(sizeof(unsigned long long) * result_words);
+        if (!ok)
+            for (cuda::DeviceBuffer *b : {&x_[h], &v_[h], &hit_[h]})
+                b->release();
+        return ok;
     }
 
     /// The second stream (highest priority, so that its blocks take SMs as stepping blocks
@@ -212,20 +228,12 @@ private:
     /// for the observation that read the half it overwrites. Nothing returns to the host until
     /// a batch of samples (all of them, unless their totals exceed kResultBytes) is done.
     template <class T>
-    std::vector<Observation> pipelined(const Model &model, std::uint64_t first_step,
-                                       std::uint64_t n_steps, const std::vector<double> &kT,
-                                       const ObserveSpec &spec,
-                                       const std::vector<std::uint64_t> &at) {
+    std::vector<Observation>
+    pipelined(const Model &model, std::uint64_t first_step, std::uint64_t n_steps,
+              const std::vector<double> &kT, const ObserveSpec &spec,
+              const std::vector<std::uint64_t> &at, std::size_t words, std::size_t batch) {
         ensure_observer();
-        const std::uint64_t n_blocks = (chunk_.count + kMomentBlock - 1) / kMomentBlock;
-        // Grown here, not between queued launches (a reallocation synchronises the device).
-        workspace_.block_sums.reserve(sizeof(double) * moment_width(dim_) * n_blocks);
-        workspace_.best.reserve(sizeof(Best) * n_blocks);
-        const std::size_t words = cuda::observe_result_words<T>(model, spec, chunk_);
-        const std::size_t batch =
-            std::max<std::size_t>(1, kResultBytes / (sizeof(unsigned long long) * words));
-        auto *results = static_cast<unsigned long long *>(workspace_.results.reserve(
-            sizeof(unsigned long long) * words * std::min(batch, at.size())));
+        auto *results = static_cast<unsigned long long *>(workspace_.results.get());
         std::vector<unsigned long long> host;
         std::vector<Observation> out(at.size());
         std::uint64_t done = 0;
@@ -264,8 +272,19 @@ private:
                     being_read[1 - written] = false;
                 }
             };
-            cuda::launch_advance<T>(model, segments, first_step, n_steps, kT, options_.block_size,
-                                    workspace_, after_segment);
+            std::size_t launched = 0; // segments queued, so that an error leaves chunk_ right
+            try {
+                cuda::launch_advance<T>(model, segments, first_step, n_steps, kT,
+                                        options_.block_size, workspace_, [&](std::size_t k) {
+                                            launched = k + 1;
+                                            after_segment(k);
+                                        });
+            } catch (...) {
+                cudaDeviceSynchronize(); // its error, if any, is the one being reported
+                current_ ^= int(launched % 2);
+                chunk_ = half(current_, false);
+                throw;
+            }
             current_ ^= int(segments.size() % 2);
             chunk_ = half(current_, false);
             host.resize(words * (b1 - b0));

@@ -39,15 +39,10 @@ public:
             cudaFree(ptr_);
     }
     void *reserve(std::size_t bytes) {
-        if (bytes > size_) {
-            if (ptr_)
-                LGV_CUDA_CHECK(cudaFree(ptr_));
-            ptr_ = nullptr;
-            size_ = 0;
-            LGV_CUDA_CHECK(cudaMalloc(&ptr_, std::max<std::size_t>(bytes, 1)));
-            size_ = bytes;
-        }
-        return ptr_;
+        void *p = try_reserve(bytes);
+        LGV_REQUIRE(p || bytes == 0, "out of device memory for a buffer of ", bytes,
+                    " bytes (a smaller ensemble.chunk needs less)");
+        return p;
     }
     /// reserve(), or null (and no error left behind) when the device is out of memory.
     void *try_reserve(std::size_t bytes) {
@@ -68,6 +63,13 @@ public:
         return ptr_;
     }
     void *get() const { return ptr_; }
+    /// Frees the allocation.
+    void release() {
+        if (ptr_)
+            LGV_CUDA_CHECK(cudaFree(ptr_));
+        ptr_ = nullptr;
+        size_ = 0;
+    }
 
 private:
     void *ptr_ = nullptr;

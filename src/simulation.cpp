@@ -439,6 +439,9 @@ RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks,
             else
                 observations = backend.advance_and_observe(
                     model, state.step, n, study.schedule.table(state.step, n), spec, at);
+            LGV_REQUIRE(observations.size() == at.size(), "internal: backend ", backend.name(),
+                        " returned ", observations.size(), " observations for ", at.size(),
+                        " samples");
             const double took = std::chrono::duration<double>(Clock::now() - t0).count();
             state.step += n;
             done += double(count) * double(n);

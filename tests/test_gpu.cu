@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include <cuda_runtime.h>
 
@@ -261,17 +262,39 @@ TEST(Gpu, QueuedSamplingOfMillionsEqualsSerialSampling) {
     // gaps to the next sample (4, 64, 68, 4, 32, 64, 40, then 20 trailing steps) give every
     // observation grid (the whole card; one or two blocks per SM, each looping over ~1024
     // moment blocks) and alternate the double buffer: every sample bitwise as advance() +
-    // observe() in turn, and the same final state.
+    // observe() in turn, and the same final state. Cases: overdamped and underdamped; an
+    // annealing schedule (per-step coefficients) with a first-passage target (hit steps in both
+    // halves); a 1000 x 1000 joint histogram, whose totals (~8 MB a sample) come back in batches
+    // of 8 samples (64 MiB): its 12 samples take two batches.
     require_device();
     if (IsSkipped() || HasFatalFailure())
         return;
-    for (const char *integ : {"euler_maruyama", "baoab"}) {
-        const Study s = test::study_from(
-            "[potential]\nkind = \"double_well\"\ntilt = 0.1\n[integrator]\ndt = 1e-2\n"
-            "[temperature]\nT = 0.5\n[ensemble]\ninit_point = -1.0\n",
-            {std::string("integrator.kind=") + integ, "ensemble.walkers=4194304"});
-        const ObserveSpec spec{s.grid, s.init, Axis{0, 1, 0}};
-        const std::vector<std::uint64_t> at = {4, 8, 72, 140, 144, 176, 240, 280};
+    const std::string well = "[potential]\nkind = \"double_well\"\ntilt = 0.1\n[integrator]\n"
+                             "dt = 1e-2\n[temperature]\nT = 0.5\n[ensemble]\ninit_point = -1.0\n";
+    const std::string mb = "[potential]\nkind = \"muller_brown\"\n[integrator]\ndt = 1e-4\n"
+                           "[temperature]\nT = 15\n[ensemble]\ninit = \"gaussian\"\n"
+                           "init_point = [-0.5, 1.4]\ninit_sigma = 0.2\n[histogram]\n"
+                           "bins = [1000, 1000]\n";
+    const std::vector<std::uint64_t> gaps = {4, 8, 72, 140, 144, 176, 240, 280};
+    const std::vector<std::uint64_t> twelve = {4,   8,   72,  140, 144, 176,
+                                               240, 280, 284, 288, 292, 296};
+    const std::vector<std::tuple<std::string, std::vector<std::string>, std::vector<std::uint64_t>>>
+        cases = {
+            {well, {"integrator.kind=euler_maruyama", "ensemble.walkers=4194304"}, gaps},
+            {well, {"integrator.kind=baoab", "ensemble.walkers=4194304"}, gaps},
+            {well,
+             {"integrator.kind=leimkuhler_matthews", "ensemble.walkers=4194304",
+              "temperature.kind=geometric", "temperature.T0=1", "temperature.T1=0.2",
+              "first_passage.region=above", "first_passage.level=0.9"},
+             gaps},
+            {mb, {"ensemble.walkers=1048576"}, twelve},
+        };
+    for (const auto &[toml, sets, at] : cases) {
+        const Study s = test::study_from(toml, sets);
+        const std::string what = sets[0];
+        ObserveSpec spec{s.grid, s.init, Axis{0, 1, 0}};
+        if (s.model.target.active())
+            spec.passage = Axis{0.0, 300.5, 50};
         auto gpu = make_backend("cuda");
         std::vector<Observation> runs[2];
         WalkerState states[2];
@@ -282,14 +305,17 @@ TEST(Gpu, QueuedSamplingOfMillionsEqualsSerialSampling) {
                                   : gpu->advance_and_observe(s.model, 0, 300, kT, spec, at);
             gpu->save(states[serial]);
         }
-        ASSERT_EQ(runs[0].size(), at.size());
-        ASSERT_EQ(runs[1].size(), at.size());
+        ASSERT_EQ(runs[0].size(), at.size()) << what;
+        ASSERT_EQ(runs[1].size(), at.size()) << what;
         for (std::size_t k = 0; k < at.size(); ++k)
             test::expect_same_observation(runs[0][k], runs[1][k],
-                                          std::string(integ) + " sample " + std::to_string(k));
-        EXPECT_EQ(states[0].x, states[1].x) << integ;
-        EXPECT_EQ(states[0].v, states[1].v) << integ;
-        EXPECT_NE(runs[0][0].marginal, runs[0].back().marginal) << integ;
+                                          what + " sample " + std::to_string(k));
+        EXPECT_EQ(states[0].x, states[1].x) << what;
+        EXPECT_EQ(states[0].v, states[1].v) << what;
+        EXPECT_EQ(states[0].hit, states[1].hit) << what;
+        EXPECT_NE(runs[0][0].marginal, runs[0].back().marginal) << what;
+        if (s.model.target.active())
+            EXPECT_NE(runs[0][0].passage, runs[0].back().passage) << what;
     }
 }
 
