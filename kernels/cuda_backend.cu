@@ -1,5 +1,6 @@
 // CUDA backend: owns one chunk's device storage; the kernels live in the per-precision units.
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -215,11 +216,28 @@ private:
     /// of 2^24 1-D walkers took 0.24 ms on a whole H100, ~9 steps' worth; on one block per SM
     /// (a quarter of its full occupancy, the rest left to stepping) it should take ~4x that, so
     /// one block per SM from 64 steps on, two from 32, else the whole card (0), where the
-    /// observation sets the pace anyway. Estimates: tune them on the card. The grid never
-    /// changes a result.
-    unsigned observer_blocks(std::uint64_t next_steps) const {
+    /// observation sets the pace anyway. Estimates, to be tuned on the card:
+    /// LANGEVIN_OBSERVER_BLOCKS=k (per_sm_override) fixes k blocks per SM (0: the whole card).
+    /// The grid never changes a result.
+    unsigned observer_blocks(std::uint64_t next_steps, int per_sm_override) const {
         const unsigned sms = unsigned(props_.multiProcessorCount);
+        if (per_sm_override >= 0)
+            return unsigned(per_sm_override) * sms;
         return next_steps >= 64 ? sms : next_steps >= 32 ? 2 * sms : 0;
+    }
+
+    /// LANGEVIN_OBSERVER_BLOCKS as blocks per SM, or -1 when unset.
+    static int observer_blocks_override() {
+        const char *env = std::getenv("LANGEVIN_OBSERVER_BLOCKS");
+        if (!env)
+            return -1;
+        char *end = nullptr;
+        const long per_sm = std::strtol(env, &end, 10);
+        LGV_REQUIRE(*env && *end == '\0' && per_sm >= 0 && per_sm <= 32,
+                    "LANGEVIN_OBSERVER_BLOCKS = \"", env,
+                    "\": want the CUDA blocks per SM of an observation that runs beside stepping, "
+                    "an integer from 0 (the whole card) to 32");
+        return int(per_sm);
     }
 
     /// advance_and_observe on the device: the steps run on the default stream from one half of a
@@ -232,6 +250,7 @@ private:
     pipelined(const Model &model, std::uint64_t first_step, std::uint64_t n_steps,
               const std::vector<double> &kT, const ObserveSpec &spec,
               const std::vector<std::uint64_t> &at, std::size_t words, std::size_t batch) {
+        const int per_sm_override = observer_blocks_override();
         ensure_observer();
         auto *results = static_cast<unsigned long long *>(workspace_.results.get());
         std::vector<unsigned long long> host;
@@ -262,7 +281,7 @@ private:
                     LGV_CUDA_CHECK(cudaStreamWaitEvent(observer_, stepped_, 0));
                     cuda::enqueue_observe<T>(model, spec, segments[k].out, workspace_,
                                              results + std::size_t(sample_of[k]) * words, observer_,
-                                             observer_blocks(next));
+                                             observer_blocks(next, per_sm_override));
                     LGV_CUDA_CHECK(cudaEventRecord(read_done_[written], observer_));
                     being_read[written] = true;
                 }

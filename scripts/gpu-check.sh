@@ -46,6 +46,10 @@ dw=bench/studies/double_well_em.toml
 run_bench "dw EM f32 2^24 x1000" $dw --backend cuda
 run_bench "dw EM f32 2^24 x1000 +obs/100" $dw --backend cuda --sample-every 100
 run_bench "dw EM f32 +obs/100 serial" $dw --backend cuda --sample-every 100 --serial-sampling
+for b in 1 2 4 0; do # the grid of queued observations, blocks per SM (0: the whole card)
+    echo "dw EM f32 +obs/100 obs-grid $b/SM|$(LANGEVIN_OBSERVER_BLOCKS=$b "$bench" $dw \
+        --backend cuda --sample-every 100 2>&1 | tail -1)" >>"$out/bench.txt"
+done
 run_bench "dw EM f64 2^24 x1000" $dw --backend cuda --set ensemble.precision=float64
 run_bench "dw BAOAB f32 2^24 x1000" $dw --backend cuda --set integrator.kind=baoab
 run_bench "dw BAOAB f32 2^24 +obs/100" $dw --backend cuda --set integrator.kind=baoab \

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <tuple>
@@ -317,6 +318,46 @@ TEST(Gpu, QueuedSamplingOfMillionsEqualsSerialSampling) {
         if (s.model.target.active())
             EXPECT_NE(runs[0][0].passage, runs[0].back().passage) << what;
     }
+}
+
+TEST(Gpu, ObserverGridSettingChangesNoResult) {
+    // LANGEVIN_OBSERVER_BLOCKS fixes the grid of queued observations (a tuning knob): any value
+    // gives the serial results bitwise; a bad value is refused before anything is queued.
+    require_device();
+    if (IsSkipped() || HasFatalFailure())
+        return;
+    const Study s = test::study_from(
+        "[potential]\nkind = \"double_well\"\ntilt = 0.1\n[integrator]\ndt = 1e-2\n"
+        "[temperature]\nT = 0.5\n[ensemble]\ninit_point = -1.0\nwalkers = 2097152\n");
+    const ObserveSpec spec{s.grid, s.init, Axis{0, 1, 0}};
+    const std::vector<std::uint64_t> at = {100, 200, 300};
+    const auto kT = s.schedule.table(0, 300);
+    auto gpu = make_backend("cuda");
+    gpu->initialize(s.model, s.init, 0, s.walkers);
+    const std::vector<Observation> serial =
+        gpu->Backend::advance_and_observe(s.model, 0, 300, kT, spec, at);
+    for (const char *value : {"0", "1", "3", "32"}) {
+        setenv("LANGEVIN_OBSERVER_BLOCKS", value, 1);
+        gpu->initialize(s.model, s.init, 0, s.walkers);
+        const std::vector<Observation> queued =
+            gpu->advance_and_observe(s.model, 0, 300, kT, spec, at);
+        ASSERT_EQ(queued.size(), at.size());
+        for (std::size_t k = 0; k < at.size(); ++k)
+            test::expect_same_observation(queued[k], serial[k],
+                                          std::string("blocks per SM ") + value);
+    }
+    for (const char *bad : {"", "x", "-1", "33", "2k"}) {
+        setenv("LANGEVIN_OBSERVER_BLOCKS", bad, 1);
+        gpu->initialize(s.model, s.init, 0, s.walkers);
+        try {
+            gpu->advance_and_observe(s.model, 0, 300, kT, spec, at);
+            ADD_FAILURE() << "accepted LANGEVIN_OBSERVER_BLOCKS = \"" << bad << "\"";
+        } catch (const Error &e) {
+            EXPECT_NE(std::string(e.what()).find("LANGEVIN_OBSERVER_BLOCKS"), std::string::npos)
+                << e.what();
+        }
+    }
+    unsetenv("LANGEVIN_OBSERVER_BLOCKS");
 }
 
 TEST(Gpu, RequireCudaMeansTheCudaBackendIsUsedByAuto) {
