@@ -158,25 +158,26 @@ private:
         has_hits_ = model.target.active();
         chunk_.first = first_walker;
         chunk_.count = count;
-        chunk_ = half(current_, true);
+        LGV_REQUIRE(reserve_half(current_), "out of device memory for ", count,
+                    " walkers (a smaller ensemble.chunk needs less)");
+        chunk_ = half(current_);
     }
 
-    /// The chunk's walkers in buffer set h (reserved for the chunk's size when `reserve`).
-    cuda::DeviceChunk half(int h, bool reserve) {
-        const std::size_t bytes = coordinate_bytes();
+    /// Reserves buffer set h for the chunk's walkers; false when the device has no memory.
+    bool reserve_half(int h) {
+        const std::size_t bytes =
+            std::size_t(chunk_.count) * dim_ * (precision_ == Precision::float32 ? 4 : 8);
+        return x_[h].try_reserve(bytes) && v_[h].try_reserve(bytes) &&
+               (!has_hits_ || hit_[h].try_reserve(chunk_.count * sizeof(std::uint64_t)));
+    }
+
+    /// The chunk's walkers in buffer set h.
+    cuda::DeviceChunk half(int h) const {
         cuda::DeviceChunk c = chunk_;
-        c.x = reserve ? x_[h].reserve(bytes) : x_[h].get();
-        c.v = reserve ? v_[h].reserve(bytes) : v_[h].get();
-        c.hit = !has_hits_ ? nullptr
-                           : static_cast<std::uint64_t *>(
-                                 reserve ? hit_[h].reserve(chunk_.count * sizeof(std::uint64_t))
-                                         : hit_[h].get());
+        c.x = x_[h].get();
+        c.v = v_[h].get();
+        c.hit = has_hits_ ? static_cast<std::uint64_t *>(hit_[h].get()) : nullptr;
         return c;
-    }
-
-    /// Bytes of the chunk's positions (or velocities).
-    std::size_t coordinate_bytes() const {
-        return std::size_t(chunk_.count) * dim_ * (precision_ == Precision::float32 ? 4 : 8);
     }
 
     /// Reserves what pipelined() needs: the half of the double buffer that does not hold the
@@ -184,11 +185,9 @@ private:
     /// when the device has no memory for them.
     bool reserve_pipeline(std::size_t result_words) {
         const int h = 1 - current_;
-        const std::size_t bytes = coordinate_bytes();
         const std::uint64_t n_blocks = (chunk_.count + kMomentBlock - 1) / kMomentBlock;
         const bool ok =
-            x_[h].try_reserve(bytes) && v_[h].try_reserve(bytes) &&
-            (!has_hits_ || hit_[h].try_reserve(chunk_.count * sizeof(std::uint64_t))) &&
+            reserve_half(h) &&
             // Grown here, not between queued launches (a reallocation synchronises the device).
             workspace_.block_sums.try_reserve(sizeof(double) * moment_width(dim_) * n_blocks) &&
             workspace_.best.try_reserve(sizeof(Best) * n_blocks) &&
@@ -266,7 +265,7 @@ private:
                 if (stop == done)
                     continue;
                 const int h = current_ ^ int(segments.size() % 2);
-                segments.push_back({done, stop - done, half(h, false), half(1 - h, false)});
+                segments.push_back({done, stop - done, half(h), half(1 - h)});
                 sample_of.push_back(k < b1 ? int(k - b0) : -1);
                 done = stop;
             }
@@ -301,11 +300,11 @@ private:
             } catch (...) {
                 cudaDeviceSynchronize(); // its error, if any, is the one being reported
                 current_ ^= int(launched % 2);
-                chunk_ = half(current_, false);
+                chunk_ = half(current_);
                 throw;
             }
             current_ ^= int(segments.size() % 2);
-            chunk_ = half(current_, false);
+            chunk_ = half(current_);
             host.resize(words * (b1 - b0));
             LGV_CUDA_CHECK(cudaMemcpyAsync(host.data(), results,
                                            sizeof(unsigned long long) * host.size(),

@@ -39,13 +39,12 @@ public:
             cudaFree(ptr_);
     }
     void *reserve(std::size_t bytes) {
-        void *p = try_reserve(bytes);
-        LGV_REQUIRE(p || bytes == 0, "out of device memory for a buffer of ", bytes,
+        LGV_REQUIRE(try_reserve(bytes), "out of device memory for a buffer of ", bytes,
                     " bytes (a smaller ensemble.chunk needs less)");
-        return p;
+        return ptr_;
     }
-    /// reserve(), or null (and no error left behind) when the device is out of memory.
-    void *try_reserve(std::size_t bytes) {
+    /// reserve() that returns false (no error left behind) when the device is out of memory.
+    bool try_reserve(std::size_t bytes) {
         if (bytes > size_) {
             if (ptr_)
                 LGV_CUDA_CHECK(cudaFree(ptr_));
@@ -55,12 +54,12 @@ public:
             if (status == cudaErrorMemoryAllocation) {
                 cudaGetLastError(); // clear it: the caller goes on without this buffer
                 ptr_ = nullptr;
-                return nullptr;
+                return false;
             }
             LGV_CUDA_CHECK(status);
             size_ = bytes;
         }
-        return ptr_;
+        return true;
     }
     void *get() const { return ptr_; }
     /// Frees the allocation.

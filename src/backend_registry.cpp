@@ -57,12 +57,15 @@ void check_sample_offsets(std::uint64_t n_steps, const std::vector<double> &kT,
                     "-step call: offsets must increase within [1, ", n_steps, "]");
 }
 
+namespace {
+/// kT's entries for steps [offset, offset + count) of a call (all of it when it has one entry).
 std::vector<double> schedule_slice(const std::vector<double> &kT, std::uint64_t offset,
                                    std::uint64_t count) {
     if (kT.size() == 1)
         return kT;
     return {kT.begin() + std::ptrdiff_t(offset), kT.begin() + std::ptrdiff_t(offset + count)};
 }
+} // namespace
 
 std::vector<Observation> Backend::advance_and_observe(const Model &model, std::uint64_t first_step,
                                                       std::uint64_t n_steps,

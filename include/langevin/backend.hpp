@@ -75,9 +75,6 @@ public:
 /// [1, n_steps]. Throws otherwise.
 void check_sample_offsets(std::uint64_t n_steps, const std::vector<double> &kT,
                           const std::vector<std::uint64_t> &at);
-/// kT's entries for steps [offset, offset + count) of a call (all of it when it has one entry).
-std::vector<double> schedule_slice(const std::vector<double> &kT, std::uint64_t offset,
-                                   std::uint64_t count);
 
 /// Backends compiled into this build, in order of preference ("cuda" before "cpu").
 std::vector<std::string> compiled_backends();
