@@ -45,8 +45,12 @@ step_loop(const Integ &integ, const Pot &pot, const typename Integ::template Coe
         if (watch && hit == kNotHit && target.contains(x))
             hit = n + 1;
     };
+    // The call's last group draws with fill_last_group (no look-ahead past it).
     auto partial_group = [&] { // the first or last group: some slots lie outside this call
-        source.fill_group(normals);
+        if (base + L >= m_end)
+            source.fill_last_group(normals);
+        else
+            source.fill_group(normals);
         LGV_UNROLL
         for (int s = 0; s < L; ++s)
             if (base + s >= m_begin && base + s < m_end)
@@ -55,8 +59,11 @@ step_loop(const Integ &integ, const Pot &pot, const typename Integ::template Coe
     };
     if (base < m_begin + ahead && base < m_end)
         partial_group();
-    // Whole groups: counted loops of L steps per trip, with a 32-bit trip counter.
-    for (std::uint64_t whole = base < m_end ? (m_end - base) / L : 0; whole > 0;) {
+    // Whole groups: counted loops of L steps per trip, with a 32-bit trip counter; the last
+    // group of the call, when whole, after the loop.
+    std::uint64_t whole = base < m_end ? (m_end - base) / L : 0;
+    const bool last_is_whole = whole > 0 && base + whole * L == m_end;
+    for (whole -= last_is_whole ? 1 : 0; whole > 0;) {
         const std::uint32_t trips = whole < 0x40000000u ? std::uint32_t(whole) : 0x40000000u;
         for (std::uint32_t g = 0; g < trips; ++g) {
             source.fill_group(normals);
@@ -66,6 +73,13 @@ step_loop(const Integ &integ, const Pot &pot, const typename Integ::template Coe
         }
         base += std::uint64_t(trips) * L;
         whole -= trips;
+    }
+    if (last_is_whole) {
+        source.fill_last_group(normals);
+        LGV_UNROLL
+        for (int s = 0; s < L; ++s)
+            slot(base + s, s, false);
+        base += L;
     }
     if (base < m_end)
         partial_group();

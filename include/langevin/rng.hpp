@@ -104,6 +104,13 @@ public:
     /// The normals of the next step group (NormalLayout), in order.
     template <class T, int N> LGV_HD LGV_INLINE void fill_group(Vec<T, N> &out) { fill(out); }
 
+    /// The same for the last group a launch draws: on the device its last four words are the
+    /// block cuRAND already holds (curand4 computes the block after the one it returns), so no
+    /// Philox is computed past it: one block a walker per launch (~1 % of a 100-step launch).
+    template <class T, int N> LGV_HD LGV_INLINE void fill_last_group(Vec<T, N> &out) {
+        fill(out, true);
+    }
+
     /// D independent uniforms on (0, 1]; consumes words_per_block<T, D>() words.
     template <class T, int D> LGV_HD LGV_INLINE void uniforms(Vec<T, D> &out) { fill_uniform(out); }
 
@@ -140,26 +147,33 @@ private:
         sincospi(v, &r.x, &r.y);
         return {r.x * s, r.y * s};
     }
+    /// The next four words; `last`: the stream's last use, which takes the block curand4 would
+    /// return (the offset is a multiple of four words: STATE = 0) without computing the next.
+    __device__ LGV_INLINE uint4 next_words(bool last) {
+        return last ? state_.output : curand4(&state_);
+    }
 #endif
-    LGV_HD LGV_INLINE float4 next_normal4() {
+    LGV_HD LGV_INLINE float4 next_normal4(bool last) {
 #if defined(__CUDA_ARCH__)
-        return normal4(curand4(&state_));
+        return normal4(next_words(last));
 #else
+        (void)last;
         return curand_normal4(&state_);
 #endif
     }
-    LGV_HD LGV_INLINE double2 next_normal2_double() {
+    LGV_HD LGV_INLINE double2 next_normal2_double(bool last) {
 #if defined(__CUDA_ARCH__)
-        return normal2_double(curand4(&state_));
+        return normal2_double(next_words(last));
 #else
+        (void)last;
         return curand_normal2_double(&state_);
 #endif
     }
 
-    template <int D> LGV_HD LGV_INLINE void fill(Vec<float, D> &out) {
+    template <int D> LGV_HD LGV_INLINE void fill(Vec<float, D> &out, bool last = false) {
         LGV_UNROLL
         for (int b = 0; b < (D + 3) / 4; ++b) {
-            const float4 r = next_normal4();
+            const float4 r = next_normal4(last && b == (D + 3) / 4 - 1);
             const float q[4] = {r.x, r.y, r.z, r.w};
             LGV_UNROLL
             for (int j = 0; j < 4; ++j)
@@ -167,10 +181,10 @@ private:
                     out[4 * b + j] = q[j];
         }
     }
-    template <int D> LGV_HD LGV_INLINE void fill(Vec<double, D> &out) {
+    template <int D> LGV_HD LGV_INLINE void fill(Vec<double, D> &out, bool last = false) {
         LGV_UNROLL
         for (int b = 0; b < (D + 1) / 2; ++b) {
-            const double2 r = next_normal2_double();
+            const double2 r = next_normal2_double(last && b == (D + 1) / 2 - 1);
             out[2 * b] = r.x;
             if (2 * b + 1 < D)
                 out[2 * b + 1] = r.y;
