@@ -7,6 +7,7 @@
 //     limbs) and reduces the best walkers; a few kilobytes return to the host.
 #pragma once
 
+#include <type_traits>
 #include <vector>
 
 #include <cub/block/block_reduce.cuh>
@@ -91,16 +92,25 @@ __device__ inline void prefetch_to_l2(const void *p, std::uint64_t bytes) {
         asm volatile("prefetch.global.L2 [%0];" ::"l"(line));
 }
 
-/// Blocks per SM the observation kernel is compiled for: 4 (at most 64 registers, more loads in
-/// flight) for cheap 1-D energies; the others would spill.
-template <class Pot, int D> constexpr int kObserveMinBlocks = D == 1 && Pot::separable ? 4 : 1;
+/// Registers of basin tallies: the potential's basin count where it is a constant (1 to 4), else
+/// 4 (basins counted at run time: up to 4 are tallied, more are counted walker by walker).
+template <class Pot, class = void> struct TallyBasins { static constexpr int value = 4; };
+template <class Pot> struct TallyBasins<Pot, std::enable_if_t<(Pot::basin_count() >= 0)>> {
+    static constexpr int value =
+        Pot::basin_count() < 1 ? 1 : (Pot::basin_count() > 4 ? 4 : Pot::basin_count());
+};
+
+/// Blocks per SM the observation kernel is compiled for: for cheap 1-D energies 4 in float32 (at
+/// most 64 registers, more loads in flight), 3 in float64; the others would spill.
+template <class Pot, class T, int D>
+constexpr int kObserveMinBlocks = D == 1 && Pot::separable ? (sizeof(T) == 4 ? 4 : 3) : 1;
 
 /// CUDA block b takes moment blocks b, b + gridDim.x, ...; in each, thread t takes walkers t,
 /// t + 256, ... and the block sums them in a fixed order, so the sums do not depend on the grid.
 /// A grid of one block per moment block (observe()) fills the card; a smaller one
 /// (advance_and_observe) leaves most of it to the stepping that runs meanwhile.
 template <class Pot, class T, int D>
-__global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot, D>)
+__global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot, T, D>)
     observe_blocks(Pot pot, Grid grid, Axis passage, CountLayout layout, InitSpec init,
                    std::uint64_t seed, std::uint64_t first_walker, const T *xs, const T *vs,
                    const std::uint64_t *hits, std::uint64_t n, double *block_sums, Best *bests,
@@ -111,17 +121,42 @@ __global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot
             shared_counts[k] = 0;
         __syncthreads();
     }
-    // The lanes of a warp that count the same slot add once: atomics on one address serialise,
-    // and a warp's walkers mostly share a few bins (all of them one of two basins).
-    auto count = [&](int slot) {
-        const unsigned peers = __match_any_sync(__activemask(), slot);
-        if ((threadIdx.x & 31u) != unsigned(__ffs(peers) - 1))
-            return;
+    // Every lane of a warp calls count() together (the walker loop below keeps its warps
+    // converged), with `valid` false where it has nothing to count. A warp whose counting lanes
+    // share one slot (a cold ensemble in one bin, nobody at the target) adds once: atomics on one
+    // address serialise. Otherwise each lane adds its own: a few instructions where grouping the
+    // lanes by slot (__match_any_sync) took twenty, and a crowded bin's serialised atomics cost
+    // shared-memory passes, not the issue slots that the stepping beside the observation needs.
+    constexpr unsigned kWarp = 0xffffffffu;
+    const unsigned lane = threadIdx.x & 31u;
+    auto add = [&](int slot, unsigned amount) {
         if (layout.in_shared)
-            atomicAdd(&shared_counts[slot], unsigned(__popc(peers)));
+            atomicAdd(&shared_counts[slot], amount);
         else
-            atomicAdd(&counts[slot], static_cast<unsigned long long>(__popc(peers)));
+            atomicAdd(&counts[slot], static_cast<unsigned long long>(amount));
     };
+    auto count = [&](bool valid, int slot) {
+        const unsigned lanes = __ballot_sync(kWarp, valid);
+        if (lanes == 0)
+            return;
+        const int leader = __ffs(lanes) - 1;
+        const int first = __shfl_sync(kWarp, slot, leader);
+        if (__all_sync(kWarp, !valid || slot == first)) {
+            if (lane == unsigned(leader))
+                add(slot, unsigned(__popc(lanes)));
+        } else if (valid) {
+            add(slot, 1u);
+        }
+    };
+    // Up to kTallyBasins basins are tallied in registers (a compare and an add per walker, the
+    // counts added once per thread at the end) rather than counted walker by walker.
+    constexpr int kTallyBasins = TallyBasins<Pot>::value;
+    const bool tally_basins = layout.basins >= 0 && pot.basin_count() <= kTallyBasins;
+    unsigned basin_tally[kTallyBasins] = {};
+    // init = point: every walker starts at the same x0 (converted once, not per walker).
+    const bool same_start = init.kind == InitSpec::Kind::point;
+    Vec<T, D> start;
+    init_position(init, seed, first_walker, start);
     constexpr int W = moment_width(D);
     double shift[D];
     LGV_UNROLL
@@ -147,39 +182,52 @@ __global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot
         for (int j = 0; j < W; ++j)
             sums[j] = 0.0;
         Best best;
-        for (std::uint64_t k = threadIdx.x; k < kMomentBlock; k += kernels::kMomentThreads) {
-            const std::uint64_t i = base + k;
-            if (i >= n)
-                break;
-            Vec<T, D> x, v, x0;
+        const unsigned walkers = unsigned(n - base < kMomentBlock ? n - base : kMomentBlock);
+        // Whole warps iterate (idle lanes past the end read walker `base` and count nothing).
+        const unsigned warp_walkers = (walkers + 31u) & ~31u;
+        for (unsigned k = threadIdx.x; k < warp_walkers; k += kernels::kMomentThreads) {
+            const bool here = k < walkers;
+            const std::uint64_t i = base + (here ? k : 0u);
+            Vec<T, D> x, v, x0 = start;
             kernels::fetch(xs, vs, n, i, x, v);
-            init_position(init, seed, first_walker + i, x0);
             const std::uint64_t hit = hits ? hits[i] : kNotHit;
-            const double energy = accumulate_moments(pot, x, v, x0, hit, shift, sums);
+            double energy = 0;
+            if (here) {
+                if (!same_start)
+                    init_position(init, seed, first_walker + i, x0);
+                energy = accumulate_moments(pot, x, v, x0, hit, shift, sums, vs != nullptr);
+            }
             if (layout.passage >= 0)
-                count(layout.passage + passage_slot(hit, passage));
-            if (!walker_is_finite(x, v)) {
+                count(here, layout.passage + passage_slot(hit, passage));
+            const bool finite = walker_is_finite(x, v), counted = here && finite;
+            if (__any_sync(kWarp, here && !finite)) { // the non-finite slots
                 LGV_UNROLL
                 for (int d = 0; d < D; ++d)
-                    count(layout.marginal[d] + grid.axes[d].bins + 1);
+                    count(here && !finite, layout.marginal[d] + grid.axes[d].bins + 1);
                 if (layout.joint >= 0)
-                    count(layout.joint + grid.axes[0].bins * grid.axes[D - 1].bins + 1);
+                    count(here && !finite,
+                          layout.joint + grid.axes[0].bins * grid.axes[D - 1].bins + 1);
                 if (layout.basins >= 0)
-                    count(layout.basins + pot.basin_count());
-                continue;
+                    count(here && !finite, layout.basins + pot.basin_count());
             }
-            int slots[D];
-            const bool inside = grid_slots(x, grid, slots);
+            int slots[D] = {};
+            const bool inside = counted ? grid_slots(x, grid, slots) : true;
             LGV_UNROLL
             for (int d = 0; d < D; ++d)
-                count(layout.marginal[d] + slots[d]);
+                count(counted, layout.marginal[d] + slots[d]);
             if (layout.joint >= 0)
-                count(layout.joint + joint_slot(slots[0], slots[D - 1], grid.axes[D - 1]));
-            if (layout.basins >= 0)
-                count(layout.basins + pot.basin(x));
-            if (!inside)
-                count(layout.outside);
-            best.consider(energy, first_walker + i);
+                count(counted, layout.joint + joint_slot(slots[0], slots[D - 1], grid.axes[D - 1]));
+            if (tally_basins) {
+                const int b = counted ? pot.basin(x) : -1;
+                LGV_UNROLL
+                for (int j = 0; j < kTallyBasins; ++j)
+                    basin_tally[j] += b == j ? 1u : 0u;
+            } else if (layout.basins >= 0) {
+                count(counted, layout.basins + (counted ? pot.basin(x) : 0));
+            }
+            count(counted && !inside, layout.outside);
+            if (counted)
+                best.consider(energy, first_walker + i);
         }
 
         using Reduce = cub::BlockReduce<double, kernels::kMomentThreads>;
@@ -195,6 +243,10 @@ __global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot
         if (threadIdx.x == 0)
             bests[block] = best;
     }
+    if (tally_basins)
+        for (int j = 0; j < kTallyBasins && j < pot.basin_count(); ++j)
+            if (basin_tally[j])
+                add(layout.basins + j, basin_tally[j]);
     if (layout.in_shared) {
         __syncthreads();
         for (int k = threadIdx.x; k < layout.size; k += blockDim.x)

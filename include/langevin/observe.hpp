@@ -48,10 +48,11 @@ LGV_HD LGV_INLINE bool walker_is_finite(const Vec<T, D> &x, const Vec<T, D> &v) 
 
 /// Adds one walker to a block's partial sums (layout above). Returns its energy, which the
 /// caller's best walker reuses (NaN for a non-finite walker: not summed, no energy computed).
+/// moving = false: v is zero (overdamped), so sum |v|^2 gains +0 and is skipped.
 template <class Pot, class T, int D>
 LGV_HD LGV_INLINE double accumulate_moments(const Pot &pot, const Vec<T, D> &x, const Vec<T, D> &v,
                                             const Vec<T, D> &x0, std::uint64_t hit,
-                                            const double *shift, double *sums) {
+                                            const double *shift, double *sums, bool moving = true) {
     if (hit != kNotHit) {
         const double t = double(hit);
         sums[moment::hits(D)] += 1.0;
@@ -63,17 +64,20 @@ LGV_HD LGV_INLINE double accumulate_moments(const Pot &pot, const Vec<T, D> &x, 
     const double energy = double(pot.energy(x));
     sums[0] += 1.0;
     sums[1] += energy;
+    // The d = 0 terms start the sums: 0 + a is a for these squares (never -0), one add less.
     double v2 = 0, msd = 0;
     LGV_UNROLL
     for (int d = 0; d < D; ++d) {
         const double u = double(x[d]) - shift[d];
         const double s = double(x[d]) - double(x0[d]);
-        v2 += double(v[d]) * double(v[d]);
-        msd += s * s;
+        if (moving)
+            v2 = d == 0 ? double(v[d]) * double(v[d]) : v2 + double(v[d]) * double(v[d]);
+        msd = d == 0 ? s * s : msd + s * s;
         sums[3 + d] += u;
         sums[3 + D + d] += u * u;
     }
-    sums[2] += v2;
+    if (moving)
+        sums[2] += v2;
     sums[moment::msd(D)] += msd;
     return energy;
 }
