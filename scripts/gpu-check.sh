@@ -139,7 +139,9 @@ for line in open(sys.argv[2]):
 PY
 if [ -n "${OUT:-}" ]; then
     { grep -E "tests passed|tests failed|\(Failed\)|\(Timeout\)" "$out/ctest.log"
-      grep -h "lgv_sin_2pi" "$build"/Testing/Temporary/LastTest*.log; } >"$out/tests.txt"
+      grep -h "lgv_sin_2pi" "$build"/Testing/Temporary/LastTest*.log
+      # what a failing test said (the log itself does not come back)
+      grep -h -A6 "Failure$" "$build"/Testing/Temporary/LastTest*.log | head -200; } >"$out/tests.txt"
     for f in gpu.txt tests.txt bench.txt bare.jsonl peers.txt ten_billion.json matrix.jsonl \
         stats_cuda_gpu_kern_sum.csv; do
         [ -f "$out/$f" ] && cp "$out/$f" "$OUT/"
