@@ -199,16 +199,16 @@ __global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot
             }
             if (layout.passage >= 0)
                 count(here, layout.passage + passage_slot(hit, passage));
-            const bool finite = walker_is_finite(x, v), counted = here && finite;
-            if (__any_sync(kWarp, here && !finite)) { // the non-finite slots
+            const bool finite = walker_is_finite(x, v), counted = here && finite,
+                       lost = here && !finite;
+            if (__any_sync(kWarp, lost)) { // the non-finite slots
                 LGV_UNROLL
                 for (int d = 0; d < D; ++d)
-                    count(here && !finite, layout.marginal[d] + grid.axes[d].bins + 1);
+                    count(lost, layout.marginal[d] + grid.axes[d].bins + 1);
                 if (layout.joint >= 0)
-                    count(here && !finite,
-                          layout.joint + grid.axes[0].bins * grid.axes[D - 1].bins + 1);
+                    count(lost, layout.joint + grid.axes[0].bins * grid.axes[D - 1].bins + 1);
                 if (layout.basins >= 0)
-                    count(here && !finite, layout.basins + pot.basin_count());
+                    count(lost, layout.basins + pot.basin_count());
             }
             int slots[D] = {};
             const bool inside = counted ? grid_slots(x, grid, slots) : true;
