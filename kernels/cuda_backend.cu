@@ -23,13 +23,11 @@ public:
         LGV_CUDA_CHECK(cudaSetDevice(options.device));
         LGV_CUDA_CHECK(cudaGetDeviceProperties(&props_, options.device));
     }
-    ~CudaBackend() override {
-        if (observer_) { // errors are ignored: nothing can be done about them here
-            cudaStreamDestroy(observer_);
-            cudaEventDestroy(stepped_);
-            cudaEventDestroy(read_done_[0]);
-            cudaEventDestroy(read_done_[1]);
-        }
+    ~CudaBackend() override { // errors are ignored: nothing can be done about them here
+        for (cudaStream_t s : streams_)
+            cudaStreamDestroy(s);
+        for (cudaEvent_t e : events_)
+            cudaEventDestroy(e);
     }
     CudaBackend(const CudaBackend &) = delete;
     CudaBackend &operator=(const CudaBackend &) = delete;
@@ -39,12 +37,14 @@ public:
         return detail::concat(props_.name, ", ", props_.totalGlobalMem >> 20, " MiB, sm_",
                               props_.major, props_.minor);
     }
-    std::uint64_t max_chunk_walkers(int dim, Precision precision) const override {
+    std::uint64_t max_chunk_walkers(const Model &model) const override {
         std::size_t free_bytes = 0, total = 0;
         LGV_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total));
         // x, v and hit steps, twice: advance_and_observe steps into a second copy while the
-        // first is observed.
-        const double per_walker = 2.0 * (2.0 * dim * (precision == Precision::float32 ? 4 : 8) + 8);
+        // first is observed (overdamped walkers share one copy of v).
+        const double value = model.precision == Precision::float32 ? 4 : 8;
+        const double per_walker = (model.underdamped() ? 4.0 : 3.0) * model.dim() * value +
+                                  (model.target.active() ? 2.0 * 8 : 0.0);
         const auto fit = static_cast<std::uint64_t>(0.6 * double(free_bytes) / per_walker);
         // CUB takes int sample counts; chunks of 2^31 - 4096 walkers gave wrong non-finite counts
         // on an H200 (int overflow in tile arithmetic suspected), so stay at 2^30.
@@ -65,7 +65,7 @@ public:
                  const std::vector<double> &kT) override {
         if (n_steps == 0 || chunk_.count == 0)
             return;
-        const std::vector<cuda::StepSegment> in_place{{0, n_steps, chunk_, chunk_}};
+        const std::vector<cuda::StepSegment> in_place{{0, n_steps, chunk_, chunk_, 0, nullptr}};
         if (precision_ == Precision::float32)
             cuda::launch_advance<float>(model, in_place, first_step, n_steps, kT,
                                         options_.block_size, workspace_);
@@ -156,6 +156,7 @@ private:
         precision_ = model.precision;
         dim_ = model.dim();
         has_hits_ = model.target.active();
+        moving_ = model.underdamped();
         chunk_.first = first_walker;
         chunk_.count = count;
         LGV_REQUIRE(reserve_half(current_), "out of device memory for ", count,
@@ -163,11 +164,16 @@ private:
         chunk_ = half(current_);
     }
 
+    std::size_t value_bytes() const { return precision_ == Precision::float32 ? 4 : 8; }
+
+    /// The velocities of buffer set h: overdamped stepping never changes them (integrator.hpp),
+    /// so both sets share one copy.
+    int velocities_of(int h) const { return moving_ ? h : 0; }
+
     /// Reserves buffer set h for the chunk's walkers; false when the device has no memory.
     bool reserve_half(int h) {
-        const std::size_t bytes =
-            std::size_t(chunk_.count) * dim_ * (precision_ == Precision::float32 ? 4 : 8);
-        return x_[h].try_reserve(bytes) && v_[h].try_reserve(bytes) &&
+        const std::size_t bytes = std::size_t(chunk_.count) * dim_ * value_bytes();
+        return x_[h].try_reserve(bytes) && v_[velocities_of(h)].try_reserve(bytes) &&
                (!has_hits_ || hit_[h].try_reserve(chunk_.count * sizeof(std::uint64_t)));
     }
 
@@ -175,7 +181,7 @@ private:
     cuda::DeviceChunk half(int h) const {
         cuda::DeviceChunk c = chunk_;
         c.x = x_[h].get();
-        c.v = v_[h].get();
+        c.v = v_[velocities_of(h)].get();
         c.hit = has_hits_ ? static_cast<std::uint64_t *>(hit_[h].get()) : nullptr;
         return c;
     }
@@ -192,22 +198,63 @@ private:
             workspace_.block_sums.try_reserve(sizeof(double) * moment_width(dim_) * n_blocks) &&
             workspace_.best.try_reserve(sizeof(Best) * n_blocks) &&
             workspace_.results.try_reserve(sizeof(unsigned long long) * result_words);
-        if (!ok)
-            for (cuda::DeviceBuffer *b : {&x_[h], &v_[h], &hit_[h]})
-                b->release();
+        if (!ok) // not the velocities the chunk's half shares
+            for (cuda::DeviceBuffer *b : {&x_[h], moving_ ? &v_[h] : nullptr, &hit_[h]})
+                if (b)
+                    b->release();
         return ok;
     }
 
-    /// The second stream (highest priority, so that its blocks take SMs as stepping blocks
-    /// retire) and the events that order it against the default stream.
-    void ensure_observer() {
-        if (observer_)
-            return;
-        int least = 0, greatest = 0;
-        LGV_CUDA_CHECK(cudaDeviceGetStreamPriorityRange(&least, &greatest));
-        LGV_CUDA_CHECK(cudaStreamCreateWithPriority(&observer_, cudaStreamNonBlocking, greatest));
-        for (cudaEvent_t *e : {&stepped_, &read_done_[0], &read_done_[1]})
-            LGV_CUDA_CHECK(cudaEventCreateWithFlags(e, cudaEventDisableTiming));
+    /// The observer stream (highest priority, so that its blocks take SMs as stepping blocks
+    /// retire), the stepping streams of slices 1, 2, ... (slice 0 steps on the default stream)
+    /// and the events that order them.
+    void ensure_streams(unsigned slices) {
+        auto stream = [&](int priority) {
+            cudaStream_t s = nullptr;
+            LGV_CUDA_CHECK(cudaStreamCreateWithPriority(&s, cudaStreamNonBlocking, priority));
+            streams_.push_back(s);
+            return s;
+        };
+        auto event = [&] {
+            cudaEvent_t e = nullptr;
+            LGV_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+            events_.push_back(e);
+            return e;
+        };
+        if (!observer_) {
+            int least = 0, greatest = 0;
+            LGV_CUDA_CHECK(cudaDeviceGetStreamPriorityRange(&least, &greatest));
+            observer_ = stream(greatest);
+            read_done_[0] = event();
+            read_done_[1] = event();
+            slice_streams_.push_back(cudaStream_t{});
+            stepped_.push_back(event());
+        }
+        while (slice_streams_.size() < slices) {
+            slice_streams_.push_back(stream(0));
+            stepped_.push_back(event());
+        }
+    }
+
+    /// Launches per segment in advance_and_observe: the chunk steps as this many slices of
+    /// walkers, each on its own stream, so that the blocks of one slice's next segment fill the
+    /// SMs that the tail of another's leaves idle (one launch leaves them idle for about one
+    /// wave of blocks at every sample). Two where each slice fills the card at least once (the
+    /// slices of a smaller chunk run side by side anyway) and samples are on average at least 32
+    /// steps apart (closer ones are bound by the launches and the observations), else one.
+    /// LANGEVIN_STEP_SLICES=k (1-8) fixes it; the slicing never changes a result.
+    unsigned step_slices(int threads, std::uint64_t n_steps, std::size_t samples) const {
+        if (const char *env = std::getenv("LANGEVIN_STEP_SLICES")) {
+            char *end = nullptr;
+            const long k = std::strtol(env, &end, 10);
+            LGV_REQUIRE(*env && *end == '\0' && k >= 1 && k <= 8, "LANGEVIN_STEP_SLICES = \"", env,
+                        "\": want the slices of walkers that step on their own streams while "
+                        "samples are taken, an integer from 1 to 8");
+            return unsigned(std::min<std::uint64_t>(k, (chunk_.count + threads - 1) / threads));
+        }
+        const std::uint64_t wave =
+            std::uint64_t(props_.multiProcessorCount) * props_.maxThreadsPerMultiProcessor;
+        return chunk_.count >= 2 * wave && n_steps >= 32 * samples ? 2 : 1;
     }
 
     /// CUDA blocks of an observation that runs while `next_steps` more steps do: it has their
@@ -239,18 +286,27 @@ private:
         return int(per_sm);
     }
 
-    /// advance_and_observe on the device: the steps run on the default stream from one half of a
-    /// double buffer into the other; after each sample's segment the observer stream observes the
-    /// half just written while the next segment steps into the other one. A segment waits only
-    /// for the observation that read the half it overwrites. Nothing returns to the host until
-    /// a batch of samples (all of them, unless their totals exceed kResultBytes) is done.
+    /// advance_and_observe on the device: the steps run from one half of a double buffer into
+    /// the other, each segment as step_slices() launches on their own streams; after each
+    /// sample's segment the observer stream observes the half just written (once every slice
+    /// is done) while the next segment steps into the other one. A slice waits only for its own
+    /// previous segment and for the observation that read the half it overwrites. Nothing
+    /// returns to the host until a batch of samples (all of them, unless their totals exceed
+    /// kResultBytes) is done.
     template <class T>
     std::vector<Observation>
     pipelined(const Model &model, std::uint64_t first_step, std::uint64_t n_steps,
               const std::vector<double> &kT, const ObserveSpec &spec,
               const std::vector<std::uint64_t> &at, std::size_t words, std::size_t batch) {
         const int per_sm_override = observer_blocks_override();
-        ensure_observer();
+        const int threads = options_.block_size > 0 ? options_.block_size : 256;
+        const unsigned slices = step_slices(threads, n_steps, at.size());
+        ensure_streams(slices);
+        // Slice s holds walkers [bounds[s], bounds[s + 1]): whole blocks of threads, nearly equal.
+        std::vector<std::uint64_t> bounds(slices + 1, chunk_.count);
+        for (unsigned k = 0; k < slices; ++k)
+            bounds[k] = std::min(chunk_.count,
+                                 (chunk_.count * k / slices + threads - 1) / threads * threads);
         auto *results = static_cast<unsigned long long *>(workspace_.results.get());
         std::vector<unsigned long long> host;
         std::vector<Observation> out(at.size());
@@ -258,52 +314,65 @@ private:
         for (std::size_t b0 = 0; b0 < at.size(); b0 += batch) {
             const std::size_t b1 = std::min(at.size(), b0 + batch);
             const std::uint64_t end = b1 == at.size() ? n_steps : at[b1 - 1];
-            std::vector<cuda::StepSegment> segments;
+            // Launch k: segment k / slices of the batch, slice k % slices.
+            std::vector<cuda::StepSegment> launches;
             std::vector<int> sample_of; // the batch's sample after each segment, or -1
             for (std::size_t k = b0; k <= b1; ++k) {
                 const std::uint64_t stop = k < b1 ? at[k] : end;
                 if (stop == done)
                     continue;
-                const int h = current_ ^ int(segments.size() % 2);
-                segments.push_back({done, stop - done, half(h), half(1 - h)});
+                const int h = current_ ^ int(sample_of.size() % 2);
+                for (unsigned s = 0; s < slices; ++s)
+                    launches.push_back(
+                        {done, stop - done,
+                         cuda::slice(half(h), bounds[s], bounds[s + 1], value_bytes()),
+                         cuda::slice(half(1 - h), bounds[s], bounds[s + 1], value_bytes()),
+                         chunk_.count, slice_streams_[s]});
                 sample_of.push_back(k < b1 ? int(k - b0) : -1);
                 done = stop;
             }
             bool being_read[2] = {false, false};
-            auto after_segment = [&](std::size_t k) {
-                const int written = current_ ^ int((k + 1) % 2);
-                if (sample_of[k] >= 0) {
-                    const std::size_t sample = b0 + std::size_t(sample_of[k]);
+            auto after_segment = [&](std::size_t j) { // every slice of segment j is queued
+                const int written = current_ ^ int((j + 1) % 2);
+                if (sample_of[j] >= 0) {
+                    const std::size_t sample = b0 + std::size_t(sample_of[j]);
                     const std::uint64_t next =
                         (sample + 1 < at.size() ? at[sample + 1] : n_steps) - at[sample];
-                    LGV_CUDA_CHECK(cudaEventRecord(stepped_, cudaStream_t{}));
-                    LGV_CUDA_CHECK(cudaStreamWaitEvent(observer_, stepped_, 0));
-                    cuda::enqueue_observe<T>(model, spec, segments[k].out, workspace_,
-                                             results + std::size_t(sample_of[k]) * words, observer_,
+                    for (unsigned s = 0; s < slices; ++s) {
+                        LGV_CUDA_CHECK(cudaEventRecord(stepped_[s], slice_streams_[s]));
+                        LGV_CUDA_CHECK(cudaStreamWaitEvent(observer_, stepped_[s], 0));
+                    }
+                    cuda::enqueue_observe<T>(model, spec, half(written), workspace_,
+                                             results + std::size_t(sample_of[j]) * words, observer_,
                                              observer_blocks(next, per_sm_override));
                     LGV_CUDA_CHECK(cudaEventRecord(read_done_[written], observer_));
                     being_read[written] = true;
                 }
                 // The next segment overwrites the other half: wait for its observation, if any.
                 if (being_read[1 - written]) {
-                    LGV_CUDA_CHECK(cudaStreamWaitEvent(cudaStream_t{}, read_done_[1 - written], 0));
+                    for (unsigned s = 0; s < slices; ++s)
+                        LGV_CUDA_CHECK(
+                            cudaStreamWaitEvent(slice_streams_[s], read_done_[1 - written], 0));
                     being_read[1 - written] = false;
                 }
             };
-            std::size_t launched = 0; // segments queued, so that an error leaves chunk_ right
+            std::size_t launched = 0; // launches queued, so that an error leaves chunk_ right
             try {
-                cuda::launch_advance<T>(model, segments, first_step, n_steps, kT,
+                cuda::launch_advance<T>(model, launches, first_step, n_steps, kT,
                                         options_.block_size, workspace_, [&](std::size_t k) {
                                             launched = k + 1;
-                                            after_segment(k);
+                                            if (launched % slices == 0)
+                                                after_segment(k / slices);
                                         });
             } catch (...) {
                 cudaDeviceSynchronize(); // its error, if any, is the one being reported
-                current_ ^= int(launched % 2);
+                // The half of the last segment whose every slice was queued (a partly queued
+                // segment only wrote into the other half).
+                current_ ^= int(launched / slices % 2);
                 chunk_ = half(current_);
                 throw;
             }
-            current_ ^= int(segments.size() % 2);
+            current_ ^= int(sample_of.size() % 2);
             chunk_ = half(current_);
             host.resize(words * (b1 - b0));
             LGV_CUDA_CHECK(cudaMemcpyAsync(host.data(), results,
@@ -323,12 +392,17 @@ private:
     Precision precision_ = Precision::float32;
     int dim_ = 1;
     bool has_hits_ = false;
+    bool moving_ = true;                      ///< underdamped: v changes as walkers step
     cuda::DeviceBuffer x_[2], v_[2], hit_[2]; ///< a double buffer: set current_ holds the chunk
     int current_ = 0;
     cuda::DeviceChunk chunk_;
     mutable cuda::Workspace workspace_;
+    std::vector<cudaStream_t> streams_; ///< created here (destroyed with the backend)
+    std::vector<cudaEvent_t> events_;   ///< likewise
     cudaStream_t observer_ = nullptr;
-    cudaEvent_t stepped_ = nullptr, read_done_[2] = {nullptr, nullptr};
+    std::vector<cudaStream_t> slice_streams_; ///< slice s steps on slice_streams_[s]
+    std::vector<cudaEvent_t> stepped_;        ///< slice s's segment is done
+    cudaEvent_t read_done_[2] = {nullptr, nullptr};
 };
 
 } // namespace

@@ -113,11 +113,27 @@ template <class T>
 void launch_initialize(const Model &model, const InitSpec &init, const DeviceChunk &chunk);
 
 /// One stepping launch of a call: its steps [offset, offset + steps) from the walkers in `in` to
-/// `out` (the same arrays, or the two halves of a double buffer).
+/// `out` (the same arrays, or the two halves of a double buffer), queued on `stream`. `in` and
+/// `out` may be a slice of a chunk (slice()): `stride` is then the chunk's walker count.
 struct StepSegment {
     std::uint64_t offset = 0, steps = 0;
     DeviceChunk in, out;
+    std::uint64_t stride = 0; ///< 0: out.count
+    cudaStream_t stream = nullptr;
 };
+
+/// Walkers [begin, end) of a chunk whose arrays hold `bytes_per_value`-byte values: pointers into
+/// the chunk's arrays (layout stride: the chunk's count).
+inline DeviceChunk slice(const DeviceChunk &c, std::uint64_t begin, std::uint64_t end,
+                         std::size_t bytes_per_value) {
+    DeviceChunk s = c;
+    s.x = static_cast<char *>(c.x) + begin * bytes_per_value;
+    s.v = static_cast<char *>(c.v) + begin * bytes_per_value;
+    s.hit = c.hit ? c.hit + begin : nullptr;
+    s.first = c.first + begin;
+    s.count = end - begin;
+    return s;
+}
 /// Called after segment k is queued (may queue work that reads its output).
 using AfterSegment = std::function<void(std::size_t)>;
 
@@ -127,8 +143,8 @@ constexpr std::size_t kIntegratorCount = LGV_INTEGRATOR_UNITS;
 static_assert(kIntegratorCount == std::variant_size_v<Integrator>,
               "CMakeLists.txt: set LANGEVIN_INTEGRATORS to the number of integrators in "
               "include/langevin/integrators.hpp");
-/// Queues the segments of a call of n_steps from first_step on the default stream (kT: one
-/// entry, or one per step of the call).
+/// Queues the segments of a call of n_steps from first_step, each on its stream (kT: one entry,
+/// or one per step of the call).
 template <class T, std::size_t I>
 void launch_advance_integrator(const Model &model, const std::vector<StepSegment> &segments,
                                std::uint64_t first_step, std::uint64_t n_steps,

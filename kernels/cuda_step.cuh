@@ -3,6 +3,8 @@
 // them), so the stepping kernels compile in parallel.
 #pragma once
 
+#include <algorithm>
+
 #include "cuda_launch.cuh"
 #include "for_each_walker.cuh"
 
@@ -32,6 +34,12 @@ void launch_advance_integrator(const Model &model, const std::vector<StepSegment
         // wait for the queued stepping.
         const auto *coeffs = static_cast<const Coeffs *>(
             ws.upload_coeffs(table.data(), sizeof(Coeffs) * table.size()));
+        // A copy from pageable memory may return before it lands, and launches on other streams
+        // are not ordered after the default stream: they must not start before what it holds
+        // (this table, the walkers' state) is there.
+        if (std::any_of(segments.begin(), segments.end(),
+                        [](const StepSegment &seg) { return seg.stream != cudaStream_t{}; }))
+            LGV_CUDA_CHECK(cudaStreamSynchronize(cudaStream_t{}));
         const int threads = block_size > 0 ? block_size : 256;
         const bool varying = table.size() > 1;
         for (std::size_t k = 0; k < segments.size(); ++k) {
@@ -41,15 +49,17 @@ void launch_advance_integrator(const Model &model, const std::vector<StepSegment
                     *vin = static_cast<const T *>(seg.in.v);
             T *xout = static_cast<T *>(seg.out.x), *vout = static_cast<T *>(seg.out.v);
             const std::uint64_t first = first_step + seg.offset;
+            const std::uint64_t stride = seg.stride ? seg.stride : seg.out.count;
             const auto *c = coeffs + (varying ? seg.offset : 0);
             if (varying || model.target.active())
-                kernels::advance<Integ, Pot, T, D, true><<<blocks, threads>>>(
+                kernels::advance<Integ, Pot, T, D, true><<<blocks, threads, 0, seg.stream>>>(
                     integ, pot, c, varying, model.target, model.seed, seg.out.first, first,
-                    seg.steps, xin, vin, seg.in.hit, xout, vout, seg.out.hit, seg.out.count);
+                    seg.steps, xin, vin, seg.in.hit, xout, vout, seg.out.hit, seg.out.count,
+                    stride);
             else
-                kernels::advance<Integ, Pot, T, D, false><<<blocks, threads>>>(
+                kernels::advance<Integ, Pot, T, D, false><<<blocks, threads, 0, seg.stream>>>(
                     integ, pot, c, false, model.target, model.seed, seg.out.first, first, seg.steps,
-                    xin, vin, nullptr, xout, vout, nullptr, seg.out.count);
+                    xin, vin, nullptr, xout, vout, nullptr, seg.out.count, stride);
             LGV_CUDA_CHECK_LAUNCH();
             if (after_segment)
                 after_segment(k);

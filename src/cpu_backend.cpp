@@ -30,9 +30,10 @@ public:
     std::string device() const override {
         return detail::concat("CPU, ", thread_count(options_.threads), " OpenMP thread(s)");
     }
-    std::uint64_t max_chunk_walkers(int dim, Precision precision) const override {
+    std::uint64_t max_chunk_walkers(const Model &model) const override {
         const double bytes = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGESIZE));
-        const double per_walker = 2.0 * dim * (precision == Precision::float32 ? 4 : 8) + 8;
+        const double per_walker =
+            2.0 * model.dim() * (model.precision == Precision::float32 ? 4 : 8) + 8;
         return std::max<std::uint64_t>(kMomentBlock,
                                        static_cast<std::uint64_t>(0.25 * bytes / per_walker));
     }

@@ -342,8 +342,7 @@ RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks,
 
     // Chunks (and shards) are whole moment blocks, so block sums never straddle two chunks.
     const WalkerRange range = shard_range(study.walkers, study.shard);
-    std::uint64_t chunk =
-        study.chunk ? study.chunk : backend.max_chunk_walkers(dim, model.precision);
+    std::uint64_t chunk = study.chunk ? study.chunk : backend.max_chunk_walkers(model);
     chunk = std::max(kMomentBlock, chunk / kMomentBlock * kMomentBlock);
     chunk = std::min(chunk, range.end - range.begin);
 

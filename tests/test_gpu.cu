@@ -437,6 +437,72 @@ TEST(Gpu, ObserverGridSettingChangesNoResult) {
     unsetenv("LANGEVIN_OBSERVER_BLOCKS");
 }
 
+TEST(Gpu, StepSlicesChangeNoResult) {
+    // LANGEVIN_STEP_SLICES fixes how many slices of walkers step on their own streams while
+    // samples are taken (a tuning knob): any value gives the serial samples and final state
+    // bitwise. An odd walker count leaves the last slice a partial block of threads; the cases
+    // slice the velocities (BAOAB), the shared ones (overdamped) and the hit steps of a target
+    // under an annealing schedule. A bad value is refused before anything is queued.
+    require_device();
+    if (IsSkipped() || HasFatalFailure())
+        return;
+    const std::string well = "[potential]\nkind = \"double_well\"\ntilt = 0.1\n[integrator]\n"
+                             "dt = 1e-2\n[temperature]\nT = 0.5\n[ensemble]\ninit_point = -1.0\n"
+                             "walkers = 1000003\n";
+    const std::vector<std::vector<std::string>> cases = {
+        {"integrator.kind=baoab"},
+        {"integrator.kind=euler_maruyama", "temperature.kind=geometric", "temperature.T0=1",
+         "temperature.T1=0.2", "first_passage.region=above", "first_passage.level=0.9"},
+    };
+    const std::vector<std::uint64_t> at = {4, 100, 164, 200};
+    for (const auto &sets : cases) {
+        const Study s = test::study_from(well, sets);
+        ObserveSpec spec{s.grid, s.init, Axis{0, 1, 0}};
+        if (s.model.target.active())
+            spec.passage = Axis{0.0, 200.5, 50};
+        const auto kT = s.schedule.table(0, 200);
+        auto gpu = make_backend("cuda");
+        gpu->initialize(s.model, s.init, 0, s.walkers);
+        const std::vector<Observation> serial =
+            gpu->Backend::advance_and_observe(s.model, 0, 200, kT, spec, at);
+        WalkerState expected;
+        gpu->save(expected);
+        for (const char *value : {"1", "2", "3", "8"}) {
+            setenv("LANGEVIN_STEP_SLICES", value, 1);
+            gpu->initialize(s.model, s.init, 0, s.walkers);
+            const std::vector<Observation> queued =
+                gpu->advance_and_observe(s.model, 0, 200, kT, spec, at);
+            const std::string what = sets[0] + ", slices " + value;
+            ASSERT_EQ(queued.size(), at.size()) << what;
+            for (std::size_t k = 0; k < at.size(); ++k)
+                test::expect_same_observation(queued[k], serial[k], what);
+            WalkerState state;
+            gpu->save(state);
+            EXPECT_EQ(state.x, expected.x) << what;
+            EXPECT_EQ(state.v, expected.v) << what;
+            EXPECT_EQ(state.hit, expected.hit) << what;
+        }
+        unsetenv("LANGEVIN_STEP_SLICES");
+        if (s.model.target.active())
+            EXPECT_NE(serial.front().passage, serial.back().passage);
+    }
+    const Study s = test::study_from(well);
+    const ObserveSpec spec{s.grid, s.init, Axis{0, 1, 0}};
+    auto gpu = make_backend("cuda");
+    for (const char *bad : {"", "x", "0", "9", "2k"}) {
+        setenv("LANGEVIN_STEP_SLICES", bad, 1);
+        gpu->initialize(s.model, s.init, 0, s.walkers);
+        try {
+            gpu->advance_and_observe(s.model, 0, 200, s.schedule.table(0, 200), spec, at);
+            ADD_FAILURE() << "accepted LANGEVIN_STEP_SLICES = \"" << bad << "\"";
+        } catch (const Error &e) {
+            EXPECT_NE(std::string(e.what()).find("LANGEVIN_STEP_SLICES"), std::string::npos)
+                << e.what();
+        }
+    }
+    unsetenv("LANGEVIN_STEP_SLICES");
+}
+
 TEST(Gpu, RequireCudaMeansTheCudaBackendIsUsedByAuto) {
     require_device();
     if (IsSkipped() || HasFatalFailure())

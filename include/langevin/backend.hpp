@@ -44,8 +44,8 @@ public:
     virtual ~Backend() = default;
     virtual std::string name() const = 0;
     virtual std::string device() const = 0;
-    /// Most walkers one chunk may hold for this dimension/precision (memory bound).
-    virtual std::uint64_t max_chunk_walkers(int dim, Precision precision) const = 0;
+    /// Most walkers one chunk of this model may hold (memory bound).
+    virtual std::uint64_t max_chunk_walkers(const Model &model) const = 0;
 
     /// Allocates walkers [first_walker, first_walker + count) and draws their initial state.
     virtual void initialize(const Model &model, const InitSpec &init, std::uint64_t first_walker,

@@ -6,6 +6,8 @@
 //   the D normals of step n + lookahead (lookahead 1 lets Leimkuhler-Matthews use xi_{n+1};
 //   prime hands it xi_first), so every integrator draws exactly D normals per step,
 //   params(), make(values).
+// Overdamped integrators (underdamped = false) leave v as it is: the CUDA backend neither loads
+// nor stores their velocities.
 // Mini-batch integrators (sgd.hpp) instead provide step_minibatch(pot, coeffs, x, xi, key,
 // walker, n) and coefficients<T>(kT, n): advance.hpp runs them through MinibatchSteps, which
 // knows each step's walker id and index.
