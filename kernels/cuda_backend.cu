@@ -157,6 +157,8 @@ private:
         dim_ = model.dim();
         has_hits_ = model.target.active();
         moving_ = model.underdamped();
+        if (!moving_)
+            v_[1].release(); // an earlier underdamped chunk's: both halves now share v_[0]
         chunk_.first = first_walker;
         chunk_.count = count;
         LGV_REQUIRE(reserve_half(current_), "out of device memory for ", count,

@@ -19,14 +19,14 @@ __device__ __forceinline__ void fetch(const T *xs, const T *vs, std::uint64_t st
     }
 }
 
-/// Stores walker i; vs = null stores no velocities.
-template <class T, int D>
+/// Stores walker i (and its velocities if WithVelocities).
+template <bool WithVelocities = true, class T, int D>
 __device__ __forceinline__ void store(T *xs, T *vs, std::uint64_t stride, std::uint64_t i,
                                       const Vec<T, D> &x, const Vec<T, D> &v) {
     LGV_UNROLL
     for (int d = 0; d < D; ++d) {
         xs[d * stride + i] = x[d];
-        if (vs)
+        if constexpr (WithVelocities)
             vs[d * stride + i] = v[d];
     }
 }
@@ -74,7 +74,7 @@ __global__ void advance(Integ integ, Pot pot, const typename Integ::template Coe
         advance_walker(integ, pot, coeffs, false, Target{}, x, v, hit, key, first_walker + i,
                        first_step, n_steps);
     }
-    store(xs, moving ? vs : nullptr, stride, i, x, v);
+    store<moving>(xs, vs, stride, i, x, v);
 }
 
 /// Threads per moment block: each sums kMomentBlock / kMomentThreads walkers in a fixed order.
