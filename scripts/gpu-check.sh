@@ -46,6 +46,10 @@ dw=bench/studies/double_well_em.toml
 run_bench "dw EM f32 2^24 x1000" $dw --backend cuda
 run_bench "dw EM f32 2^24 x1000 +obs/100" $dw --backend cuda --sample-every 100
 run_bench "dw EM f32 +obs/100 serial" $dw --backend cuda --sample-every 100 --serial-sampling
+for k in 1 2 4; do # slices of walkers stepping on their own streams while sampling (default 2)
+    echo "dw EM f32 +obs/100 slices $k|$(LANGEVIN_STEP_SLICES=$k "$bench" $dw \
+        --backend cuda --sample-every 100 2>&1 | tail -1)" >>"$out/bench.txt"
+done
 for b in 1 2 4 0; do # the grid of queued observations, blocks per SM (0: the whole card)
     echo "dw EM f32 +obs/100 obs-grid $b/SM|$(LANGEVIN_OBSERVER_BLOCKS=$b "$bench" $dw \
         --backend cuda --sample-every 100 2>&1 | tail -1)" >>"$out/bench.txt"
