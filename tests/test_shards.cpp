@@ -25,6 +25,11 @@ TEST(ExactSum, IsExactWhereDoublesAreNot) {
     EXPECT_EQ(sum_of({0.1, 0.2, -0.3}).value(), std::ldexp(1.0, -55)); // doubles: 2^-54
     EXPECT_EQ(sum_of({DBL_MAX, DBL_MAX, -DBL_MAX}).value(), DBL_MAX);  // no overflow in between
     EXPECT_EQ(sum_of({DBL_TRUE_MIN, DBL_TRUE_MIN}).value(), 2 * DBL_TRUE_MIN); // subnormals
+    // Subnormal totals left by cancellation are exact (multiples of 2^-1074, no second rounding).
+    EXPECT_EQ(sum_of({1.0, 5 * DBL_TRUE_MIN, -1.0}).value(), 5 * DBL_TRUE_MIN);
+    EXPECT_EQ(sum_of({DBL_MIN, -DBL_TRUE_MIN}).value(), std::nextafter(DBL_MIN, 0.0));
+    EXPECT_EQ(sum_of({-1e300, DBL_MIN / 2, 1e300, -3 * DBL_TRUE_MIN}).value(),
+              DBL_MIN / 2 - 3 * DBL_TRUE_MIN);
     EXPECT_EQ(sum_of({-3.5, 1.25}).value(), -2.25);
     EXPECT_EQ(sum_of({}).value(), 0.0);
     EXPECT_EQ(sum_of({1.0, -1.0}).value(), 0.0);
@@ -33,8 +38,8 @@ TEST(ExactSum, IsExactWhereDoublesAreNot) {
 }
 
 TEST(ExactSum, ReadingRoundsOnceToNearestEven) {
-    const double u = std::ldexp(1.0, -53); // half an ulp of 1
-    EXPECT_EQ(sum_of({1.0, u}).value(), 1.0); // a tie: to even
+    const double u = std::ldexp(1.0, -53);                                   // half an ulp of 1
+    EXPECT_EQ(sum_of({1.0, u}).value(), 1.0);                                // a tie: to even
     EXPECT_EQ(sum_of({1.0, u, std::ldexp(1.0, -200)}).value(), 1.0 + 2 * u); // above the tie
     EXPECT_EQ(sum_of({1.0, u, -std::ldexp(1.0, -200)}).value(), 1.0);        // below it
     EXPECT_EQ(sum_of({1.0 + 2 * u, u}).value(), 1.0 + 4 * u); // a tie from an odd mantissa: up

@@ -97,8 +97,9 @@ public:
         if (top < 0)
             return 0.0;
         // The top three digits (65-96 significant bits when there are three) as one integer,
-        // the rest as a sticky bit; rounded once to 53 bits, ties to even. (A total below
-        // 2^-1022 would round a second time in ldexp.)
+        // the rest as a sticky bit; rounded once to 53 bits, ties to even. A total below 2^-1022
+        // is a multiple of 2^-1074 (every double is), hence a subnormal exactly: neither the
+        // rounding nor ldexp changes it.
         const int low = top >= 2 ? top - 2 : 0;
         unsigned __int128 m = 0;
         for (int i = top; i >= low; --i)
