@@ -1,9 +1,7 @@
 // CUDA backend: owns one chunk's device storage; the kernels live in the per-precision units.
 #include <algorithm>
 #include <cstdlib>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "cuda_launch.cuh"
@@ -442,28 +440,3 @@ std::unique_ptr<Backend> make_cuda_backend(const BackendOptions &options) {
 }
 
 } // namespace langevin
-
-namespace langevin::cuda {
-
-DataView device_data(const DataView &host) {
-    if (host.n == 0)
-        return host;
-    static std::mutex mutex;
-    static std::map<std::pair<int, std::uint64_t>, std::unique_ptr<DeviceBuffer>> copies;
-    int device = 0;
-    LGV_CUDA_CHECK(cudaGetDevice(&device));
-    const std::lock_guard<std::mutex> lock(mutex);
-    auto &copy = copies[{device, host.id}];
-    if (!copy) {
-        auto buffer = std::make_unique<DeviceBuffer>();
-        auto *p = static_cast<double *>(buffer->reserve(2 * host.n * sizeof(double)));
-        LGV_CUDA_CHECK(cudaMemcpy(p, host.x, host.n * sizeof(double), cudaMemcpyHostToDevice));
-        LGV_CUDA_CHECK(
-            cudaMemcpy(p + host.n, host.y, host.n * sizeof(double), cudaMemcpyHostToDevice));
-        copy = std::move(buffer);
-    }
-    const auto *p = static_cast<const double *>(copy->get());
-    return {p, p + host.n, host.n, host.id};
-}
-
-} // namespace langevin::cuda

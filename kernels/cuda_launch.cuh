@@ -6,27 +6,14 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <map>
+#include <memory>
 #include <vector>
 
 #include "cuda_check.cuh"
 #include "langevin/backend.hpp"
 
 namespace langevin::cuda {
-
-/// The device copy of a data set (uploaded on first use, kept for the process: data sets are
-/// small and immutable; keyed by DataView::id).
-DataView device_data(const DataView &host);
-
-/// The potential as kernels see it: data-defined losses read the device copy of their data.
-template <class Pot> Pot on_device(const Pot &pot) {
-    if constexpr (is_data_defined<Pot>) {
-        Pot p = pot;
-        p.data = device_data(pot.data);
-        return p;
-    } else {
-        return pot;
-    }
-}
 
 /// Owning device allocation that only grows.
 class DeviceBuffer {
@@ -92,6 +79,25 @@ struct Workspace {
     DeviceBuffer counts, block_sums, best, coeffs;
     DeviceBuffer results; ///< raw totals of the observations of one advance_and_observe call
     std::vector<unsigned char> sent_coeffs; ///< what `coeffs` holds
+    /// Device copies of data sets by DataView::id: sent on first use, freed with the backend
+    /// (data sets are small and immutable).
+    std::map<std::uint64_t, std::unique_ptr<DeviceBuffer>> data;
+
+    DataView device_data(const DataView &host) {
+        if (host.n == 0)
+            return host;
+        std::unique_ptr<DeviceBuffer> &copy = data[host.id];
+        if (!copy) { // filled before it is kept: a failed copy leaves nothing behind
+            auto buffer = std::make_unique<DeviceBuffer>();
+            auto *p = static_cast<double *>(buffer->reserve(2 * host.n * sizeof(double)));
+            LGV_CUDA_CHECK(cudaMemcpy(p, host.x, host.n * sizeof(double), cudaMemcpyHostToDevice));
+            LGV_CUDA_CHECK(
+                cudaMemcpy(p + host.n, host.y, host.n * sizeof(double), cudaMemcpyHostToDevice));
+            copy = std::move(buffer);
+        }
+        const auto *p = static_cast<const double *>(copy->get());
+        return {p, p + host.n, host.n, host.id};
+    }
 
     /// The device copy of a coefficient table, sent only when it differs from the last one (a
     /// constant schedule sends its one entry once, not at every launch).
@@ -108,6 +114,17 @@ struct Workspace {
         return device;
     }
 };
+
+/// The potential as kernels see it: data-defined losses read the device copy of their data.
+template <class Pot> Pot on_device(const Pot &pot, Workspace &ws) {
+    if constexpr (is_data_defined<Pot>) {
+        Pot p = pot;
+        p.data = ws.device_data(pot.data);
+        return p;
+    } else {
+        return pot;
+    }
+}
 
 template <class T>
 void launch_initialize(const Model &model, const InitSpec &init, const DeviceChunk &chunk);

@@ -370,7 +370,7 @@ void enqueue_observe(const Model &model, const ObserveSpec &spec, const DeviceCh
         [&](const auto &host_pot, auto Dc, const Axis &passage, const CountLayout &layout,
             const TotalsLayout &totals) {
             using Pot = std::decay_t<decltype(host_pot)>;
-            const Pot pot = on_device(host_pot);
+            const Pot pot = on_device(host_pot, ws);
             constexpr int D = decltype(Dc)::value;
             constexpr int W = moment_width(D);
             const T *xs = static_cast<const T *>(chunk.x);

@@ -19,7 +19,7 @@ void launch_advance_integrator(const Model &model, const std::vector<StepSegment
     const Integ &integ = std::get<I>(model.integrator);
     visit_potential_as<T>(model, [&](const auto &host_pot, auto, auto Dc) {
         using Pot = std::decay_t<decltype(host_pot)>;
-        const Pot pot = on_device(host_pot);
+        const Pot pot = on_device(host_pot, ws);
         using Coeffs = typename Integ::template Coeffs<T>;
         constexpr int D = decltype(Dc)::value;
         // The integrator's constants at each T_n, computed once on the host: the same values as

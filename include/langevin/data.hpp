@@ -2,9 +2,10 @@
 // that owns, generates and loads them.
 //
 // A data-defined potential's energy is a mean loss L(w) = (1/n) sum_i l(w; x_i, y_i) over pairs
-// (x_i, y_i) held once per process (host) and once per device. Potentials carry a DataView
+// (x_i, y_i) held once per process (host) and once per CUDA backend. Potentials carry a DataView
 // (two pointers and n), so they stay plain structs that kernels take by value; the CPU backend
-// reads the host arrays, the CUDA backend swaps in a device copy (uploaded once per data set).
+// reads the host arrays, the CUDA backend swaps in a device copy (uploaded once per data set,
+// freed with the backend).
 #pragma once
 
 #include <cstdint>
