@@ -22,10 +22,15 @@ public:
         LGV_CUDA_CHECK(cudaGetDeviceProperties(&props_, options.device));
     }
     ~CudaBackend() override { // errors are ignored: nothing can be done about them here
-        for (cudaStream_t s : streams_)
-            cudaStreamDestroy(s);
-        for (cudaEvent_t e : events_)
+        if (!observer_)
+            return;
+        cudaStreamDestroy(observer_);
+        for (std::size_t s = 1; s < slice_streams_.size(); ++s) // slice 0: the default stream
+            cudaStreamDestroy(slice_streams_[s]);
+        for (cudaEvent_t e : stepped_)
             cudaEventDestroy(e);
+        cudaEventDestroy(read_done_[0]);
+        cudaEventDestroy(read_done_[1]);
     }
     CudaBackend(const CudaBackend &) = delete;
     CudaBackend &operator=(const CudaBackend &) = delete;
@@ -209,16 +214,14 @@ private:
     /// retire), the stepping streams of slices 1, 2, ... (slice 0 steps on the default stream)
     /// and the events that order them.
     void ensure_streams(unsigned slices) {
-        auto stream = [&](int priority) {
+        auto stream = [](int priority) {
             cudaStream_t s = nullptr;
             LGV_CUDA_CHECK(cudaStreamCreateWithPriority(&s, cudaStreamNonBlocking, priority));
-            streams_.push_back(s);
             return s;
         };
-        auto event = [&] {
+        auto event = [] {
             cudaEvent_t e = nullptr;
             LGV_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
-            events_.push_back(e);
             return e;
         };
         if (!observer_) {
@@ -244,14 +247,11 @@ private:
     /// steps apart (closer ones are bound by the launches and the observations), else one.
     /// LANGEVIN_STEP_SLICES=k (1-8) fixes it; the slicing never changes a result.
     unsigned step_slices(int threads, std::uint64_t n_steps, std::size_t samples) const {
-        if (const char *env = std::getenv("LANGEVIN_STEP_SLICES")) {
-            char *end = nullptr;
-            const long k = std::strtol(env, &end, 10);
-            LGV_REQUIRE(*env && *end == '\0' && k >= 1 && k <= 8, "LANGEVIN_STEP_SLICES = \"", env,
-                        "\": want the slices of walkers that step on their own streams while "
-                        "samples are taken, an integer from 1 to 8");
+        const int k = tuning_knob("LANGEVIN_STEP_SLICES", 1, 8,
+                                  "the slices of walkers that step on their own streams while "
+                                  "samples are taken, an integer from 1 to 8");
+        if (k > 0)
             return unsigned(std::min<std::uint64_t>(k, (chunk_.count + threads - 1) / threads));
-        }
         const std::uint64_t wave =
             std::uint64_t(props_.multiProcessorCount) * props_.maxThreadsPerMultiProcessor;
         return chunk_.count >= 2 * wave && n_steps >= 32 * samples ? 2 : 1;
@@ -274,16 +274,22 @@ private:
 
     /// LANGEVIN_OBSERVER_BLOCKS as blocks per SM, or -1 when unset.
     static int observer_blocks_override() {
-        const char *env = std::getenv("LANGEVIN_OBSERVER_BLOCKS");
+        return tuning_knob("LANGEVIN_OBSERVER_BLOCKS", 0, 32,
+                           "the CUDA blocks per SM of an observation that runs beside stepping, "
+                           "an integer from 0 (the whole card) to 32");
+    }
+
+    /// The integer in environment variable `name`, from lo to hi, or -1 when it is unset; any
+    /// other value is refused with what it should be (`want`).
+    static int tuning_knob(const char *name, int lo, int hi, const char *want) {
+        const char *env = std::getenv(name);
         if (!env)
             return -1;
         char *end = nullptr;
-        const long per_sm = std::strtol(env, &end, 10);
-        LGV_REQUIRE(*env && *end == '\0' && per_sm >= 0 && per_sm <= 32,
-                    "LANGEVIN_OBSERVER_BLOCKS = \"", env,
-                    "\": want the CUDA blocks per SM of an observation that runs beside stepping, "
-                    "an integer from 0 (the whole card) to 32");
-        return int(per_sm);
+        const long value = std::strtol(env, &end, 10);
+        LGV_REQUIRE(*env && *end == '\0' && value >= lo && value <= hi, name, " = \"", env,
+                    "\": want ", want);
+        return int(value);
     }
 
     /// advance_and_observe on the device: the steps run from one half of a double buffer into
@@ -397,8 +403,6 @@ private:
     int current_ = 0;
     cuda::DeviceChunk chunk_;
     mutable cuda::Workspace workspace_;
-    std::vector<cudaStream_t> streams_; ///< created here (destroyed with the backend)
-    std::vector<cudaEvent_t> events_;   ///< likewise
     cudaStream_t observer_ = nullptr;
     std::vector<cudaStream_t> slice_streams_; ///< slice s steps on slice_streams_[s]
     std::vector<cudaEvent_t> stepped_;        ///< slice s's segment is done

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
+#include <initializer_list>
 #include <sstream>
 #include <tuple>
 
@@ -57,6 +59,22 @@ __global__ void radius_mismatches(unsigned long long *mismatches, unsigned *firs
             atomicMin(first, unsigned(w));
         }
     }
+}
+
+/// Every bad value of the environment variable makes `run` throw an Error that names the
+/// variable (before anything is queued); the variable is unset afterwards.
+void expect_refused(const char *variable, std::initializer_list<const char *> bad,
+                    const std::function<void()> &run) {
+    for (const char *value : bad) {
+        setenv(variable, value, 1);
+        try {
+            run();
+            ADD_FAILURE() << "accepted " << variable << " = \"" << value << "\"";
+        } catch (const Error &e) {
+            EXPECT_NE(std::string(e.what()).find(variable), std::string::npos) << e.what();
+        }
+    }
+    unsetenv(variable);
 }
 
 } // namespace
@@ -423,18 +441,11 @@ TEST(Gpu, ObserverGridSettingChangesNoResult) {
             test::expect_same_observation(queued[k], serial[k],
                                           std::string("blocks per SM ") + value);
     }
-    for (const char *bad : {"", "x", "-1", "33", "2k"}) {
-        setenv("LANGEVIN_OBSERVER_BLOCKS", bad, 1);
-        gpu->initialize(s.model, s.init, 0, s.walkers);
-        try {
-            gpu->advance_and_observe(s.model, 0, 300, kT, spec, at);
-            ADD_FAILURE() << "accepted LANGEVIN_OBSERVER_BLOCKS = \"" << bad << "\"";
-        } catch (const Error &e) {
-            EXPECT_NE(std::string(e.what()).find("LANGEVIN_OBSERVER_BLOCKS"), std::string::npos)
-                << e.what();
-        }
-    }
     unsetenv("LANGEVIN_OBSERVER_BLOCKS");
+    expect_refused("LANGEVIN_OBSERVER_BLOCKS", {"", "x", "-1", "33", "2k"}, [&] {
+        gpu->initialize(s.model, s.init, 0, s.walkers);
+        gpu->advance_and_observe(s.model, 0, 300, kT, spec, at);
+    });
 }
 
 TEST(Gpu, StepSlicesChangeNoResult) {
@@ -489,18 +500,10 @@ TEST(Gpu, StepSlicesChangeNoResult) {
     const Study s = test::study_from(well);
     const ObserveSpec spec{s.grid, s.init, Axis{0, 1, 0}};
     auto gpu = make_backend("cuda");
-    for (const char *bad : {"", "x", "0", "9", "2k"}) {
-        setenv("LANGEVIN_STEP_SLICES", bad, 1);
+    expect_refused("LANGEVIN_STEP_SLICES", {"", "x", "0", "9", "2k"}, [&] {
         gpu->initialize(s.model, s.init, 0, s.walkers);
-        try {
-            gpu->advance_and_observe(s.model, 0, 200, s.schedule.table(0, 200), spec, at);
-            ADD_FAILURE() << "accepted LANGEVIN_STEP_SLICES = \"" << bad << "\"";
-        } catch (const Error &e) {
-            EXPECT_NE(std::string(e.what()).find("LANGEVIN_STEP_SLICES"), std::string::npos)
-                << e.what();
-        }
-    }
-    unsetenv("LANGEVIN_STEP_SLICES");
+        gpu->advance_and_observe(s.model, 0, 200, s.schedule.table(0, 200), spec, at);
+    });
 }
 
 TEST(Gpu, RequireCudaMeansTheCudaBackendIsUsedByAuto) {
