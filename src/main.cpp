@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -92,6 +93,21 @@ langevin::Shard parse_shard(const std::string &text) {
     return {std::uint64_t(i), std::uint64_t(k)};
 }
 
+/// Ends the part of `langevin run` that every rank runs alike (reading the study, checking the
+/// output): true when it failed on any rank. This rank's error is printed unless rank 0 prints
+/// the same one, so a bad study is reported once, and no rank is left waiting (no abort).
+bool setup_failed(langevin::Ranks &ranks, const std::string &error) {
+    std::string root_error;
+    if (!ranks.any_failed(error, &root_error))
+        return false;
+    if (ranks.root() && !error.empty())
+        std::cerr << "error: " << error << "\n";
+    else if (!error.empty() && error != root_error)
+        std::cerr << "error (rank " << ranks.rank() << " of " << ranks.size() << "): " << error
+                  << "\n";
+    return true;
+}
+
 /// Where a rank keeps its checkpoint: ranks of one MPI job share the output file.
 std::string rank_checkpoint(const std::string &output, const langevin::Ranks &ranks) {
     using langevin::checkpoint_path;
@@ -158,7 +174,16 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
         ->check(CLI::IsMember({"png", "pdf", "svg"}));
     plot->add_option("--dpi", plot_dpi, "resolution of png figures")->check(CLI::Range(20, 1200));
 
-    CLI11_PARSE(app, argc, argv);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError &e) {
+        // Every rank has the same arguments: rank 0 alone prints the help, version or error.
+        std::ostringstream unused;
+        return ranks.root() ? app.exit(e) : app.exit(e, unused, unused);
+    }
+    // Rank 0 alone plots or merges files (the other ranks would write the same files).
+    if (!ranks.root() && (app.got_subcommand("plot") || app.got_subcommand("merge")))
+        return 0;
     if (app.got_subcommand("plot")) {
         std::vector<std::string> args = {plot_python(), plot_script()};
         args.insert(args.end(), plot_files.begin(), plot_files.end());
@@ -175,6 +200,7 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
                      "python3-matplotlib), or name the interpreter in LANGEVIN_PYTHON\n";
         return 1;
     }
+    bool set_up = false; // past the part that every rank runs alike (setup_failed)
     try {
         using namespace langevin;
         if (app.got_subcommand("info")) {
@@ -250,6 +276,10 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
                             ", or add --force to start over");
             }
         }
+
+        if (setup_failed(ranks, ""))
+            return 1;
+        set_up = true;
 
         // One GPU per rank on a node (ranks beyond the device count share them).
 #if defined(LGV_HAVE_CUDA)
@@ -400,7 +430,11 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
         }
         return 0;
     } catch (const std::exception &e) {
-        if (ranks.size() > 1) {
+        if (!set_up && app.got_subcommand("run")) {
+            setup_failed(ranks, e.what());
+            return 1;
+        }
+        if (set_up && ranks.size() > 1) {
             std::cerr << "error (rank " << ranks.rank() << " of " << ranks.size()
                       << "): " << e.what() << "\n";
             ranks.abort(1); // the other ranks would wait for this one forever

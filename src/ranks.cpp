@@ -272,6 +272,24 @@ void Ranks::barrier() {
         MPI_Barrier(MPI_COMM_WORLD);
 }
 
+bool Ranks::any_failed(const std::string &error, std::string *root_error) {
+    int failed = error.empty() ? 0 : 1;
+    if (mpi_)
+        MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (failed == 0)
+        return false;
+    unsigned long long size = root() ? error.size() : 0;
+    std::string text = root() ? error : std::string();
+    if (mpi_) {
+        MPI_Bcast(&size, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
+        text.resize(size);
+        MPI_Bcast(text.data(), int(size), MPI_CHAR, 0, MPI_COMM_WORLD);
+    }
+    if (root_error)
+        *root_error = text;
+    return true;
+}
+
 void Ranks::abort(int code) {
     if (mpi_)
         MPI_Abort(MPI_COMM_WORLD, code);
@@ -289,6 +307,11 @@ std::vector<RunResult> Ranks::gather(const RunResult &mine, const std::function<
     return {mine};
 }
 void Ranks::barrier() {}
+bool Ranks::any_failed(const std::string &error, std::string *root_error) {
+    if (root_error)
+        *root_error = error;
+    return !error.empty();
+}
 void Ranks::abort(int code) {
     std::exit(code);
 }

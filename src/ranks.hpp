@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "langevin/study.hpp"
@@ -39,6 +40,11 @@ public:
 
     /// Waits for every rank (no-op without MPI).
     void barrier();
+
+    /// Ends a part that every rank runs alike (reading the study, the checks before a run), so
+    /// that an error there needs no abort: each rank gives its error ("" if none). Whether it
+    /// failed on any rank; *root_error gets rank 0's error. Every rank calls it once.
+    bool any_failed(const std::string &error, std::string *root_error);
 
     /// Ends every rank of the job (after an error on one of them).
     [[noreturn]] void abort(int code);

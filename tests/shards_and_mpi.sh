@@ -74,6 +74,26 @@ for np in 1 2 3; do
     "${mpi[@]}" -np "$np" "$langevin" "${args[@]}" -o "$dir/np$np.h5" >/dev/null
     $same "$dir/single.h5" "$dir/np$np.h5"
 done
+# Errors are printed once: what every rank reads alike by rank 0, a rank's own by that rank,
+# without an abort; the exit status says it failed; nothing is written.
+once() { # file pattern: the pattern is on exactly one line
+    [ "$(grep -c -- "$2" "$1")" = 1 ] || { echo "want one line with '$2' in:"; cat "$1"; exit 1; }
+}
+if "${mpi[@]}" -np 3 "$langevin" "${args[@]}" --set run.steps=-3 -o "$dir/bad.h5" 2>"$dir/err"
+then echo "a bad key must fail"; exit 1; fi
+once "$dir/err" "^error: --set run.steps: \[run\] steps = -3: must be an integer >= 0"
+if grep -q "rank\|MPI_ABORT" "$dir/err"; then cat "$dir/err"; exit 1; fi
+if "${mpi[@]}" -np 3 "$langevin" run --bogus 2>"$dir/err"; then exit 1; fi
+once "$dir/err" "not expected: --bogus"
+[ "$("${mpi[@]}" -np 3 "$langevin" --version)" = "$("$langevin" --version)" ]
+touch "$dir/taken.h5.rank-1-of-3.partial"
+if "${mpi[@]}" -np 3 "$langevin" "${args[@]}" -o "$dir/taken.h5" 2>"$dir/err"; then exit 1; fi
+once "$dir/err" "^error (rank 1 of 3): .*taken.h5.rank-1-of-3.partial holds an interrupted run"
+[ "$(grep -c "^error" "$dir/err")" = 1 ] && ! grep -q MPI_ABORT "$dir/err"
+[ ! -e "$dir/bad.h5" ] && [ ! -e "$dir/taken.h5" ] && [ ! -s "$dir/taken.h5.rank-1-of-3.partial" ]
+if "${mpi[@]}" -np 3 "$langevin" merge "$dir/m.h5" "$dir/none.h5" 2>"$dir/err"; then exit 1; fi
+once "$dir/err" "^error: merge: .*none.h5: no such file"
+
 # SIGTERM to mpirun reaches every rank: each checkpoints; the same -np resumes them.
 long=("${args[@]}" --set run.steps=60000 --set output.checkpoint_every=500)
 "$langevin" "${long[@]}" -o "$dir/whole.h5" >/dev/null
@@ -95,4 +115,5 @@ fi
 "${mpi[@]}" -np 3 "$langevin" run --resume "$dir/term.h5" --quiet >/dev/null
 [ ! -e "$dir/term.h5.rank-0-of-3.partial" ]
 $same "$dir/whole.h5" "$dir/term.h5"
-echo "mpirun -np 1, 2, 3: bitwise the single run; SIGTERM + resume per rank: identical"
+echo "mpirun -np 1, 2, 3: bitwise the single run; errors printed once; SIGTERM + resume per rank:" \
+    "identical"
