@@ -9,6 +9,8 @@ if ! command -v nvcc >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then
     export CUDACXX=/usr/local/cuda/bin/nvcc
 fi
 build=${LANGEVIN_BUILD_DIR:-build}
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release ${LANGEVIN_CMAKE_ARGS:-}
+# Tests ON explicitly: scripts/quickstart.sh configures the same build folder without them.
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DLANGEVIN_BUILD_TESTS=ON ${LANGEVIN_CMAKE_ARGS:-}
 cmake --build "$build" -j"$(nproc)"
-ctest --test-dir "$build" -j"$(nproc)" --output-on-failure
+# --no-tests=error: a build that found no tests is a failure, not a pass.
+ctest --test-dir "$build" -j"$(nproc)" --output-on-failure --no-tests=error
