@@ -1,6 +1,6 @@
 // The potential contract, for every registered potential: force = -grad E (central differences
-// at random points), finite energies, basins that the Boltzmann module can use; plus the exact
-// facts of VALIDATION.md.
+// at random points), finite energies, basins that the Boltzmann module can use; plus exact
+// reference facts (closed forms and published minima, each cited where it is checked).
 #include <random>
 
 #include "langevin/model.hpp"
@@ -152,7 +152,7 @@ TEST(PotentialParams, InvalidValuesAreNamed) {
         Harmonic::make(v, 1);
         FAIL() << "k = -1 accepted";
     } catch (const Error &e) {
-        EXPECT_NE(std::string(e.what()).find("potential.k = -1"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("[potential] k = -1"), std::string::npos) << e.what();
     }
     ParamValues c{{"k", {1.0}}, {"centre", {0.0, 1.0, 2.0}}};
     EXPECT_THROW(Harmonic::make(c, 2), Error); // 3 values for D = 2

@@ -1,4 +1,4 @@
-// Statistical tests against exact discrete-time laws (VALIDATION.md), on every backend. Seeds are
+// Statistical tests against exact discrete-time laws (README, Tests), on every backend. Seeds are
 // fixed, so each test is deterministic; tolerances are five standard errors of the sample size,
 // and each test also checks that a plausible bug would fail it (power).
 #include <array>

@@ -152,7 +152,7 @@ level = 0.0
     const RunResult r = run_study(s, *b);
     const FirstPassageResult &fp = r.first_passage;
     ASSERT_TRUE(fp.active);
-    EXPECT_NEAR(fp.exact_continuum, 4.60654, 5e-5); // VALIDATION.md
+    EXPECT_NEAR(fp.exact_continuum, 4.60654, 5e-5); // Gardiner §5.2.7, tau(-1 -> 0)
     EXPECT_LT(fp.censored, 10u); // 13 mean times: essentially every walker escaped
     EXPECT_LT(std::fabs(fp.mean - fp.exact) / fp.standard_error, kZ)
         << fp.mean << " +- " << fp.standard_error << " vs " << fp.exact;

@@ -1,7 +1,8 @@
 // Harmonic well: E(x) = (k/2) |x - c|^2 in any dimension D.
 // Parameters: k > 0 (stiffness), centre c (one number or one per dimension).
 // Overdamped it is the Ornstein-Uhlenbeck process; Euler-Maruyama on it is an exact Gaussian
-// AR(1) (see VALIDATION.md). Boltzmann law: N(c, T/k) per coordinate.
+// AR(1), x - c <- a (x - c) + sqrt(2 T dt / gamma) xi with a = 1 - k dt / gamma (friction gamma).
+// Boltzmann law: N(c, T/k) per coordinate.
 // Reference: Uhlenbeck & Ornstein, Phys. Rev. 36, 823 (1930).
 #pragma once
 
