@@ -16,7 +16,7 @@ public:
         int count = 0;
         LGV_CUDA_CHECK(cudaGetDeviceCount(&count));
         LGV_REQUIRE(options.device >= 0 && options.device < count,
-                    "backend.device = ", options.device, ": this machine has ", count,
+                    "[backend] device = ", options.device, ": this machine has ", count,
                     " CUDA device(s)");
         LGV_CUDA_CHECK(cudaSetDevice(options.device));
         LGV_CUDA_CHECK(cudaGetDeviceProperties(&props_, options.device));

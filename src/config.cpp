@@ -15,6 +15,11 @@
 namespace langevin {
 namespace {
 
+/// Every section a study may have, in the README's order.
+constexpr const char *kSections[] = {"ensemble", "potential",     "integrator", "temperature",
+                                     "run",      "first_passage", "output",     "histogram",
+                                     "backend",  "data"};
+
 std::string join(const std::vector<std::string> &items) {
     std::string out;
     for (const auto &s : items)
@@ -25,6 +30,14 @@ std::string join(const std::vector<std::string> &items) {
 std::string node_text(const toml::node &node) {
     if (const auto str = node.value_exact<std::string>())
         return "\"" + *str + "\"";
+    if (const auto x = node.value_exact<double>())
+        return detail::number_text(*x);
+    if (const toml::array *a = node.as_array()) {
+        std::vector<std::string> items;
+        for (const toml::node &item : *a)
+            items.push_back(node_text(item));
+        return "[" + join(items) + "]";
+    }
     std::ostringstream out;
     node.visit([&](const auto &v) { out << v; });
     return out.str();
@@ -206,10 +219,14 @@ public:
             const std::string section(name.str());
             if (!used_.count(section) && !extra_allowed.count(section)) {
                 std::vector<std::string> known;
-                for (const auto &[s, keys] : used_)
-                    known.push_back("[" + s + "]");
-                throw Error(detail::concat(source_, ":", node.source().begin.line,
-                                           ": unknown section [", section,
+                for (const char *s : kSections)
+                    known.push_back(std::string("[") + s + "]");
+                // A section that only --set made has no line in the file: blame the --set.
+                std::string at = detail::concat(source_, ":", node.source().begin.line, ": ");
+                for (const std::string &full : overridden_)
+                    if (full.rfind(section + ".", 0) == 0)
+                        at = "--set " + full + ": ";
+                throw Error(detail::concat(at, "unknown section [", section,
                                            "]; allowed sections: ", join(known)));
             }
             const toml::table *t = node.as_table();
@@ -334,11 +351,12 @@ template <class F> auto located(const Reader &r, const std::string &section, F &
     try {
         return f();
     } catch (const Error &e) {
-        // Messages start with "section.key ..." (see potential.hpp, integrator.hpp).
+        // Messages start with "[section] key ..." (see potential.hpp, integrator.hpp).
         std::string msg = e.what();
         std::string key;
-        if (msg.rfind(section + ".", 0) == 0) {
-            key = msg.substr(section.size() + 1);
+        const std::string prefix = "[" + section + "] ";
+        if (msg.rfind(prefix, 0) == 0) {
+            key = msg.substr(prefix.size());
             key = key.substr(0, key.find_first_of(" :"));
         }
         throw Error(r.where(section, key) + msg);

@@ -178,8 +178,14 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {
         // Every rank has the same arguments: rank 0 alone prints the help, version or error.
+        // --help and --version end with status 0; a bad argument is bad input like any other:
+        // "error: ..." and status 1 (CLI11's own codes, 105 and up, are not ours to promise).
         std::ostringstream unused;
-        return ranks.root() ? app.exit(e) : app.exit(e, unused, unused);
+        if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success))
+            return ranks.root() ? app.exit(e) : app.exit(e, unused, unused);
+        if (ranks.root())
+            std::cerr << "error: " << e.what() << "\nRun with --help for more information.\n";
+        return 1;
     }
     // Rank 0 alone plots or merges files (the other ranks would write the same files).
     if (!ranks.root() && (app.got_subcommand("plot") || app.got_subcommand("merge")))

@@ -153,7 +153,7 @@ std::string nonfinite_advice(const Study &study, const RunResult &result) {
         return detail::concat(
             "warning: ", s.nonfinite, " of ", study.walkers,
             " walkers were non-finite (NaN or inf) by step ", s.step, " (first sample with any; ",
-            "they are excluded from histograms and moments). integrator.dt = ", dt,
+            "they are excluded from histograms and moments). [integrator] dt = ", dt,
             " is probably too large for this potential: try dt = ", dt / 10,
             " (--set integrator.dt=", dt / 10, ").");
     }

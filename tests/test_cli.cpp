@@ -84,8 +84,21 @@ TEST(Cli, ErrorsAreClearAndNonZero) {
     o = run("run /nonexistent.toml");
     EXPECT_EQ(o.status, 1);
     EXPECT_NE(o.out.find("cannot open"), std::string::npos) << o.out;
+    // Bad arguments are bad input too: status 1 and "error:", whatever the parser's own code.
     o = run("run " + kExamples + "double_well.toml --backend gpu");
-    EXPECT_NE(o.status, 0);
+    EXPECT_EQ(o.status, 1);
+    EXPECT_NE(o.out.find("error: --backend: gpu not in {auto,cpu,cuda}"), std::string::npos)
+        << o.out;
+    o = run("run --bogus");
+    EXPECT_EQ(o.status, 1);
+    EXPECT_NE(o.out.find("error: The following argument was not expected: --bogus"),
+              std::string::npos)
+        << o.out;
+    o = run("");
+    EXPECT_EQ(o.status, 1);
+    EXPECT_NE(o.out.find("error: A subcommand is required"), std::string::npos) << o.out;
+    EXPECT_EQ(run("--version").status, 0);
+    EXPECT_EQ(run("run --help").status, 0);
 }
 
 TEST(Cli, DivergenceStopsOrDropsWithAdvice) {

@@ -170,14 +170,13 @@ TEST(SgdData, Hdf5FilesLoadWithTheirDatasetNames) {
     };
     EXPECT_NE(message("x", "targets").find("no dataset '/x'"), std::string::npos)
         << message("x", "targets");
-    EXPECT_NE(message("inputs", "short").find("has 3 values but '/short' has 1"),
-              std::string::npos)
+    EXPECT_NE(message("inputs", "short").find("has 3 values but '/short' has 1"), std::string::npos)
         << message("inputs", "short");
     // Through a study: [data] file with x_dataset / y_dataset.
-    const Study s = study_from("[potential]\nkind = \"logistic_regression\"\n[data]\nfile = \"" +
-                               path +
-                               "\"\nx_dataset = \"inputs\"\ny_dataset = \"targets\"\n"
-                               "[integrator]\nkind = \"sgd\"\nbatch = 3\n");
+    const Study s =
+        study_from("[potential]\nkind = \"logistic_regression\"\n[data]\nfile = \"" + path +
+                   "\"\nx_dataset = \"inputs\"\ny_dataset = \"targets\"\n"
+                   "[integrator]\nkind = \"sgd\"\nbatch = 3\n");
     EXPECT_EQ(s.model.data->x.size(), 3u);
     EXPECT_TRUE(s.sgd.full_batch);
     std::remove(path.c_str());
@@ -232,7 +231,7 @@ TEST(SgdConfig, BadSettingsAreRefusedWithTheKeyAndTheRule) {
                         "data set's n = 200"),
               std::string::npos)
         << error({"integrator.batch=201"});
-    EXPECT_NE(error({"integrator.lr=0"}).find("integrator.lr = 0: must be a finite number > 0"),
+    EXPECT_NE(error({"integrator.lr=0"}).find("[integrator] lr = 0: must be a finite number > 0"),
               std::string::npos)
         << error({"integrator.lr=0"});
     EXPECT_NE(error({"integrator.lr=-0.1"}).find("must be a finite number > 0"), std::string::npos);

@@ -1,9 +1,11 @@
 // Errors: every failure throws one of these with what went wrong, where, and what is allowed.
 #pragma once
 
+#include <cstdio>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace langevin {
 
@@ -20,9 +22,26 @@ public:
 };
 
 namespace detail {
+/// A number as a person typed it: 15 significant digits at most, so 0.99 reads 0.99 (not
+/// 0.98999999999999999) and a computed 0.1 * 3 reads 0.3; floats keep their 7 digits.
+inline std::string number_text(double v, int digits = 15) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    return buf;
+}
+
+template <class T> void put(std::ostream &out, const T &arg) {
+    if constexpr (std::is_same_v<T, double>)
+        out << number_text(arg);
+    else if constexpr (std::is_same_v<T, float>)
+        out << number_text(arg, 7);
+    else
+        out << arg;
+}
+
 template <class... Args> std::string concat(const Args &...args) {
     std::ostringstream out;
-    (out << ... << args);
+    (put(out, args), ...);
     return out.str();
 }
 } // namespace detail

@@ -60,7 +60,7 @@ template <class Pot, class F> void with_dim(const Pot &pot, F &&f) {
         f(std::integral_constant<int, Pot::fixed_dim>{});
     } else {
         const bool found = dispatch_dim(pot.dim, f, CompiledDims{});
-        LGV_REQUIRE(found, "potential.dim = ", pot.dim,
+        LGV_REQUIRE(found, "[potential] dim = ", pot.dim,
                     " is not compiled in; compiled: ", dim_list_text(CompiledDims{}),
                     " (rebuild with -DLANGEVIN_DIMS=\"...;", pot.dim, "\")");
     }

@@ -71,23 +71,23 @@ LGV_HD LGV_INLINE int product_basin(const Pot &pot, const Vec<T, D> &x) {
 namespace detail {
 inline double scalar_param(const ParamValues &values, const char *name) {
     const auto it = values.find(name);
-    LGV_REQUIRE(it != values.end() && it->second.size() == 1, "potential.", name,
+    LGV_REQUIRE(it != values.end() && it->second.size() == 1, "[potential] ", name,
                 " must be one number");
     return it->second[0];
 }
 inline void require_positive(const char *name, double value) {
-    LGV_REQUIRE(value > 0 && std::isfinite(value), "potential.", name, " = ", value,
+    LGV_REQUIRE(value > 0 && std::isfinite(value), "[potential] ", name, " = ", value,
                 ": must be a finite number > 0");
 }
 inline void require_finite(const char *name, double value) {
-    LGV_REQUIRE(std::isfinite(value), "potential.", name, " = ", value, ": must be finite");
+    LGV_REQUIRE(std::isfinite(value), "[potential] ", name, " = ", value, ": must be finite");
 }
 /// Fills out[0..dim) from a scalar (broadcast) or a list of exactly dim values.
 inline void per_dim_param(const ParamValues &values, const char *name, int dim, double *out) {
     const auto it = values.find(name);
-    LGV_REQUIRE(it != values.end(), "potential.", name, " is missing");
+    LGV_REQUIRE(it != values.end(), "[potential] ", name, " is missing");
     const auto &v = it->second;
-    LGV_REQUIRE(v.size() == 1 || static_cast<int>(v.size()) == dim, "potential.", name, " has ",
+    LGV_REQUIRE(v.size() == 1 || static_cast<int>(v.size()) == dim, "[potential] ", name, " has ",
                 v.size(), " values: give one number or a list of ", dim, " (potential.dim)");
     for (int d = 0; d < dim; ++d) {
         out[d] = v.size() == 1 ? v[0] : v[d];

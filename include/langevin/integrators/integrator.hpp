@@ -34,9 +34,9 @@ using IntegratorValues = std::map<std::string, double>;
 namespace detail {
 inline double positive_integrator_param(const IntegratorValues &values, const char *name) {
     const auto it = values.find(name);
-    LGV_REQUIRE(it != values.end(), "integrator.", name, " is missing");
-    LGV_REQUIRE(it->second > 0 && std::isfinite(it->second), "integrator.", name, " = ", it->second,
-                ": must be a finite number > 0");
+    LGV_REQUIRE(it != values.end(), "[integrator] ", name, " is missing");
+    LGV_REQUIRE(it->second > 0 && std::isfinite(it->second), "[integrator] ", name, " = ",
+                it->second, ": must be a finite number > 0");
     return it->second;
 }
 } // namespace detail

@@ -103,7 +103,7 @@ struct Sgd {
         Sgd i;
         i.dt = detail::positive_integrator_param(values, "lr");
         const double b = detail::positive_integrator_param(values, "batch");
-        LGV_REQUIRE(b == std::floor(b) && b <= 1e12, "integrator.batch = ", b,
+        LGV_REQUIRE(b == std::floor(b) && b <= 1e12, "[integrator] batch = ", b,
                     ": must be an integer >= 1");
         i.batch = std::uint64_t(b);
         const auto kind = values.find("lr_schedule");
@@ -111,10 +111,10 @@ struct Sgd {
         i.lr_final = detail::positive_integrator_param(values, "lr_final");
         const double steps = values.at("lr_steps");
         LGV_REQUIRE(steps >= 0 && steps == std::floor(steps) && steps <= 1e15,
-                    "integrator.lr_steps = ", steps, ": must be an integer in [0, 1e15]");
+                    "[integrator] lr_steps = ", steps, ": must be an integer in [0, 1e15]");
         i.lr_steps = std::uint64_t(steps);
         i.lr_n0 = values.at("lr_n0");
-        LGV_REQUIRE(i.lr_n0 > 1 && std::isfinite(i.lr_n0), "integrator.lr_n0 = ", i.lr_n0,
+        LGV_REQUIRE(i.lr_n0 > 1 && std::isfinite(i.lr_n0), "[integrator] lr_n0 = ", i.lr_n0,
                     ": must be > 1 (lr_0 ln(n0) / ln(n0) must be finite)");
         return i;
     }

@@ -123,7 +123,7 @@ template <class Derived> struct DataLoss {
         p.w_max = detail::scalar_param(values, "w_max");
         detail::require_finite("w_min", p.w_min);
         detail::require_finite("w_max", p.w_max);
-        LGV_REQUIRE(p.w_min < p.w_max, "potential.w_min = ", p.w_min,
+        LGV_REQUIRE(p.w_min < p.w_max, "[potential] w_min = ", p.w_min,
                     " must be < w_max = ", p.w_max);
         p.attach(default_dataset(Derived::name)->view());
         return p;

@@ -57,7 +57,7 @@ struct Rastrigin {
         Rastrigin p;
         p.dim = dim;
         p.A = detail::scalar_param(values, "A");
-        LGV_REQUIRE(p.A >= 0 && std::isfinite(p.A), "potential.A = ", p.A,
+        LGV_REQUIRE(p.A >= 0 && std::isfinite(p.A), "[potential] A = ", p.A,
                     ": must be a finite number >= 0");
         p.barrier = p.first_maximum();
         return p;
