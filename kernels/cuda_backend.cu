@@ -165,7 +165,7 @@ private:
         chunk_.first = first_walker;
         chunk_.count = count;
         LGV_REQUIRE(reserve_half(current_), "out of device memory for ", count,
-                    " walkers (a smaller ensemble.chunk needs less)");
+                    " walkers (a smaller [ensemble] chunk needs less)");
         chunk_ = half(current_);
     }
 

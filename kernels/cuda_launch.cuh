@@ -27,7 +27,7 @@ public:
     }
     void *reserve(std::size_t bytes) {
         LGV_REQUIRE(try_reserve(bytes), "out of device memory for a buffer of ", bytes,
-                    " bytes (a smaller ensemble.chunk needs less)");
+                    " bytes (a smaller [ensemble] chunk needs less)");
         return ptr_;
     }
     /// reserve() that returns false (no error left behind) when the device is out of memory.

@@ -3,14 +3,6 @@
 
 namespace langevin {
 
-std::vector<std::string> compiled_backends() {
-#if defined(LGV_HAVE_CUDA)
-    return {"cuda", "cpu"};
-#else
-    return {"cpu"};
-#endif
-}
-
 bool backend_available(const std::string &name, std::string *why) {
     if (name == "cpu")
         return true;

@@ -445,7 +445,7 @@ Study build_study(Reader &r, const std::string &source) {
         throw Error(
             detail::concat(source,
                            ": [data] applies only to data-defined potentials (linear_regression, "
-                           "logistic_regression, sine_fit); potential.kind is \"",
+                           "logistic_regression, sine_fit); [potential] kind is \"",
                            kind, "\""));
     if (data_loss) {
         const std::string file = r.text("data", "file", "");
@@ -494,8 +494,8 @@ Study build_study(Reader &r, const std::string &source) {
     if (auto *sgd = std::get_if<Sgd>(&s.model.integrator)) {
         if (!data_loss)
             r.fail("integrator", "kind", "\"sgd\"",
-                   "needs a data-defined loss: potential.kind = linear_regression, "
-                   "logistic_regression or sine_fit (potential.kind is \"" +
+                   "needs a data-defined loss: [potential] kind = linear_regression, "
+                   "logistic_regression or sine_fit ([potential] kind is \"" +
                        kind + "\")");
         const std::uint64_t n = s.model.data->x.size();
         if (sgd->batch > n)
@@ -536,7 +536,7 @@ Study build_study(Reader &r, const std::string &source) {
     r.set_resolved("histogram", "bins", bins_resolved);
     s.grid.joint = r.boolean("histogram", "joint", dim == 2);
     if (s.grid.joint && dim != 2)
-        r.fail("histogram", "joint", "true", "the joint histogram needs potential.dim = 2");
+        r.fail("histogram", "joint", "true", "the joint histogram needs [potential] dim = 2");
     if (s.grid.joint && double(s.grid.axes[0].bins) * s.grid.axes[1].bins > 4e6)
         r.fail("histogram", "bins", detail::concat(bins[0], " x ", bins[1]),
                "the joint 2-D histogram allows at most 4e6 bins");

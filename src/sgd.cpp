@@ -196,7 +196,7 @@ SgdTheory sgd_theory(const Model &model, const Grid &grid, double T) {
                                 "sgd: cannot locate the minimum w* of the loss in the histogram "
                                 "range or within 3 range widths of it (the search ended at w = (",
                                 where, "), gradient ", norm,
-                                "): widen [histogram] range (or potential.w_min / w_max) to "
+                                "): widen [histogram] range (or [potential] w_min / w_max) to "
                                 "contain it; a logistic loss on separable data has none");
                 }
                 for (int d = 0; d < D; ++d)

@@ -459,7 +459,7 @@ RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks,
                     result.stop_reason = detail::concat(
                         nonfinite, " walker(s) of chunk ", state.chunk, " (walkers ", first, "..",
                         first + count - 1, ") became non-finite by step ", target, " (sample ",
-                        state.next_sample, "); integrator.dt = ", dt,
+                        state.next_sample, "); [integrator] dt = ", dt,
                         " is probably too large for this potential: try --set integrator.dt=",
                         dt / 10, ", or on_nonfinite = \"drop\" to exclude them and go on");
                     break;

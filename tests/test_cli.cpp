@@ -71,9 +71,9 @@ TEST(Cli, EveryExampleRuns) {
 TEST(Cli, InfoListsEverything) {
     const Output o = run("info");
     ASSERT_EQ(o.status, 0);
-    for (const char *word :
-         {"cpu", "double_well", "muller_brown", "rastrigin", "ackley", "styblinski_tang", "free",
-          "harmonic", "euler_maruyama", "leimkuhler_matthews", "baoab", "tilt", "friction"})
+    for (const char *word : {"cpu   available", "cuda  ", "double_well", "muller_brown",
+                             "rastrigin", "ackley", "styblinski_tang", "free", "harmonic",
+                             "euler_maruyama", "leimkuhler_matthews", "baoab", "tilt", "friction"})
         EXPECT_NE(o.out.find(word), std::string::npos) << word;
 }
 

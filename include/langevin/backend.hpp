@@ -76,8 +76,6 @@ public:
 void check_sample_offsets(std::uint64_t n_steps, const std::vector<double> &kT,
                           const std::vector<std::uint64_t> &at);
 
-/// Backends compiled into this build, in order of preference ("cuda" before "cpu").
-std::vector<std::string> compiled_backends();
 /// Whether a backend can run here (CUDA: a device is present).
 bool backend_available(const std::string &name, std::string *why = nullptr);
 /// "auto" picks cuda when available, else cpu. Throws with the reason when unavailable.
