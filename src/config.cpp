@@ -221,12 +221,7 @@ public:
                 std::vector<std::string> known;
                 for (const char *s : kSections)
                     known.push_back(std::string("[") + s + "]");
-                // A section that only --set made has no line in the file: blame the --set.
-                std::string at = detail::concat(source_, ":", node.source().begin.line, ": ");
-                for (const std::string &full : overridden_)
-                    if (full.rfind(section + ".", 0) == 0)
-                        at = "--set " + full + ": ";
-                throw Error(detail::concat(at, "unknown section [", section,
+                throw Error(detail::concat(section_where(section), "unknown section [", section,
                                            "]; allowed sections: ", join(known)));
             }
             const toml::table *t = node.as_table();
@@ -255,6 +250,17 @@ public:
 
     bool has_section(const std::string &section) const {
         return root_[section].as_table() != nullptr;
+    }
+
+    /// Where a section comes from: its line in the file, or the --set that made it.
+    std::string section_where(const std::string &section) const {
+        const toml::node *n = root_.get(section);
+        if (n && n->source().begin.line > 0)
+            return detail::concat(source_, ":", n->source().begin.line, ": ");
+        for (const std::string &full : overridden_)
+            if (full.rfind(section + ".", 0) == 0)
+                return "--set " + full + ": ";
+        return source_ + ": ";
     }
 
     std::string text(const std::string &section, const std::string &key,
@@ -381,7 +387,8 @@ Study build_study(Reader &r, const std::string &source) {
     });
     int dim = fixed_dim;
     if (fixed_dim == 0) {
-        dim = static_cast<int>(r.integer("potential", "dim", 1, 1, kMaxDim));
+        // Any size is checked against the compiled list, so every dim gets the rebuild hint.
+        dim = static_cast<int>(r.integer("potential", "dim", 1, 1, 1 << 20));
         if (!dim_compiled(dim, CompiledDims{}))
             r.fail("potential", "dim", std::to_string(dim),
                    "not compiled in; compiled dimensions: " + dim_list_text(CompiledDims{}) +
@@ -443,8 +450,8 @@ Study build_study(Reader &r, const std::string &source) {
                    s.model.potential);
     if (!data_loss && r.has_section("data"))
         throw Error(
-            detail::concat(source,
-                           ": [data] applies only to data-defined potentials (linear_regression, "
+            detail::concat(r.section_where("data"),
+                           "[data] applies only to data-defined potentials (linear_regression, "
                            "logistic_regression, sine_fit); [potential] kind is \"",
                            kind, "\""));
     if (data_loss) {

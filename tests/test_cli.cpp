@@ -97,6 +97,14 @@ TEST(Cli, ErrorsAreClearAndNonZero) {
     o = run("");
     EXPECT_EQ(o.status, 1);
     EXPECT_NE(o.out.find("error: A subcommand is required"), std::string::npos) << o.out;
+    // Checkpoints without an output file: the run goes on, and says nothing is written.
+    o = run("run " + kExamples +
+            "harmonic.toml -q --set run.steps=20 --set output.checkpoint_every=10");
+    EXPECT_EQ(o.status, 0) << o.out;
+    EXPECT_NE(o.out.find("warning: [output] checkpoint_every = 10 writes nothing without an "
+                         "output file"),
+              std::string::npos)
+        << o.out;
     EXPECT_EQ(run("--version").status, 0);
     EXPECT_EQ(run("run --help").status, 0);
 }

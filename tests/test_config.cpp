@@ -113,6 +113,16 @@ TEST(Config, ErrorsNameKeyValueRuleAndLine) {
     EXPECT_CONTAINS(e14, "dim = 3");
 
     EXPECT_CONTAINS(error_of("", {"nodot=1"}), "section.key=value");
+
+    // Every uncompiled dim gets the rebuild hint, beyond the largest compiled one too.
+    EXPECT_CONTAINS(error_of("[potential]\nkind = \"rastrigin\"\ndim = 4096\n"),
+                    "<test>:3: [potential] dim = 4096: not compiled in");
+    EXPECT_CONTAINS(error_of("[potential]\nkind = \"rastrigin\"\ndim = 4096\n"),
+                    "-DLANGEVIN_DIMS=\"...;4096\"");
+    // A [data] section without a data-defined loss: its line, or the --set that made it.
+    EXPECT_CONTAINS(error_of("[potential]\nkind = \"harmonic\"\n[data]\nn = 3\n"),
+                    "<test>:3: [data] applies only to data-defined potentials");
+    EXPECT_CONTAINS(error_of("", {"data.n=3"}), "--set data.n: [data] applies only");
 }
 
 TEST(Config, ExampleStudiesLoad) {

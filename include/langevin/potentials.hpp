@@ -1,6 +1,6 @@
-// The potential registry: adding a potential is one header and one line in this list. Every
-// potential listed here is compiled for both precisions on every backend and enrolled in the
-// generic tests (force = -grad E, CPU vs CUDA, reproducibility).
+// The potential registry: adding a potential is one header, its #include and its name in the
+// variant below. Every potential listed here is compiled for both precisions on every backend and
+// enrolled in the generic tests (force = -grad E, CPU vs CUDA, reproducibility).
 #pragma once
 
 #include <variant>
@@ -18,8 +18,7 @@
 
 namespace langevin {
 
-using Potential =
-    std::variant<Free, Harmonic, DoubleWell, MullerBrown, Rastrigin, Ackley, StyblinskiTang,
-                 LinearRegression, LogisticRegression, SineFit>;
+using Potential = std::variant<Free, Harmonic, DoubleWell, MullerBrown, Rastrigin, Ackley,
+                               StyblinskiTang, LinearRegression, LogisticRegression, SineFit>;
 
 } // namespace langevin
