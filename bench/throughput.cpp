@@ -52,6 +52,9 @@ Measurement measure(const Study &s, Backend &backend, int repeats, std::uint64_t
     m.first_step_seconds = seconds_since(t0);
     const ObserveSpec spec{s.grid, s.init, Axis{0, 1, 0}};
     std::vector<std::uint64_t> at;
+    LGV_REQUIRE(sample_every <= s.steps, "--sample-every ", sample_every, " exceeds the run's ",
+                s.steps, " steps: no sample would be taken (give run.steps >= ", sample_every,
+                ", or --sample-every 0 for none)");
     for (std::uint64_t t = sample_every; sample_every && t <= s.steps; t += sample_every)
         at.push_back(t);
     std::vector<double> runs, observes, advances;

@@ -117,30 +117,35 @@ echo "== summary ($(head -1 "$out/gpu.txt"), $(date -u +%F), $(($(date +%s) - t0
 echo "tests: $(grep -E 'tests passed' "$out/ctest.log" || echo 'see ctest.log') (rc $ctest_rc)"
 python3 - "$out/bench.txt" "$out/bare.jsonl" <<'PY'
 import json, sys
+failed = 0
 targets = {"dw EM f32 2^24 x1000 +obs/100": 6.0e11, "dw EM f64 2^24 x1000": 1.9e11,
            "dw BAOAB f32 2^24 x1000": 5e11, "rastrigin8 EM f32 2^22 x500": 5.5e11}
-print(f"{'benchmark':34s} {'walker-steps/s':>15s} {'coord-steps/s':>15s} {'first step s':>12s} "
+print(f"{'benchmark':40s} {'walker-steps/s':>15s} {'coord-steps/s':>15s} {'first step s':>12s} "
       f"{'target':>8s} {'sample ms':>9s} {'advance ms':>10s}")
 for line in open(sys.argv[1]):
     label, _, js = line.strip().partition('|')
     try:
         d = json.loads(js)
         t = targets.get(label)
-        print(f"{label:34s} {d['walker_steps_per_second']:15.3e} "
+        print(f"{label:40s} {d['walker_steps_per_second']:15.3e} "
               f"{d['coordinate_steps_per_second']:15.3e} {d['time_to_first_step_s']:12.3f} "
               f"{'%.1e' % t if t else '':>8s} "
               f"{'%.3f' % (d['observe_s'] * 1e3) if d.get('observe_s') else '':>9s} "
               f"{'%.3f' % (d['advance_s'] * 1e3) if d.get('advance_s') else '':>10s}")
     except Exception:
-        print(f"{label:34s} failed: {js[:80]}")
+        failed += 1
+        print(f"{label:40s} failed: {js[:80]}")
 for line in open(sys.argv[2]):
     try:
         d = json.loads(line)
-        print(f"{d['label'][:34]:34s} {d['walker_steps_per_second']:15.3e} "
+        print(f"{d['label'][:40]:40s} {d['walker_steps_per_second']:15.3e} "
               f"{d['coordinate_steps_per_second']:15.3e}")
     except Exception:
+        failed += 1
         print("bare loop:", line.strip()[:100])
+sys.exit(1 if failed else 0)
 PY
+bench_rc=$? # a benchmark that failed fails the check, as a failed test does
 if [ -n "${OUT:-}" ]; then
     { grep -E "tests passed|tests failed|\(Failed\)|\(Timeout\)" "$out/ctest.log"
       grep -h "lgv_sin_2pi" "$build"/Testing/Temporary/LastTest*.log
@@ -151,4 +156,5 @@ if [ -n "${OUT:-}" ]; then
         [ -f "$out/$f" ] && cp "$out/$f" "$OUT/"
     done
 fi
-exit $ctest_rc
+[ "$ctest_rc" != 0 ] && exit "$ctest_rc"
+exit $bench_rc

@@ -62,6 +62,8 @@ def main():
     args = p.parse_args()
     n = args.n or (1 << 20 if args.device == "cpu" else 1 << 24)
     steps = args.steps or (100 if args.device == "cpu" else 1000)
+    if steps < 100:
+        p.error(f"--steps {steps}: must be >= 100 (the sampled row takes a sample every 100 steps)")
     backend = "cpu" if args.device == "cpu" else "cuda"
     mine = ours(args.bench, backend, n, steps, args.repeats, args.precision, 0)
     mine_obs = ours(args.bench, backend, n, steps, args.repeats, args.precision, 100)
