@@ -286,11 +286,12 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
         if (setup_failed(ranks, ""))
             return 1;
         set_up = true;
-        if (study.checkpoint_every > 0 && study.output.empty() && ranks.root())
+        if (study.checkpoint_every > 0 && study.output.empty() && ranks.root()) {
             std::cerr << "warning: [output] checkpoint_every = " << study.checkpoint_every
                       << " writes nothing without an output file (-o OUT.h5 or [output] file)\n";
+        }
 
-            // One GPU per rank on a node (ranks beyond the device count share them).
+        // One GPU per rank on a node (ranks beyond the device count share them).
 #if defined(LGV_HAVE_CUDA)
         if (ranks.size() > 1 && study.backend != "cpu") {
             const int devices = cuda_device_count(nullptr);

@@ -88,7 +88,7 @@ inline void per_dim_param(const ParamValues &values, const char *name, int dim, 
     LGV_REQUIRE(it != values.end(), "[potential] ", name, " is missing");
     const auto &v = it->second;
     LGV_REQUIRE(v.size() == 1 || static_cast<int>(v.size()) == dim, "[potential] ", name, " has ",
-                v.size(), " values: give one number or a list of ", dim, " (potential.dim)");
+                v.size(), " values: give one number or a list of ", dim, " ([potential] dim)");
     for (int d = 0; d < dim; ++d) {
         out[d] = v.size() == 1 ? v[0] : v[d];
         require_finite(name, out[d]);
