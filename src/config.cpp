@@ -336,6 +336,73 @@ void apply_override(toml::table &root, const std::string &assignment) {
     t->insert_or_assign(key, *parsed.get("v"));
 }
 
+/// The keys each mode of a section uses, for the modes a --set may switch.
+struct ModeKeys {
+    std::string section, mode_key;
+    std::map<std::string, std::set<std::string>> keys; ///< mode -> the keys it reads
+};
+
+template <class Variant> std::map<std::string, std::set<std::string>> registry_keys() {
+    std::map<std::string, std::set<std::string>> out;
+    for_each_alternative<Variant>([&](auto alt) {
+        using A = decltype(alt);
+        std::set<std::string> &keys = out[A::name];
+        for (const auto &p : A::params())
+            keys.insert(p.name);
+        if constexpr (std::is_same_v<Variant, Potential>) {
+            if (A::fixed_dim == 0)
+                keys.insert("dim");
+        }
+    });
+    return out;
+}
+
+/// Switching a mode on the command line (`--set temperature.kind=...`, `integrator.kind`,
+/// `potential.kind`, `ensemble.init`, `data.file`) drops the file's keys that only the other
+/// modes read, so `--set temperature.kind=geometric` works on a file written for "logarithmic"
+/// and `--set ensemble.init=uniform` on one with an init_point. Keys the new mode also reads
+/// stay (dt from euler_maruyama to baoab), as does every key given with --set.
+void drop_keys_of_the_old_mode(toml::table &root, const std::set<std::string> &overridden) {
+    auto integrators = registry_keys<Integrator>();
+    integrators["sgd"].insert("lr_schedule");
+    const ModeKeys modes[] = {
+        {"temperature",
+         "kind",
+         {{"constant", {"T"}},
+          {"linear", {"T0", "T1", "steps"}},
+          {"geometric", {"T0", "T1", "steps", "rate"}},
+          {"logarithmic", {"c", "n0"}},
+          {"piecewise", {"knots"}}}},
+        {"integrator", "kind", integrators},
+        {"potential", "kind", registry_keys<Potential>()},
+        {"ensemble",
+         "init",
+         {{"point", {"init_point"}},
+          {"uniform", {"init_low", "init_high"}},
+          {"gaussian", {"init_point", "init_sigma"}}}},
+        {"data",
+         "file",
+         {{"file", {"x_dataset", "y_dataset"}},
+          {"synthetic", {"n", "seed", "w_true", "b_true", "noise", "x_max"}}}}};
+    for (const ModeKeys &m : modes) {
+        toml::table *t = root[m.section].as_table();
+        if (!t || !overridden.count(m.section + "." + m.mode_key))
+            continue;
+        const auto value = (*t)[m.mode_key].value<std::string>();
+        if (!value)
+            continue; // a wrong type: the reader names it
+        const std::string mode =
+            m.section == "data" ? (value->empty() ? "synthetic" : "file") : *value;
+        const auto keep = m.keys.find(mode);
+        if (keep == m.keys.end())
+            continue; // an unknown mode: the reader lists the allowed ones
+        for (const auto &[other, keys] : m.keys)
+            for (const std::string &key : keys)
+                if (!keep->second.count(key) && !overridden.count(m.section + "." + key))
+                    t->erase(key);
+    }
+}
+
 template <class Variant> std::vector<std::string> registry_names() {
     std::vector<std::string> names;
     for_each_alternative<Variant>([&](auto alt) { names.push_back(decltype(alt)::name); });
@@ -758,34 +825,7 @@ Study parse_study(const std::string &text, const std::string &source,
         apply_override(root, o);
         overridden.insert(o.substr(0, o.find('=')));
     }
-    // Switching a kind on the command line drops the file's keys that only the old kind had,
-    // so `--set temperature.kind=geometric` works on a file written for "logarithmic".
-    std::set<std::string> integrator_keys = {"lr_schedule"};
-    for_each_alternative<Integrator>([&](auto alt) {
-        for (const auto &p : decltype(alt)::params())
-            integrator_keys.insert(p.name);
-    });
-    const std::map<std::string, std::set<std::string>> kind_keys = {
-        {"temperature", {"T", "T0", "T1", "steps", "rate", "c", "n0", "knots"}},
-        {"integrator", integrator_keys}};
-    for (const auto &[section, keys] : kind_keys) {
-        if (!overridden.count(section + ".kind"))
-            continue;
-        // Keys the new kind also has stay (e.g. dt from euler_maruyama to baoab).
-        std::set<std::string> keep;
-        if (section == "integrator")
-            if (const toml::table *t = root[section].as_table())
-                if (auto k = (*t)["kind"].value<std::string>())
-                    for_each_alternative<Integrator>([&](auto alt) {
-                        if (*k == decltype(alt)::name)
-                            for (const auto &p : decltype(alt)::params())
-                                keep.insert(p.name);
-                    });
-        if (toml::table *t = root[section].as_table())
-            for (const std::string &key : keys)
-                if (!overridden.count(section + "." + key) && !keep.count(key))
-                    t->erase(key);
-    }
+    drop_keys_of_the_old_mode(root, overridden);
     Reader reader(std::move(root), source, overridden);
     return build_study(reader, source);
 }

@@ -1,5 +1,8 @@
 // Study files: defaults, overrides, and errors that name the key, the value, what is allowed and
 // the line.
+#include <cstdio>
+#include <fstream>
+
 #include <nlohmann/json.hpp>
 
 #include "test_support.hpp"
@@ -48,6 +51,34 @@ TEST(Config, OverridesApplyAndParseTomlValues) {
     EXPECT_EQ(s.walkers, 1000000u);
     EXPECT_EQ(s.grid.axes[1].hi, 4.0);
     EXPECT_NEAR(s.init.velocity_sigma, std::sqrt(1.0 / 2.0), 1e-15); // sqrt(T / m)
+}
+
+TEST(Config, SwitchingAModeWithSetDropsTheKeysOnlyTheOldModeRead) {
+    // A file written for one mode of each switchable key.
+    const std::string file = "[ensemble]\ninit = \"point\"\ninit_point = -1\n"
+                             "[potential]\nkind = \"double_well\"\ntilt = 0.25\n"
+                             "[integrator]\nkind = \"euler_maruyama\"\ndt = 0.01\n"
+                             "[temperature]\nkind = \"linear\"\nT0 = 2\nT1 = 0.5\n";
+    const Study s = study_from(file, {"ensemble.init=uniform", "potential.kind=harmonic",
+                                      "integrator.kind=baoab", "temperature.kind=geometric",
+                                      "temperature.T1=0.1"});
+    EXPECT_EQ(s.init.kind, InitSpec::Kind::uniform);
+    EXPECT_TRUE(std::holds_alternative<Harmonic>(s.model.potential));
+    EXPECT_EQ(std::get<BAOAB>(s.model.integrator).dt, 0.01); // both read dt: it stays
+    EXPECT_EQ(s.schedule.T0, 2.0);                           // geometric reads T0 too
+    EXPECT_EQ(s.schedule.T1, 0.1);
+    // Without the switch the same keys are still errors, and a key given with --set stays.
+    EXPECT_CONTAINS(error_of(file, {"ensemble.init_low=0"}), "init_low");
+    EXPECT_CONTAINS(error_of(file, {"ensemble.init=uniform", "ensemble.init_point=1"}),
+                    "--set ensemble.init_point: [ensemble] init_point = 1: only used with");
+    // data.file switches synthetic data off: their keys go (and come back with data.file="").
+    const std::string path = ::testing::TempDir() + "switch.csv";
+    std::ofstream(path) << "x,y\n1,2\n2,4\n3,6\n";
+    const std::string sgd = "[potential]\nkind = \"linear_regression\"\n[data]\nn = 200\n"
+                            "seed = 5\n[integrator]\nkind = \"sgd\"\nbatch = 2\n";
+    EXPECT_EQ(study_from(sgd, {"data.file=\"" + path + "\""}).model.data->x.size(), 3u);
+    EXPECT_EQ(study_from(sgd).model.data->x.size(), 200u);
+    std::remove(path.c_str());
 }
 
 TEST(Config, ErrorsNameKeyValueRuleAndLine) {
