@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "langevin/config.hpp"
 #include "langevin/output.hpp"
@@ -115,6 +116,12 @@ std::string rank_checkpoint(const std::string &output, const langevin::Ranks &ra
         return checkpoint_path(output);
     return output + ".rank-" + std::to_string(ranks.rank()) + "-of-" +
            std::to_string(ranks.size()) + ".partial";
+}
+
+/// A finished run's checkpoint goes, with any half-written one a SIGKILL left beside it.
+void remove_checkpoint(const std::string &partial) {
+    std::remove(partial.c_str());
+    std::remove((partial + ".tmp").c_str());
 }
 
 int run_main(int argc, char **argv, langevin::Ranks &ranks);
@@ -263,9 +270,11 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
             LGV_REQUIRE(!study_path.empty(), "run: give a study file (or --resume OUT.h5)");
             if (!backend.empty())
                 overrides.push_back("backend.kind=" + backend);
-            study = load_study(study_path, overrides);
+            // -o is [output] file, so the stored configuration names the file written (a JSON
+            // string is a valid TOML basic string).
             if (!output.empty())
-                study.output = output;
+                overrides.push_back("output.file=" + nlohmann::json(output).dump());
+            study = load_study(study_path, overrides);
             if (!shard.empty()) {
                 LGV_REQUIRE(ranks.size() == 1, "--shard ", shard, " and mpirun -np ", ranks.size(),
                             " both split the walkers: use one of them");
@@ -398,7 +407,7 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
                 // Keep this rank's checkpoint until rank 0 has written the output.
                 ranks.barrier();
                 if (!partial.empty())
-                    std::remove(partial.c_str());
+                    remove_checkpoint(partial);
                 return result.stopped ? 3 : 0;
             }
             std::vector<ShardFile> parts;
@@ -420,7 +429,7 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
             std::cerr << "\r" << std::string(110, ' ') << "\r";
         if (!study.output.empty()) {
             write_results(study.output, study, result);
-            std::remove(partial.c_str());
+            remove_checkpoint(partial);
         }
         if (mpi)
             ranks.barrier(); // the other ranks may now remove their checkpoints

@@ -369,6 +369,7 @@ RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks,
     result.steps = study.steps;
     result.chunk_walkers = chunk;
     result.range = range;
+    result.chunks = state.chunk; // a resumed run counts the chunks finished before it too
 
     const std::uint64_t own = range.end - range.begin;
     const double total = double(own) * double(study.steps);

@@ -26,9 +26,13 @@ wait "$pid" 2>/dev/null || true
 # An existing checkpoint blocks a fresh run without --force.
 if "$langevin" "${args[@]}" -o "$dir/killed.h5" >/dev/null 2>"$dir/err"; then exit 1; fi
 grep -q -- "--resume" "$dir/err"
+# A SIGKILL during a checkpoint's write leaves a half-written .partial.tmp: resume ignores it and
+# removes it with the checkpoint.
+echo "half-written" >"$dir/killed.h5.partial.tmp"
 "$langevin" run --resume "$dir/killed.h5" --quiet >/dev/null
 [ ! -f "$dir/killed.h5.partial" ]
-"$python" "$(dirname "$0")/h5_same_results.py" "$dir/whole.h5" "$dir/killed.h5"
+[ ! -f "$dir/killed.h5.partial.tmp" ] || { echo "the stale .partial.tmp was left"; exit 1; }
+"$python" "$(dirname "$0")/h5_same_results.py" "$dir/whole.h5" "$dir/killed.h5" --attributes
 
 # SIGTERM: checkpoint, non-zero exit, advice.
 "$langevin" "${args[@]}" -o "$dir/term.h5" >/dev/null 2>"$dir/term.err" &
@@ -41,7 +45,7 @@ kill -TERM "$pid"
 if wait "$pid"; then echo "SIGTERM exit status was 0"; exit 1; fi
 grep -q "continue with: langevin run --resume" "$dir/term.err"
 "$langevin" run --resume "$dir/term.h5" --quiet >/dev/null
-"$python" "$(dirname "$0")/h5_same_results.py" "$dir/whole.h5" "$dir/term.h5"
+"$python" "$(dirname "$0")/h5_same_results.py" "$dir/whole.h5" "$dir/term.h5" --attributes
 # An existing output is never overwritten without --force.
 if "$langevin" "${args[@]}" -o "$dir/whole.h5" >/dev/null 2>"$dir/err"; then exit 1; fi
 grep -q -- "--force" "$dir/err"

@@ -37,6 +37,14 @@ void metadata(const Group &root, const Study &study) {
     params.attr("schedule", schedule_text(study));
 }
 
+/// H5MD 1.1's box of a particles group: scalar integer dimension, boundary "none" per dimension
+/// (walkers move in open space).
+void h5md_box(const Group &particles, int dim) {
+    const Group box = particles.group("box");
+    box.scalar_attr("dimension", dim);
+    box.attr("boundary", std::vector<std::string>(std::size_t(dim), "none"));
+}
+
 /// An H5MD time series: step, time, value (value shape [K, ...]).
 void series(const Group &parent, const std::string &name, const std::vector<std::int64_t> &steps,
             const std::vector<double> &times, const std::vector<double> &value,
@@ -282,9 +290,7 @@ void write_results(const std::string &path, const Study &study, const RunResult 
         const Trajectories &tr = result.trajectories;
         if (tr.walkers > 0) {
             const Group walkers = root.group("particles").group("trajectories");
-            const Group box = walkers.group("box");
-            box.attr("dimension", std::uint64_t(tr.dim));
-            box.attr("boundary", std::string("none"));
+            h5md_box(walkers, tr.dim);
             std::vector<std::int64_t> ts;
             std::vector<double> tt;
             const double dt =
@@ -318,8 +324,8 @@ void write_checkpoint(const std::string &path, const Study &study, const RunStat
         write_totals(cp, state.samples);
         // The chunk in progress: H5MD particle group (box boundary "none"), plus hit steps.
         const Group walkers = root.group("particles").group("walkers");
-        walkers.group("box").attr("boundary", std::string("none"));
         const hsize_t dim = hsize_t(study.model.dim());
+        h5md_box(walkers, int(dim));
         const hsize_t n = state.walkers.x.size() / dim;
         const std::vector<std::int64_t> step = {std::int64_t(state.step)};
         const double dt = std::visit([](const auto &i) { return i.dt; }, study.model.integrator);
@@ -384,6 +390,7 @@ Checkpoint read_checkpoint(const std::string &path) {
                 ": not a langevin checkpoint (no /checkpoint group)");
     const Group params = root.open("parameters");
     Checkpoint c{parse_study(params.attr_string("config_toml"), path + " (resumed)"), {}};
+    c.study.source = params.attr_string("source"); // the results name the study, not the checkpoint
     const Group cp = root.open("checkpoint");
     c.state.chunk = cp.attr_u64("chunk");
     c.state.step = cp.attr_u64("step");
