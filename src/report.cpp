@@ -167,8 +167,16 @@ void print_result(std::ostream &out, const Study &study, const RunResult &result
         << ", dt = " << integrator_dt(m) << ", "
         << (m.precision == Precision::float32 ? "float32" : "float64") << "\n"
         << "schedule   " << schedule_text(study) << "\n"
-        << "walkers    " << result.walkers << " in " << result.chunks << " chunk(s), "
-        << result.steps << " steps, seed " << m.seed << "\n"
+        << "walkers    " << result.walkers;
+    const std::uint64_t own = result.range.end - result.range.begin;
+    if (own != result.walkers) { // a shard: its own walkers
+        out << " (this shard: " << own;
+        if (own > 0)
+            out << ", walkers " << result.range.begin << ".." << result.range.end - 1;
+        out << ")";
+    }
+    out << " in " << result.chunks << " chunk(s), " << result.steps << " steps, seed " << m.seed
+        << "\n"
         << "backend    " << result.backend << " (" << result.device << ")\n\n";
     const bool has_basins = !result.samples.empty() && !result.samples[0].basins.empty();
     const bool fp = m.target.active();

@@ -30,4 +30,8 @@ with h5py.File(path, "r") as f:
     if "particles/trajectories" in f:
         pos = f["particles/trajectories/position/value"]
         assert pos.ndim == 3
+        # H5MD 1.1 box: scalar integer dimension, one boundary string per dimension.
+        box = f["particles/trajectories/box"].attrs
+        assert box["dimension"].shape == () and int(box["dimension"]) == pos.shape[2]
+        assert [text(b) for b in box["boundary"]] == ["none"] * pos.shape[2]
     print(f"ok: {path}: {counts.shape[0]} samples, {counts.shape[1]} bins, N = {walkers}")

@@ -1,6 +1,8 @@
 // HDF5 RAII layer. Every failure throws langevin::Error naming the file object.
 #include "io/hdf5.hpp"
 
+#include <algorithm>
+
 #include "langevin/error.hpp"
 
 namespace langevin::h5 {
@@ -148,6 +150,30 @@ void Group::attr(const std::string &name, std::uint64_t value) const {
 }
 void Group::attr(const std::string &name, const std::vector<std::int32_t> &value) const {
     write_attr(id(), name, value);
+}
+void Group::scalar_attr(const std::string &name, std::int32_t value) const {
+    Handle space(H5Screate(H5S_SCALAR), H5Sclose, "scalar dataspace");
+    Handle a(H5Acreate2(id(), name.c_str(), native<std::int32_t>(), space.id(), H5P_DEFAULT,
+                        H5P_DEFAULT),
+             H5Aclose, "creating attribute " + name);
+    LGV_REQUIRE(H5Awrite(a.id(), native<std::int32_t>(), &value) >= 0, "HDF5: writing attribute ",
+                name);
+}
+void Group::attr(const std::string &name, const std::vector<std::string> &value) const {
+    std::size_t width = 1;
+    for (const std::string &v : value)
+        width = std::max(width, v.size());
+    std::string packed(width * value.size(), '\0'); // each string null-padded to the width
+    for (std::size_t i = 0; i < value.size(); ++i)
+        packed.replace(i * width, value[i].size(), value[i]);
+    Handle type(H5Tcopy(H5T_C_S1), H5Tclose, "string type");
+    H5Tset_size(type.id(), width);
+    H5Tset_strpad(type.id(), H5T_STR_NULLPAD);
+    const hsize_t n = value.size();
+    Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose, "dataspace of attribute " + name);
+    Handle a(H5Acreate2(id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT),
+             H5Aclose, "creating attribute " + name);
+    LGV_REQUIRE(H5Awrite(a.id(), type.id(), packed.data()) >= 0, "HDF5: writing attribute ", name);
 }
 std::string Group::attr_string(const std::string &name) const {
     Handle a(H5Aopen(id(), name.c_str(), H5P_DEFAULT), H5Aclose, "opening attribute " + name);
