@@ -78,6 +78,7 @@ TEST(Config, SwitchingAModeWithSetDropsTheKeysOnlyTheOldModeRead) {
                             "seed = 5\n[integrator]\nkind = \"sgd\"\nbatch = 2\n";
     EXPECT_EQ(study_from(sgd, {"data.file=\"" + path + "\""}).model.data->x.size(), 3u);
     EXPECT_EQ(study_from(sgd).model.data->x.size(), 200u);
+    EXPECT_EQ(study_from(sgd, {"data.file=\"\""}).model.data->x.size(), 200u);
     std::remove(path.c_str());
 }
 
