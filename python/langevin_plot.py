@@ -33,7 +33,9 @@ def _attr(group, name, default=None):
     v = group.attrs[name]
     if isinstance(v, bytes):
         return v.decode()
-    if isinstance(v, np.ndarray) and v.size == 1:
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray) and v.size == 1:  # files written before numbers were scalars
         return v.reshape(-1)[0].item()
     return v
 

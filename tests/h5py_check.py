@@ -16,6 +16,11 @@ with h5py.File(path, "r") as f:
     assert text(f["h5md/creator"].attrs["name"]) == "langevin"
     config = json.loads(text(f["parameters"].attrs["config_json"]))
     walkers = config["ensemble"]["walkers"]
+    # One number is a scalar attribute: h5py gives a number, not a 1-element array.
+    run = f["observables/run"].attrs
+    assert np.ndim(run["walkers"]) == 0 and int(run["walkers"]) == walkers, run["walkers"]
+    assert all(np.ndim(v) == 0 for v in run.values()), dict(run)
+    assert np.ndim(f["parameters"].attrs["seed"]) == 0
     h = f["observables/histograms/x0"]
     counts, edges = h["value"][...], h["edges_0"][...]
     assert counts.shape == (len(h["step"]), len(edges) - 1), counts.shape

@@ -118,8 +118,8 @@ class Extraction(unittest.TestCase):
         p = lp.passage(run)
         with h5py.File(FILES["kramers"]) as f:
             g = f["observables/first_passage"]
-            self.assertEqual(p["exact"], g.attrs["exact"][0])
-            self.assertEqual(p["mean"], g.attrs["mean"][0])
+            self.assertEqual(p["exact"], g.attrs["exact"])
+            self.assertEqual(p["mean"], g.attrs["mean"])
             self.assertEqual(p["hits"] + p["censored"], 4096)
             hist = g["histogram"][...]
             np.testing.assert_allclose(p["density"] * hist.sum() * np.diff(p["edges"])[0], hist)
@@ -129,7 +129,7 @@ class Extraction(unittest.TestCase):
     def test_sgd_runs_are_compared_at_the_effective_temperature(self):
         run = lp.load(FILES["sgd_sine"])
         with h5py.File(FILES["sgd_sine"]) as f:
-            t_eff = f["observables/sgd"].attrs["t_eff_per_lr"][0] * 0.3  # lr = 0.3, T = 0
+            t_eff = f["observables/sgd"].attrs["t_eff_per_lr"] * 0.3  # lr = 0.3, T = 0
             np.testing.assert_allclose(run["temperature"], t_eff, rtol=1e-12)
             np.testing.assert_array_equal(lp.annealing(run)[1],
                                           f["observables/global_basin_fraction/value"][...])

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "io/hdf5.hpp"
 #include "langevin/output.hpp"
 #include "test_support.hpp"
 
@@ -388,4 +389,31 @@ TEST(Output, ResultsFileIsWrittenAtomically) {
     EXPECT_EQ(std::fopen((path + ".tmp").c_str(), "rb"), nullptr);
     std::remove(path.c_str());
     EXPECT_THROW(write_results("/nonexistent/dir/x.h5", s, r), Error);
+}
+
+TEST(Output, NumbersAreScalarAttributesAndOneElementArraysStillRead) {
+    const std::string path = ::testing::TempDir() + "attributes.h5";
+    {
+        h5::File f = h5::File::create(path);
+        f.root().attr("seed", std::uint64_t{2024});
+        f.root().attr("dt", 0.01);
+        f.root().attr("old_seed", std::vector<std::int32_t>{7}); // as files before scalars
+        f.root().attr("pair", std::vector<std::int32_t>{1, 2});
+    }
+    const h5::File f = h5::File::open(path);
+    auto rank_of = [&](const char *name) {
+        const hid_t a = H5Aopen(f.root().id(), name, H5P_DEFAULT);
+        const hid_t space = H5Aget_space(a);
+        const int rank = H5Sget_simple_extent_ndims(space);
+        H5Sclose(space);
+        H5Aclose(a);
+        return rank;
+    };
+    EXPECT_EQ(rank_of("seed"), 0); // rank 0: a scalar, not a 1-element array
+    EXPECT_EQ(rank_of("dt"), 0);
+    EXPECT_EQ(f.root().attr_u64("seed"), 2024u);
+    EXPECT_EQ(f.root().attr_double("dt"), 0.01);
+    EXPECT_EQ(f.root().attr_u64("old_seed"), 7u);
+    EXPECT_THROW(f.root().attr_u64("pair"), Error); // two numbers never read as one
+    std::remove(path.c_str());
 }

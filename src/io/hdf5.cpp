@@ -84,8 +84,21 @@ template <class T> void write_attr(hid_t obj, const std::string &name, const std
     LGV_REQUIRE(H5Awrite(a.id(), native<T>(), v.data()) >= 0, "HDF5: writing attribute ", name);
 }
 
+// One number is a scalar attribute (h5py reads it as a number, not a 1-element array).
+template <class T> void write_scalar_attr(hid_t obj, const std::string &name, T value) {
+    Handle space(H5Screate(H5S_SCALAR), H5Sclose, "scalar dataspace");
+    Handle a(H5Acreate2(obj, name.c_str(), native<T>(), space.id(), H5P_DEFAULT, H5P_DEFAULT),
+             H5Aclose, "creating attribute " + name);
+    LGV_REQUIRE(H5Awrite(a.id(), native<T>(), &value) >= 0, "HDF5: writing attribute ", name);
+}
+
+// Reads a scalar attribute, or the one element of a 1-element array (how files written before
+// attributes were scalars hold a number, e.g. a checkpoint to resume).
 template <class T> T read_attr(hid_t obj, const std::string &name) {
     Handle a(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose, "opening attribute " + name);
+    Handle space(H5Aget_space(a.id()), H5Sclose, "dataspace of attribute " + name);
+    LGV_REQUIRE(H5Sget_simple_extent_npoints(space.id()) == 1, "HDF5: attribute ", name,
+                " holds more than one number");
     T v{};
     LGV_REQUIRE(H5Aread(a.id(), native<T>(), &v) >= 0, "HDF5: reading attribute ", name);
     return v;
@@ -143,21 +156,16 @@ void Group::attr(const std::string &name, const std::string &value) const {
     LGV_REQUIRE(H5Awrite(a.id(), type.id(), padded.data()) >= 0, "HDF5: writing attribute ", name);
 }
 void Group::attr(const std::string &name, double value) const {
-    write_attr(id(), name, std::vector<double>{value});
+    write_scalar_attr(id(), name, value);
 }
 void Group::attr(const std::string &name, std::uint64_t value) const {
-    write_attr(id(), name, std::vector<std::uint64_t>{value});
+    write_scalar_attr(id(), name, value);
 }
 void Group::attr(const std::string &name, const std::vector<std::int32_t> &value) const {
     write_attr(id(), name, value);
 }
 void Group::scalar_attr(const std::string &name, std::int32_t value) const {
-    Handle space(H5Screate(H5S_SCALAR), H5Sclose, "scalar dataspace");
-    Handle a(H5Acreate2(id(), name.c_str(), native<std::int32_t>(), space.id(), H5P_DEFAULT,
-                        H5P_DEFAULT),
-             H5Aclose, "creating attribute " + name);
-    LGV_REQUIRE(H5Awrite(a.id(), native<std::int32_t>(), &value) >= 0, "HDF5: writing attribute ",
-                name);
+    write_scalar_attr(id(), name, value);
 }
 void Group::attr(const std::string &name, const std::vector<std::string> &value) const {
     std::size_t width = 1;

@@ -49,7 +49,7 @@ public:
     void attr(const std::string &name, double value) const;
     void attr(const std::string &name, std::uint64_t value) const;
     void attr(const std::string &name, const std::vector<std::int32_t> &value) const;
-    /// A scalar integer attribute (H5MD's box dimension; the others are 1-element arrays).
+    /// Numbers are scalar attributes; this one is int32 (H5MD's box dimension).
     void scalar_attr(const std::string &name, std::int32_t value) const;
     /// An array of fixed-length strings (H5MD's box boundary, one per dimension).
     void attr(const std::string &name, const std::vector<std::string> &value) const;
