@@ -5,6 +5,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <utility>
 
 #include <boost/math/quadrature/gauss.hpp>
 
@@ -17,25 +18,27 @@ double kNotAvailableValue() {
 
 constexpr int kNodes = 8; // per bin and direction: exact for polynomials of degree 15
 
-/// Gauss-Legendre nodes and weights on [-1, 1].
+/// Gauss-Legendre nodes and weights on [-1, 1] (Boost stores the non-negative half).
 struct Rule {
     std::vector<double> x, w;
-    Rule() {
-        using G = boost::math::quadrature::gauss<double, kNodes>;
+    template <int N> static Rule make() {
+        using G = boost::math::quadrature::gauss<double, N>;
+        Rule r;
         const auto &a = G::abscissa();
         const auto &wt = G::weights();
         for (std::size_t i = 0; i < a.size(); ++i) {
-            x.push_back(a[i]);
-            w.push_back(wt[i]);
+            r.x.push_back(a[i]);
+            r.w.push_back(wt[i]);
             if (a[i] != 0) {
-                x.push_back(-a[i]);
-                w.push_back(wt[i]);
+                r.x.push_back(-a[i]);
+                r.w.push_back(wt[i]);
             }
         }
+        return r;
     }
 };
-const Rule &rule() {
-    static const Rule r;
+template <int N = kNodes> const Rule &rule() {
+    static const Rule r = Rule::make<N>();
     return r;
 }
 
@@ -91,6 +94,79 @@ Range tails(const Energy1 &e, Range r, double kT) {
     return r;
 }
 
+using Energy2 = std::function<double(double, double)>;
+
+struct Rect {
+    Range x, y;
+};
+
+/// The rectangle widened by k halves of its size on every side.
+Rect widened(const Rect &r, int k) {
+    const double hx = 0.5 * k * (r.x.hi - r.x.lo), hy = 0.5 * k * (r.y.hi - r.y.lo);
+    return {{r.x.lo - hx, r.x.hi + hx}, {r.y.lo - hy, r.y.hi + hy}};
+}
+
+constexpr int kMaxWidenings = 8; // the grid and 4 of its sizes on every side
+
+/// How many times the grid must be widened (widened()) before its whole edge lies 35 kT above
+/// the lowest energy inside, so that the plane beyond holds < 1e-15 of exp(-E/kT) near the edge
+/// and a negligible share in all; 0 when kMaxWidenings are not enough (a law that does not
+/// confine, such as a bounded E: the grid is then all there is to compare).
+int plane_widenings(const Energy2 &e, const Rect &grid, double kT) {
+    for (int k = 0; k <= kMaxWidenings; ++k) {
+        const Rect r = widened(grid, k);
+        const int n = 256, edge_points = 4096;
+        double emin = std::numeric_limits<double>::infinity();
+        for (int i = 0; i <= n; ++i)
+            for (int j = 0; j <= n; ++j)
+                emin = std::min(emin, e(r.x.lo + (r.x.hi - r.x.lo) * i / n,
+                                        r.y.lo + (r.y.hi - r.y.lo) * j / n));
+        double edge = std::numeric_limits<double>::infinity();
+        for (int i = 0; i <= edge_points; ++i) {
+            const double x = r.x.lo + (r.x.hi - r.x.lo) * i / edge_points;
+            const double y = r.y.lo + (r.y.hi - r.y.lo) * i / edge_points;
+            edge = std::min({edge, e(x, r.y.lo), e(x, r.y.hi), e(r.x.lo, y), e(r.x.hi, y)});
+        }
+        if (edge > emin + 35.0 * kT)
+            return k;
+    }
+    return 0;
+}
+
+/// Calls visit(x, y, weight) at the Gauss-Legendre nodes of rule q (per direction) covering the
+/// grid widened k times: the grid on an m x m panel mesh, the ring around it, which holds little
+/// of the mass, on panels `coarse` times wider (m / coarse even, so that they tile the ring
+/// exactly). The weight includes the panel's area.
+template <class Visit>
+void plane_nodes(const Rect &grid, int k, int m, int coarse, const Rule &q, Visit &&visit) {
+    const double wx = grid.x.hi - grid.x.lo, wy = grid.y.hi - grid.y.lo;
+    auto panel = [&](int i, int j, int per_width) {
+        const double x0 = grid.x.lo + wx * i / per_width, x1 = grid.x.lo + wx * (i + 1) / per_width;
+        const double y0 = grid.y.lo + wy * j / per_width, y1 = grid.y.lo + wy * (j + 1) / per_width;
+        const double hx = 0.5 * (x1 - x0), hy = 0.5 * (y1 - y0);
+        for (std::size_t u = 0; u < q.x.size(); ++u)
+            for (std::size_t v = 0; v < q.x.size(); ++v)
+                visit(0.5 * (x0 + x1) + hx * q.x[u], 0.5 * (y0 + y1) + hy * q.x[v],
+                      q.w[u] * q.w[v] * hx * hy);
+    };
+    for (int i = 0; i < m; ++i)
+        for (int j = 0; j < m; ++j)
+            panel(i, j, m);
+    const int per_width = m / coarse, ring = k * per_width / 2;
+    for (int i = -ring; i < per_width + ring; ++i)
+        for (int j = -ring; j < per_width + ring; ++j)
+            if (i < 0 || i >= per_width || j < 0 || j >= per_width)
+                panel(i, j, per_width);
+}
+
+/// The grid of a 2-D study and how far exp(-E/kT) reaches beyond it (none for a confined law).
+template <class Pot>
+std::pair<Rect, int> plane_of(const Pot &pot, const Grid &grid, double kT, Energy2 &e) {
+    e = [&pot](double x, double y) { return double(pot.energy(Vec<double, 2>{{x, y}})); };
+    const Rect r{{grid.axes[0].lo, grid.axes[0].hi}, {grid.axes[1].lo, grid.axes[1].hi}};
+    return {r, is_confined<Pot> ? 0 : plane_widenings(e, r, kT)};
+}
+
 std::vector<double> normalise(std::vector<double> p) {
     double total = 0;
     for (double v : p)
@@ -141,10 +217,27 @@ std::vector<double> boltzmann_marginal(const Model &model, int d, const Axis &ax
     if (!ok)
         return {};
     const double shift = scan_min(e, axis.lo, axis.hi);
-    std::vector<double> p(axis.bins);
     const double width = (axis.hi - axis.lo) / axis.bins;
-    for (int b = 0; b < axis.bins; ++b)
-        p[b] = panel(e, shift, kT, axis.lo + b * width, axis.lo + (b + 1) * width);
+    // One 8-node panel per bin is not enough when a well is narrow beside a bin (a 1e-3 error in
+    // the peak bin at 8 standard deviations per bin): halve the panels until no bin moves.
+    auto bins_with = [&](int panels) {
+        std::vector<double> p(axis.bins, 0.0);
+        for (int b = 0; b < axis.bins; ++b)
+            for (int k = 0; k < panels; ++k)
+                p[b] += panel(e, shift, kT, axis.lo + (b + double(k) / panels) * width,
+                              axis.lo + (b + double(k + 1) / panels) * width);
+        return p;
+    };
+    std::vector<double> p = bins_with(1);
+    for (int panels = 2; panels <= 256; panels *= 2) {
+        std::vector<double> finer = bins_with(panels);
+        bool same = true;
+        for (int b = 0; b < axis.bins; ++b)
+            same = same && std::fabs(finer[b] - p[b]) <= 1e-12 * finer[b];
+        p = std::move(finer);
+        if (same)
+            break;
+    }
     return normalise(p);
 }
 
@@ -222,28 +315,23 @@ std::vector<double> boltzmann_basins(const Model &model, const Grid &grid, doubl
             } else if constexpr (Pot::fixed_dim == 0 || Pot::fixed_dim == 2) {
                 if (pot.dim != 2)
                     return {};
-                // Over the histogram grid, 2x2 Gauss-Legendre nodes on a 160 x 160 panel mesh;
-                // each node is classified by the walkers' own basin rule.
-                const Axis &a0 = grid.axes[0], &a1 = grid.axes[1];
-                const int m = 160;
-                const double g = 0.5 / std::sqrt(3.0);
-                const double w0 = (a0.hi - a0.lo) / m, w1 = (a1.hi - a1.lo) / m;
-                std::vector<double> e, pos;
+                // Over the plane where exp(-E/T) matters (the walkers' whole ensemble is
+                // counted): 2x2 Gauss-Legendre nodes on a 160 x 160 panel mesh of the grid,
+                // 8 times coarser around it; each node is classified by the walkers' own rule.
+                Energy2 energy;
+                const auto [rect, k] = plane_of(pot, grid, kT, energy);
+                std::vector<double> e, weight;
                 std::vector<int> basin;
                 double emin = std::numeric_limits<double>::infinity();
-                for (int i = 0; i < m; ++i)
-                    for (int j = 0; j < m; ++j)
-                        for (double du : {0.5 - g, 0.5 + g})
-                            for (double dv : {0.5 - g, 0.5 + g}) {
-                                const Vec<double, 2> x{
-                                    {a0.lo + w0 * (i + du), a1.lo + w1 * (j + dv)}};
-                                e.push_back(pot.energy(x));
-                                basin.push_back(pot.basin(x));
-                                emin = std::min(emin, e.back());
-                            }
+                plane_nodes(rect, k, 160, 8, rule<2>(), [&](double x, double y, double w) {
+                    e.push_back(energy(x, y));
+                    weight.push_back(w);
+                    basin.push_back(pot.basin(Vec<double, 2>{{x, y}}));
+                    emin = std::min(emin, e.back());
+                });
                 std::vector<double> p(n, 0.0);
-                for (std::size_t k = 0; k < e.size(); ++k)
-                    p[basin[k]] += std::exp(-(e[k] - emin) / kT);
+                for (std::size_t i = 0; i < e.size(); ++i)
+                    p[basin[i]] += weight[i] * std::exp(-(e[i] - emin) / kT);
                 return normalise(p);
             } else {
                 return {};
@@ -348,24 +436,18 @@ std::vector<double> boltzmann_energy_moments(const Model &model, const Grid &gri
                 }
                 if (pot.dim != 2)
                     return {};
-                const Axis &a0 = grid.axes[0], &a1 = grid.axes[1];
-                const int m = 200;
-                const Rule &r = rule();
+                // Over the plane where exp(-E/T) matters, as the walkers' <E> counts them all:
+                // 4x4 Gauss-Legendre nodes on a 200 x 200 panel mesh of the grid, 4 times
+                // coarser around it.
+                Energy2 energy;
+                const auto [rect, k] = plane_of(pot, grid, kT, energy);
                 std::vector<double> es, ws;
                 double emin = std::numeric_limits<double>::infinity();
-                for (int i = 0; i < m; ++i)
-                    for (int j = 0; j < m; ++j)
-                        for (std::size_t u = 0; u < r.x.size(); u += 2)
-                            for (std::size_t v = 0; v < r.x.size(); v += 2) {
-                                // Every other node: a symmetric 4-point rule per direction.
-                                const double x =
-                                    a0.lo + (a0.hi - a0.lo) * (i + 0.5 + 0.5 * r.x[u]) / m;
-                                const double y =
-                                    a1.lo + (a1.hi - a1.lo) * (j + 0.5 + 0.5 * r.x[v]) / m;
-                                es.push_back(pot.energy(Vec<double, 2>{{x, y}}));
-                                ws.push_back(r.w[u] * r.w[v]);
-                                emin = std::min(emin, es.back());
-                            }
+                plane_nodes(rect, k, 200, 4, rule<4>(), [&](double x, double y, double w) {
+                    es.push_back(energy(x, y));
+                    ws.push_back(w);
+                    emin = std::min(emin, es.back());
+                });
                 double z = 0, m1 = 0, m2 = 0;
                 for (std::size_t k = 0; k < es.size(); ++k) {
                     const double w = ws[k] * std::exp(-(es[k] - emin) / kT);

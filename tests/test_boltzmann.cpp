@@ -3,25 +3,32 @@
 #include "langevin/stats.hpp"
 #include "test_support.hpp"
 
+#include <functional>
+#include <utility>
+
 using namespace langevin;
 using test::study_from;
 
 TEST(Boltzmann, HarmonicMarginalIsTheGaussian) {
-    const Study s = study_from("[potential]\nkind = \"harmonic\"\nk = 2\ncentre = 0.5\n"
-                               "[histogram]\nbins = 50\nrange = [-2, 3]\n");
-    const double T = 0.7, var = T / 2;
-    const auto p = boltzmann_marginal(s.model, 0, s.grid.axes[0], T);
-    ASSERT_EQ(p.size(), 50u);
-    double total = 0;
-    std::vector<double> exact(50);
-    for (int b = 0; b < 50; ++b) {
-        const double lo = -2 + 0.1 * b, hi = lo + 0.1;
-        exact[b] = 0.5 * (std::erf((hi - 0.5) / std::sqrt(2 * var)) -
-                          std::erf((lo - 0.5) / std::sqrt(2 * var)));
-        total += exact[b];
+    // A wide well, and one 8 standard deviations narrower than a bin (sigma = 0.0125, bins 0.1).
+    for (const auto [T, centre] : {std::pair{0.7, 0.5}, std::pair{3.125e-4, 0.53}}) {
+        const Study s = study_from(
+            "[potential]\nkind = \"harmonic\"\nk = 2\ncentre = " + std::to_string(centre) +
+            "\n[histogram]\nbins = 50\nrange = [-2, 3]\n");
+        const double var = T / 2;
+        const auto p = boltzmann_marginal(s.model, 0, s.grid.axes[0], T);
+        ASSERT_EQ(p.size(), 50u);
+        double total = 0;
+        std::vector<double> exact(50);
+        for (int b = 0; b < 50; ++b) {
+            const double lo = -2 + 0.1 * b, hi = lo + 0.1;
+            exact[b] = 0.5 * (std::erf((hi - centre) / std::sqrt(2 * var)) -
+                              std::erf((lo - centre) / std::sqrt(2 * var)));
+            total += exact[b];
+        }
+        for (int b = 0; b < 50; ++b)
+            EXPECT_NEAR(p[b], exact[b] / total, 1e-12) << "T = " << T << ", bin " << b;
     }
-    for (int b = 0; b < 50; ++b)
-        EXPECT_NEAR(p[b], exact[b] / total, 1e-12);
 }
 
 TEST(Boltzmann, SeparableMarginalsAndJoint) {
@@ -85,6 +92,73 @@ TEST(Boltzmann, MullerBrownBasinsFavourTheGlobalMinimum) {
     EXPECT_GT(cold[0], 0.99); // A is 38 below B: at T = 5, e^{-7.7}
     EXPECT_LT(hot[0], cold[0]);
     EXPECT_NEAR(hot[0] + hot[1] + hot[2], 1.0, 1e-12);
+}
+
+// <E> and Var E of exp(-E/T) by the trapezoid rule on a fine lattice over [x0, x1] x [y0, y1]
+// (spectrally accurate for a smooth factor that vanishes at the edges).
+std::pair<double, double> lattice_moments(const std::function<double(double, double)> &e, double x0,
+                                          double x1, double y0, double y1, double T) {
+    const int n = 3000;
+    std::vector<double> es;
+    double emin = 1e300;
+    for (int i = 0; i <= n; ++i)
+        for (int j = 0; j <= n; ++j) {
+            es.push_back(e(x0 + (x1 - x0) * i / n, y0 + (y1 - y0) * j / n));
+            emin = std::min(emin, es.back());
+        }
+    double z = 0, m1 = 0, m2 = 0;
+    for (double v : es) {
+        const double w = std::exp(-(v - emin) / T);
+        z += w, m1 += w * v, m2 += w * v * v;
+    }
+    return {m1 / z, m2 / z - (m1 / z) * (m1 / z)};
+}
+
+TEST(Boltzmann, MullerBrownReferencesCoverThePlaneNotOnlyTheGrid) {
+    // The walkers' <E> and basin shares count every walker, so the references must hold the
+    // mass beyond the histogram grid too (0.3% at T = 20 on the default grid, 0.4 above it in
+    // <E>: a lag z of 0.013 sqrt(N) if left out).
+    const Study s = study_from("[potential]\nkind = \"muller_brown\"\n");
+    const MullerBrown &mb = std::get<MullerBrown>(s.model.potential);
+    const auto e = [&](double x, double y) { return mb.energy(Vec<double, 2>{{x, y}}); };
+    for (double T : {20.0, 40.0}) {
+        const auto [mean, var] = lattice_moments(e, -4.0, 3.5, -3.0, 4.5, T);
+        const auto m = boltzmann_energy_moments(s.model, s.grid, T);
+        ASSERT_EQ(m.size(), 2u);
+        EXPECT_NEAR(m[0], mean, 1e-9 * std::sqrt(var)) << "T = " << T;
+        EXPECT_NEAR(m[1], var, 1e-8 * var) << "T = " << T;
+    }
+    // Any grid gives the same references: <E> to quadrature accuracy, basins to the
+    // resolution of their boundaries (nodes classified one by one).
+    const auto wide = boltzmann_basins(s.model, s.grid, 20.0);
+    const double wide_mean = boltzmann_energy_moments(s.model, s.grid, 20.0)[0];
+    for (const char *range : {"[[-1, 0.5], [0, 1.8]]", "[[-0.8, 0.8], [0.2, 1.6]]"}) {
+        const Study small = study_from(std::string("[potential]\nkind = \"muller_brown\"\n"
+                                                   "[histogram]\nrange = ") +
+                                       range + "\n");
+        EXPECT_NEAR(boltzmann_energy_moments(small.model, small.grid, 20.0)[0], wide_mean, 1e-9)
+            << range;
+        const auto b = boltzmann_basins(small.model, small.grid, 20.0);
+        ASSERT_EQ(b.size(), 3u);
+        for (int i = 0; i < 3; ++i)
+            EXPECT_NEAR(b[i], wide[i], 2e-4) << range << " basin " << i;
+    }
+}
+
+TEST(Boltzmann, AckleyHasNoLawOnTheLineSoItsReferenceIsTheDefaultRange) {
+    // E is bounded far away: over the whole line <E> would be the plateau's (~20.8 at T = 1).
+    const Study s = study_from("[potential]\nkind = \"ackley\"\n");
+    const Ackley &ack = std::get<Ackley>(s.model.potential);
+    double z = 0, m1 = 0;
+    const int n = 2000000;
+    for (int i = 0; i < n; ++i) { // midpoint rule over the default range [-5, 5]
+        const double x = -5 + 10 * (i + 0.5) / n, en = ack.energy(Vec<double, 1>{{x}});
+        const double w = std::exp(-en);
+        z += w, m1 += w * en;
+    }
+    const auto m = boltzmann_energy_moments(s.model, s.grid, 1.0);
+    ASSERT_EQ(m.size(), 2u);
+    EXPECT_NEAR(m[0], m1 / z, 1e-6);
 }
 
 TEST(Stats, Chi2SurvivalKnownValues) {

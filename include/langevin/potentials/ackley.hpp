@@ -3,8 +3,11 @@
 // with a = 20, b = 0.2, c = 2 pi by default. Global minimum 0 at the origin (about 1e-6 in
 // float32); f(1, 0) = 2.6375310921 in D = 2. The cone at the origin has no gradient; the force
 // there is taken as 0.
-// Basins: "global" when every |x_d| < 1/2 (the local minima sit near the integer lattice),
-// "other" otherwise.
+// E is bounded (it tends to a + e far away), so exp(-E/T) has no normalisable law on the
+// whole space: the Boltzmann references are normalised over the histogram grid (D = 2) or the
+// default range [-5, 5] (D = 1) only, a metastable law that holds while walkers stay there.
+// Basins: "global" when every |x_d| < 1/2 (the local minima sit near the integer lattice; the
+// central funnel's ridge lies a little further out, ~0.62-0.67), "other" otherwise.
 // Reference: D. H. Ackley, A Connectionist Machine for Genetic Hillclimbing (1987).
 #pragma once
 
@@ -20,6 +23,7 @@ struct Ackley {
     static constexpr int fixed_dim = 0;
     static constexpr bool separable = false;
     static constexpr bool product_basins = false;
+    static constexpr bool confined = true; // see above: references over the grid only
     int dim = 1;
     double a = 20.0, b = 0.2, c = 6.283185307179586476925;
 
