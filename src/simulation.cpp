@@ -252,6 +252,10 @@ FirstPassageResult summarise_passage(const Study &study, const Accumulator &last
         study.init.kind == InitSpec::Kind::point &&
         (t.kind == Target::Kind::above || t.kind == Target::Kind::below)) {
         const double T = study.schedule.T, x0 = study.init.point[0];
+        // A start already in the target has no passage to compute (the integral would be the
+        // time to the level from the other side).
+        if (t.kind == Target::Kind::above ? !(x0 < t.value) : !(x0 > t.value))
+            return fp;
         const double gamma = 1.0 / mobility(model);
         const bool em = std::holds_alternative<EulerMaruyama>(model.integrator);
         // Discrete monitoring misses crossings between steps: to leading order the level moves

@@ -168,6 +168,20 @@ level = 0.0
     EXPECT_TRUE(std::isfinite(fp.kramers));
 }
 
+TEST(FirstPassage, AStartInsideTheTargetHasNoReferences) {
+    // x0 = 0.5 is already above the level: every walker arrives at the first check, and the
+    // double integral (which would run from the other side) does not apply.
+    const Study s = study_from("[ensemble]\nwalkers = 4096\ninit_point = 0.5\n"
+                               "[run]\nsteps = 10\nsamples = 1\n"
+                               "[first_passage]\nregion = \"above\"\nlevel = 0.0\n");
+    const FirstPassageResult fp = run_study(s).first_passage;
+    ASSERT_TRUE(fp.active);
+    EXPECT_EQ(fp.hits, 4096u);
+    EXPECT_TRUE(std::isnan(fp.exact)) << fp.exact;
+    EXPECT_TRUE(std::isnan(fp.exact_continuum)) << fp.exact_continuum;
+    EXPECT_TRUE(std::isnan(fp.kramers)) << fp.kramers;
+}
+
 TEST_P(StudyLaws, MeanSquareDisplacementIsEinstein) {
     const Study s = study_from(R"(
 [ensemble]

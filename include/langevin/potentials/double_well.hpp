@@ -2,7 +2,8 @@
 // Parameters: a > 0 (height scale), b > 0 (well positions +-b when untilted), tilt (a linear
 // bias; tilt > 0 makes the left well the global minimum). Barrier height a b^4 when untilted.
 // Basins: "left" / "right" of the barrier top x_b (the middle root of E'(x) = 0); when the tilt
-// is so large that there is one minimum, x_b is the inflection point 0 and "left" holds it.
+// is so large that there is one minimum, x_b is taken as 0 and the minimum's side holds it
+// ("left" for tilt > 0, "right" for tilt < 0, the global basin either way).
 // Reference: Kramers, Physica 7, 284 (1940); Hanggi, Talkner & Borkovec, RMP 62, 251 (1990).
 #pragma once
 

@@ -6,7 +6,8 @@
 // data when it is attached (names "w=..." at their minima).
 // Its Boltzmann law exp(-L/T) is normalised over [w_min, w_max] (L is bounded at infinity).
 // Parameters: w_min, w_max. Data: [data] (data.hpp; synthetic: x ~ U(0, x_max)).
-// Reference: the seed's "non-convex model" (README, SGD section).
+// Reference: least-squares frequency estimation and its many local minima: D. C. Rife &
+// R. R. Boorstyn, IEEE Trans. Inf. Theory 20, 591 (1974).
 #pragma once
 
 #include "langevin/potentials/data_loss.hpp"
