@@ -10,6 +10,16 @@
 namespace langevin {
 namespace {
 
+/// Streams and events that destroy themselves (errors ignored: nothing can be done then).
+struct StreamDestroyer {
+    void operator()(cudaStream_t s) const { cudaStreamDestroy(s); }
+};
+struct EventDestroyer {
+    void operator()(cudaEvent_t e) const { cudaEventDestroy(e); }
+};
+using Stream = std::unique_ptr<CUstream_st, StreamDestroyer>;
+using Event = std::unique_ptr<CUevent_st, EventDestroyer>;
+
 class CudaBackend final : public Backend {
 public:
     explicit CudaBackend(const BackendOptions &options) : options_(options) {
@@ -20,17 +30,6 @@ public:
                     " CUDA device(s)");
         LGV_CUDA_CHECK(cudaSetDevice(options.device));
         LGV_CUDA_CHECK(cudaGetDeviceProperties(&props_, options.device));
-    }
-    ~CudaBackend() override { // errors are ignored: nothing can be done about them here
-        if (!observer_)
-            return;
-        cudaStreamDestroy(observer_);
-        for (std::size_t s = 1; s < slice_streams_.size(); ++s) // slice 0: the default stream
-            cudaStreamDestroy(slice_streams_[s]);
-        for (cudaEvent_t e : stepped_)
-            cudaEventDestroy(e);
-        cudaEventDestroy(read_done_[0]);
-        cudaEventDestroy(read_done_[1]);
     }
     CudaBackend(const CudaBackend &) = delete;
     CudaBackend &operator=(const CudaBackend &) = delete;
@@ -164,9 +163,10 @@ private:
             v_[1].release(); // an earlier underdamped chunk's: both halves now share v_[0]
         chunk_.first = first_walker;
         chunk_.count = count;
-        LGV_REQUIRE(reserve_half(current_), "out of device memory for ", count,
+        const bool reserved = reserve_half(current_);
+        chunk_ = half(current_); // even on failure: never the pointers a failed reserve freed
+        LGV_REQUIRE(reserved, "out of device memory for ", count,
                     " walkers (a smaller [ensemble] chunk needs less)");
-        chunk_ = half(current_);
     }
 
     std::size_t value_bytes() const { return precision_ == Precision::float32 ? 4 : 8; }
@@ -217,25 +217,32 @@ private:
         auto stream = [](int priority) {
             cudaStream_t s = nullptr;
             LGV_CUDA_CHECK(cudaStreamCreateWithPriority(&s, cudaStreamNonBlocking, priority));
-            return s;
+            return Stream(s);
         };
         auto event = [] {
             cudaEvent_t e = nullptr;
             LGV_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
-            return e;
+            return Event(e);
         };
+        // Each set is kept only once all of it exists: a failed creation leaves the lists whole.
+        slice_streams_.reserve(slices);
+        stepped_.reserve(slices);
         if (!observer_) {
             int least = 0, greatest = 0;
             LGV_CUDA_CHECK(cudaDeviceGetStreamPriorityRange(&least, &greatest));
-            observer_ = stream(greatest);
-            read_done_[0] = event();
-            read_done_[1] = event();
-            slice_streams_.push_back(cudaStream_t{});
-            stepped_.push_back(event());
+            Stream observer = stream(greatest);
+            Event done0 = event(), done1 = event(), stepped0 = event();
+            observer_ = std::move(observer);
+            read_done_[0] = std::move(done0);
+            read_done_[1] = std::move(done1);
+            slice_streams_.emplace_back(); // slice 0 steps on the default stream
+            stepped_.push_back(std::move(stepped0));
         }
         while (slice_streams_.size() < slices) {
-            slice_streams_.push_back(stream(0));
-            stepped_.push_back(event());
+            Stream s = stream(0);
+            Event e = event();
+            slice_streams_.push_back(std::move(s));
+            stepped_.push_back(std::move(e));
         }
     }
 
@@ -333,7 +340,7 @@ private:
                         {done, stop - done,
                          cuda::slice(half(h), bounds[s], bounds[s + 1], value_bytes()),
                          cuda::slice(half(1 - h), bounds[s], bounds[s + 1], value_bytes()),
-                         chunk_.count, slice_streams_[s]});
+                         chunk_.count, slice_streams_[s].get()});
                 sample_of.push_back(k < b1 ? int(k - b0) : -1);
                 done = stop;
             }
@@ -345,20 +352,21 @@ private:
                     const std::uint64_t next =
                         (sample + 1 < at.size() ? at[sample + 1] : n_steps) - at[sample];
                     for (unsigned s = 0; s < slices; ++s) {
-                        LGV_CUDA_CHECK(cudaEventRecord(stepped_[s], slice_streams_[s]));
-                        LGV_CUDA_CHECK(cudaStreamWaitEvent(observer_, stepped_[s], 0));
+                        LGV_CUDA_CHECK(cudaEventRecord(stepped_[s].get(), slice_streams_[s].get()));
+                        LGV_CUDA_CHECK(cudaStreamWaitEvent(observer_.get(), stepped_[s].get(), 0));
                     }
                     cuda::enqueue_observe<T>(model, spec, half(written), workspace_,
-                                             results + std::size_t(sample_of[j]) * words, observer_,
+                                             results + std::size_t(sample_of[j]) * words,
+                                             observer_.get(),
                                              observer_blocks(next, per_sm_override));
-                    LGV_CUDA_CHECK(cudaEventRecord(read_done_[written], observer_));
+                    LGV_CUDA_CHECK(cudaEventRecord(read_done_[written].get(), observer_.get()));
                     being_read[written] = true;
                 }
                 // The next segment overwrites the other half: wait for its observation, if any.
                 if (being_read[1 - written]) {
                     for (unsigned s = 0; s < slices; ++s)
-                        LGV_CUDA_CHECK(
-                            cudaStreamWaitEvent(slice_streams_[s], read_done_[1 - written], 0));
+                        LGV_CUDA_CHECK(cudaStreamWaitEvent(slice_streams_[s].get(),
+                                                           read_done_[1 - written].get(), 0));
                     being_read[1 - written] = false;
                 }
             };
@@ -383,8 +391,8 @@ private:
             host.resize(words * (b1 - b0));
             LGV_CUDA_CHECK(cudaMemcpyAsync(host.data(), results,
                                            sizeof(unsigned long long) * host.size(),
-                                           cudaMemcpyDeviceToHost, observer_));
-            LGV_CUDA_CHECK(cudaStreamSynchronize(observer_));
+                                           cudaMemcpyDeviceToHost, observer_.get()));
+            LGV_CUDA_CHECK(cudaStreamSynchronize(observer_.get()));
             LGV_CUDA_CHECK(cudaDeviceSynchronize());
             for (std::size_t k = b0; k < b1; ++k)
                 cuda::unpack_observation<T>(model, spec, chunk_, host.data() + (k - b0) * words,
@@ -403,10 +411,10 @@ private:
     int current_ = 0;
     cuda::DeviceChunk chunk_;
     mutable cuda::Workspace workspace_;
-    cudaStream_t observer_ = nullptr;
-    std::vector<cudaStream_t> slice_streams_; ///< slice s steps on slice_streams_[s]
-    std::vector<cudaEvent_t> stepped_;        ///< slice s's segment is done
-    cudaEvent_t read_done_[2] = {nullptr, nullptr};
+    Stream observer_;
+    std::vector<Stream> slice_streams_; ///< slice s steps on slice_streams_[s] (0: default)
+    std::vector<Event> stepped_;        ///< slice s's segment is done
+    Event read_done_[2];
 };
 
 } // namespace

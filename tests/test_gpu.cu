@@ -61,6 +61,18 @@ __global__ void radius_mismatches(unsigned long long *mismatches, unsigned *firs
     }
 }
 
+/// Sets an environment variable for a scope (a failed ASSERT leaves no setting to later tests).
+struct ScopedEnv {
+    const char *name;
+    ScopedEnv(const char *variable, const char *value) : name(variable) {
+        if (value)
+            setenv(variable, value, 1);
+    }
+    ~ScopedEnv() { unsetenv(name); }
+    ScopedEnv(const ScopedEnv &) = delete;
+    ScopedEnv &operator=(const ScopedEnv &) = delete;
+};
+
 /// Every bad value of the environment variable makes `run` throw an Error that names the
 /// variable (before anything is queued); the variable is unset afterwards.
 void expect_refused(const char *variable, std::initializer_list<const char *> bad,
@@ -460,32 +472,51 @@ TEST(Gpu, StepSlicesChangeNoResult) {
     const std::string well = "[potential]\nkind = \"double_well\"\ntilt = 0.1\n[integrator]\n"
                              "dt = 1e-2\n[temperature]\nT = 0.5\n[ensemble]\ninit_point = -1.0\n"
                              "walkers = 1000003\n";
-    const std::vector<std::vector<std::string>> cases = {
-        {"integrator.kind=baoab"},
-        {"integrator.kind=euler_maruyama", "temperature.kind=geometric", "temperature.T0=1",
-         "temperature.T1=0.2", "first_passage.region=above", "first_passage.level=0.9"},
-    };
     const std::vector<std::uint64_t> at = {4, 100, 164, 200};
-    for (const auto &sets : cases) {
-        const Study s = test::study_from(well, sets);
+    std::vector<std::uint64_t> every_step(64);
+    for (std::uint64_t k = 0; k < 64; ++k)
+        every_step[k] = k + 1;
+    struct Case {
+        std::vector<std::string> sets;
+        std::vector<std::uint64_t> at;
+        const char *observer_blocks; // LANGEVIN_OBSERVER_BLOCKS, null: the default
+    };
+    const std::vector<Case> cases = {
+        {{"integrator.kind=baoab"}, at, nullptr},
+        {{"integrator.kind=euler_maruyama", "temperature.kind=geometric", "temperature.T0=1",
+          "temperature.T1=0.2", "first_passage.region=above", "first_passage.level=0.9"},
+         at,
+         nullptr},
+        // A sample after every step, each observed by one block per SM: the slices' next
+        // segments outrun every observation, so a missing wait between the streams (the
+        // observer for every slice, every slice for the observation of the half it overwrites)
+        // would show as a changed sample.
+        {{"integrator.kind=baoab"}, every_step, "1"},
+        {{"integrator.kind=leimkuhler_matthews"}, every_step, "1"},
+    };
+    for (const Case &c : cases) {
+        const Study s = test::study_from(well, c.sets);
         ObserveSpec spec{s.grid, s.init, Axis{0, 1, 0}};
         if (s.model.target.active())
             spec.passage = Axis{0.0, 200.5, 50};
-        const auto kT = s.schedule.table(0, 200);
+        const std::uint64_t n_steps = c.at.back();
+        const auto kT = s.schedule.table(0, n_steps);
+        const ScopedEnv observer_blocks("LANGEVIN_OBSERVER_BLOCKS", c.observer_blocks);
         auto gpu = make_backend("cuda");
         gpu->initialize(s.model, s.init, 0, s.walkers);
         const std::vector<Observation> serial =
-            gpu->Backend::advance_and_observe(s.model, 0, 200, kT, spec, at);
+            gpu->Backend::advance_and_observe(s.model, 0, n_steps, kT, spec, c.at);
         WalkerState expected;
         gpu->save(expected);
         for (const char *value : {"1", "2", "3", "8"}) {
-            setenv("LANGEVIN_STEP_SLICES", value, 1);
+            const ScopedEnv slices("LANGEVIN_STEP_SLICES", value);
             gpu->initialize(s.model, s.init, 0, s.walkers);
             const std::vector<Observation> queued =
-                gpu->advance_and_observe(s.model, 0, 200, kT, spec, at);
-            const std::string what = sets[0] + ", slices " + value;
-            ASSERT_EQ(queued.size(), at.size()) << what;
-            for (std::size_t k = 0; k < at.size(); ++k)
+                gpu->advance_and_observe(s.model, 0, n_steps, kT, spec, c.at);
+            const std::string what =
+                c.sets[0] + ", " + std::to_string(c.at.size()) + " samples, slices " + value;
+            ASSERT_EQ(queued.size(), c.at.size()) << what;
+            for (std::size_t k = 0; k < c.at.size(); ++k)
                 test::expect_same_observation(queued[k], serial[k], what);
             WalkerState state;
             gpu->save(state);
@@ -493,7 +524,6 @@ TEST(Gpu, StepSlicesChangeNoResult) {
             EXPECT_EQ(state.v, expected.v) << what;
             EXPECT_EQ(state.hit, expected.hit) << what;
         }
-        unsetenv("LANGEVIN_STEP_SLICES");
         if (s.model.target.active())
             EXPECT_NE(serial.front().passage, serial.back().passage);
     }
