@@ -32,15 +32,22 @@ TEST(Boltzmann, HarmonicMarginalIsTheGaussian) {
 }
 
 TEST(Boltzmann, SeparableMarginalsAndJoint) {
-    const Study s = study_from("[potential]\nkind = \"harmonic\"\ndim = 2\n"
-                               "[histogram]\nbins = [10, 12]\nrange = [[-2, 2], [-3, 3]]\n");
-    const auto px = boltzmann_marginal(s.model, 0, s.grid.axes[0], 1.0);
-    const auto py = boltzmann_marginal(s.model, 1, s.grid.axes[1], 1.0);
-    const auto joint = boltzmann_joint(s.model, s.grid.axes[0], s.grid.axes[1], 1.0);
-    ASSERT_EQ(joint.size(), 120u);
-    for (int i = 0; i < 10; ++i)
-        for (int j = 0; j < 12; ++j)
-            EXPECT_NEAR(joint[i * 12 + j], px[i] * py[j], 1e-12);
+    // A wide well, and one 13-16 standard deviations narrower than a bin off the bin centres
+    // (its bins are split into panels).
+    for (const auto [T, centre] : {std::pair{1.0, "0"}, std::pair{1e-3, "[0.13, -0.07]"}}) {
+        const Study s =
+            study_from(std::string("[potential]\nkind = \"harmonic\"\ndim = 2\n"
+                                   "centre = ") +
+                       centre + "\n[histogram]\nbins = [10, 12]\nrange = [[-2, 2], [-3, 3]]\n");
+        const auto px = boltzmann_marginal(s.model, 0, s.grid.axes[0], T);
+        const auto py = boltzmann_marginal(s.model, 1, s.grid.axes[1], T);
+        const auto joint = boltzmann_joint(s.model, s.grid.axes[0], s.grid.axes[1], T);
+        ASSERT_EQ(joint.size(), 120u);
+        for (int i = 0; i < 10; ++i)
+            for (int j = 0; j < 12; ++j)
+                EXPECT_NEAR(joint[i * 12 + j], px[i] * py[j], 1e-12)
+                    << "T = " << T << ", bin " << i << ", " << j;
+    }
 }
 
 TEST(Boltzmann, NotAvailableIsEmpty) {
