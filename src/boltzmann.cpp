@@ -390,8 +390,8 @@ PotentialMap potential_map(const Model &model, const Axis &a0, const Axis &a1) {
 namespace langevin {
 namespace {
 
-/// The 1-D energy of a one-dimensional model, if it is one.
-bool line_energy(const Model &model, Energy1 &out) {
+/// The 1-D energy of a one-dimensional model, and its force -E'(x) when asked, if it is one.
+bool line_energy(const Model &model, Energy1 &out, Energy1 *force = nullptr) {
     if (model.dim() != 1)
         return false;
     return std::visit(
@@ -401,6 +401,8 @@ bool line_energy(const Model &model, Energy1 &out) {
                 return false;
             } else {
                 out = [pot](double x) { return double(pot.energy(Vec<double, 1>{{x}})); };
+                if (force)
+                    *force = [pot](double x) { return double(pot.force(Vec<double, 1>{{x}})[0]); };
                 return true;
             }
         },
@@ -527,6 +529,96 @@ double exact_mean_first_passage(const Model &model, double x0, double b, double 
     // Restore the shifts: e^{(E - peak)/T} e^{-(E - shift)/T} = e^{E/T} e^{-E/T} e^{(peak -
     // shift)/T}.
     return gamma / kT * outer * std::exp((peak - shift) / kT);
+}
+
+double exact_discrete_mean_first_passage(const Model &model, double x0, double b, double kT,
+                                         double gamma, double dt) {
+    Energy1 e0, f0;
+    if (!line_energy(model, e0, &f0) || !(kT > 0) || !(dt > 0) || !(gamma > 0) || x0 == b)
+        return kNotAvailableValue();
+    // Mirrored so that the target is always above the level.
+    const double sign = b > x0 ? 1.0 : -1.0;
+    const Energy1 e = [&](double x) { return e0(sign * x); };
+    const auto next_mean = [&](double x) { return x + sign * f0(sign * x) * dt / gamma; };
+    const double start = sign * x0, level = sign * b, width = std::sqrt(2 * kT * dt / gamma);
+    const Range r = tails(e, Range{std::min(start, level) - 1.0, level}, kT);
+    const double lo = std::min(r.lo, start - 1.0);
+    // Nodes: 8-point Gauss-Legendre panels at most one kernel width wide, sorted.
+    const int panels = int(std::min(8192.0, std::ceil((level - lo) / width)));
+    const Rule &q = rule();
+    const double h = (level - lo) / panels;
+    std::vector<std::pair<double, double>> nodes; // (y, weight)
+    for (int k = 0; k < panels; ++k)
+        for (std::size_t i = 0; i < q.x.size(); ++i)
+            nodes.emplace_back(lo + h * (k + 0.5 + 0.5 * q.x[i]), 0.5 * h * q.w[i]);
+    std::sort(nodes.begin(), nodes.end());
+    const std::size_t n = nodes.size();
+    std::vector<double> y(n);
+    for (std::size_t i = 0; i < n; ++i)
+        y[i] = nodes[i].first;
+    // K(x, y) w_y over the nodes within 10 kernel widths of the mean step (beyond: < 1e-21).
+    const double norm = 1.0 / (width * std::sqrt(2 * M_PI));
+    auto row_range = [&](double mean) {
+        if (!std::isfinite(mean))
+            return std::pair<std::size_t, std::size_t>{0, 0};
+        const auto a = std::lower_bound(y.begin(), y.end(), mean - 10 * width);
+        const auto c = std::upper_bound(y.begin(), y.end(), mean + 10 * width);
+        return std::pair<std::size_t, std::size_t>(a - y.begin(), c - y.begin());
+    };
+    auto kernel = [&](double mean, std::size_t j) {
+        const double z = (y[j] - mean) / width;
+        return nodes[j].second * norm * std::exp(-0.5 * z * z);
+    };
+    std::vector<double> means(n);
+    std::size_t below = 0, above = 0; // band widths of (I - K) below and above the diagonal
+    for (std::size_t i = 0; i < n; ++i) {
+        means[i] = next_mean(y[i]);
+        const auto [a, c] = row_range(means[i]);
+        if (a < c) {
+            below = std::max(below, i > a ? i - a : 0);
+            above = std::max(above, c - 1 > i ? c - 1 - i : 0);
+        }
+    }
+    const std::size_t band = below + above + 1;
+    if (double(n) * double(band) > double(1 << 26)) // 512 MB: not this way
+        return kNotAvailableValue();
+    // (I - K) u = 1 by elimination without pivoting, which is stable here: I - K is a
+    // nonsingular M-matrix (K >= 0, its rows sum to at most 1 and some to less). Fill-in stays
+    // inside the band.
+    std::vector<double> m(n * band, 0.0), u(n, 1.0);
+    auto at = [&](std::size_t i, std::size_t j) -> double & {
+        return m[i * band + (j + below - i)];
+    };
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto [a, c] = row_range(means[i]);
+        for (std::size_t j = a; j < c; ++j)
+            at(i, j) = -kernel(means[i], j);
+        at(i, i) += 1.0;
+    }
+    for (std::size_t k = 0; k < n; ++k) {
+        const double pivot = at(k, k);
+        for (std::size_t i = k + 1; i < std::min(n, k + below + 1); ++i) {
+            const double l = at(i, k) / pivot;
+            if (l == 0)
+                continue;
+            for (std::size_t j = k + 1; j < std::min(n, k + above + 1); ++j)
+                at(i, j) -= l * at(k, j);
+            u[i] -= l * u[k];
+        }
+    }
+    for (std::size_t k = n; k-- > 0;) {
+        double sum = u[k];
+        for (std::size_t j = k + 1; j < std::min(n, k + above + 1); ++j)
+            sum -= at(k, j) * u[j];
+        u[k] = sum / at(k, k);
+    }
+    // The start need not be a node: u(x0) = 1 + sum_j K(x0, y_j) w_j u_j (Nystrom).
+    const double mean0 = next_mean(start);
+    const auto [a, c] = row_range(mean0);
+    double steps = 1.0;
+    for (std::size_t j = a; j < c; ++j)
+        steps += kernel(mean0, j) * u[j];
+    return dt * steps;
 }
 
 double kramers_time(const Model &model, double x0, double b, double kT, double gamma) {

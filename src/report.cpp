@@ -241,9 +241,9 @@ void print_result(std::ostream &out, const Study &study, const RunResult &result
             << " did not (censored)\n"
             << "  mean first-passage time " << opt(f.mean) << " +- " << opt(f.standard_error)
             << " (over walkers that reached it)\n"
-            << "  exact continuum " << opt(f.exact_continuum)
-            << ", corrected for checks once per step (first order in dt) " << opt(f.exact)
-            << ", Kramers 1/k " << opt(f.kramers) << "\n";
+            << "  exact for this dt (the Euler-Maruyama chain) " << opt(f.exact)
+            << ", continuum (dt -> 0) " << opt(f.exact_continuum) << ", Kramers 1/k "
+            << opt(f.kramers) << "\n";
     }
     if (study.sgd.active) {
         const SgdTheory &th = study.sgd;

@@ -258,14 +258,9 @@ FirstPassageResult summarise_passage(const Study &study, const Accumulator &last
             return fp;
         const double gamma = 1.0 / mobility(model);
         const bool em = std::holds_alternative<EulerMaruyama>(model.integrator);
-        // Discrete monitoring misses crossings between steps: to leading order the level moves
-        // out by beta sqrt(2 T dt / gamma), beta = -zeta(1/2)/sqrt(2 pi) (Broadie et al. 1997).
-        const double beta = 0.5825971579390106;
-        const double out =
-            (t.kind == Target::Kind::above ? 1 : -1) * beta * std::sqrt(2 * T * dt / gamma);
         fp.exact_continuum = exact_mean_first_passage(model, x0, t.value, T, gamma);
-        fp.exact =
-            em ? exact_mean_first_passage(model, x0, t.value + out, T, gamma) : kNotAvailable;
+        fp.exact = em ? exact_discrete_mean_first_passage(model, x0, t.value, T, gamma, dt)
+                      : kNotAvailable;
         fp.kramers = kramers_time(model, x0, t.value, T, gamma);
     }
     return fp;

@@ -168,6 +168,25 @@ TEST(Boltzmann, AckleyHasNoLawOnTheLineSoItsReferenceIsTheDefaultRange) {
     EXPECT_NEAR(m[0], m1 / z, 1e-6);
 }
 
+TEST(FirstPassage, TheChainsExactTimeTendsToTheContinuumOneAsDtFalls) {
+    // Checked once per step, the chain crosses late: to first order the level moves out by
+    // beta sqrt(2 T dt / gamma), beta = -zeta(1/2)/sqrt(2 pi) (Broadie, Glasserman & Kou 1997).
+    // What remains is O(dt): ten times smaller for a ten times smaller step.
+    const Study s = study_from("[integrator]\nkind = \"euler_maruyama\"\n");
+    const double beta = 0.5825971579390106, T = 0.5;
+    auto remainder = [&](double dt) {
+        const double first_order =
+            exact_mean_first_passage(s.model, -1.0, 1.0 + beta * std::sqrt(2 * T * dt), T, 1.0);
+        return exact_discrete_mean_first_passage(s.model, -1.0, 1.0, T, 1.0, dt) - first_order;
+    };
+    const double r4 = remainder(1e-4), r5 = remainder(1e-5);
+    EXPECT_LT(std::fabs(r5), 2e-4) << r5;
+    EXPECT_NEAR(r4 / r5, 10.0, 1.5) << r4 << " " << r5;
+    // The untilted well is symmetric: from +1 down to -1 takes as long as from -1 up to +1.
+    EXPECT_NEAR(exact_discrete_mean_first_passage(s.model, 1.0, -1.0, T, 1.0, 0.05),
+                exact_discrete_mean_first_passage(s.model, -1.0, 1.0, T, 1.0, 0.05), 1e-9);
+}
+
 TEST(Stats, Chi2SurvivalKnownValues) {
     EXPECT_NEAR(chi2_survival(2.0, 2), std::exp(-1.0), 1e-14); // dof 2: e^{-x/2}
     EXPECT_NEAR(chi2_survival(3.841458820694124, 1), 0.05, 1e-12);

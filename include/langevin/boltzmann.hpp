@@ -34,7 +34,8 @@ PotentialMap potential_map(const Model &model, const Axis &a0, const Axis &a1);
 namespace langevin {
 
 /// Boltzmann mean and variance of the energy at kT, or empty when not available: D = 1 over the
-/// real line, separable potentials as sums of 1-D moments, D = 2 over the histogram grid.
+/// real line, separable potentials as sums of 1-D moments, D = 2 over the plane where exp(-E/T)
+/// matters (confined laws: over the grid or the default range).
 std::vector<double> boltzmann_energy_moments(const Model &model, const Grid &grid, double kT);
 
 /// Exact mean first-passage time of 1-D overdamped dynamics (friction coefficient gamma) from x0
@@ -42,6 +43,15 @@ std::vector<double> boltzmann_energy_moments(const Model &model, const Grid &gri
 /// tau = (gamma/T) int_{x0}^{b} dy e^{E(y)/T} int_{-inf}^{y} dz e^{-E(z)/T} (Gardiner 5.2.7).
 /// NaN when the model is not 1-D.
 double exact_mean_first_passage(const Model &model, double x0, double b, double kT, double gamma);
+
+/// Exact mean first-passage time of the Euler-Maruyama chain itself, x' = x - E'(x) dt/gamma +
+/// sqrt(2 T dt/gamma) xi, checked after every step: dt u(x0), where the expected step count u
+/// solves u(x) = 1 + int_{y short of b} K(x, y) u(y) dy with the chain's Gaussian kernel K
+/// (Nystrom: Gauss-Legendre panels one kernel width wide; the system is an M-matrix, solved by
+/// banded elimination). No time-step error. The target is x > b when b > x0, x < b when b < x0;
+/// NaN when the model is not 1-D.
+double exact_discrete_mean_first_passage(const Model &model, double x0, double b, double kT,
+                                         double gamma, double dt);
 
 /// 1 / Kramers rate (Smoluchowski limit) for leaving the well nearest to x0 over the highest
 /// point between it and b: 2 pi gamma / sqrt(E''(x_m) |E''(x_b)|) e^{dE/T}. NaN without a barrier.

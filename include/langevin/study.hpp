@@ -103,8 +103,8 @@ struct FirstPassageResult {
     bool active = false;
     std::uint64_t hits = 0, censored = 0;
     double mean = kNotAvailable, standard_error = kNotAvailable; ///< over walkers that hit
-    double exact = kNotAvailable; ///< exact 1-D overdamped MFPT (discrete-monitoring corrected)
-    double exact_continuum = kNotAvailable; ///< the same without the correction
+    double exact = kNotAvailable; ///< exact MFPT of the Euler-Maruyama chain (1-D overdamped)
+    double exact_continuum = kNotAvailable; ///< the same for the continuous dynamics (dt -> 0)
     double kramers = kNotAvailable;         ///< 1 / Kramers rate
     Axis axis;                              ///< passage-time histogram, in time units
     std::vector<std::uint64_t> counts;
@@ -147,9 +147,9 @@ struct RunResult {
 
 /// Where a run is: what a checkpoint holds (besides the study).
 struct RunState {
-    std::uint64_t chunk = 0;       ///< index of the chunk in progress
-    std::uint64_t step = 0;        ///< its step
-    std::uint64_t next_sample = 0; ///< samples before this one are in `samples` for this chunk
+    std::uint64_t chunk = 0;         ///< index of the chunk in progress
+    std::uint64_t step = 0;          ///< its step
+    std::uint64_t next_sample = 0;   ///< samples before this one are in `samples` for this chunk
     std::uint64_t chunk_walkers = 0; ///< the run's chunk size (0: not started)
     std::vector<Accumulator> samples;
     WalkerState walkers; ///< the chunk in progress (empty: start it fresh)
