@@ -163,10 +163,12 @@ private:
             v_[1].release(); // an earlier underdamped chunk's: both halves now share v_[0]
         chunk_.first = first_walker;
         chunk_.count = count;
-        const bool reserved = reserve_half(current_);
-        chunk_ = half(current_); // even on failure: never the pointers a failed reserve freed
-        LGV_REQUIRE(reserved, "out of device memory for ", count,
-                    " walkers (a smaller [ensemble] chunk needs less)");
+        if (!reserve_half(current_)) {
+            chunk_ = cuda::DeviceChunk{}; // no walkers: not the buffers a failed reserve freed
+            throw Error(detail::concat("out of device memory for ", count,
+                                       " walkers (a smaller [ensemble] chunk needs less)"));
+        }
+        chunk_ = half(current_);
     }
 
     std::size_t value_bytes() const { return precision_ == Precision::float32 ? 4 : 8; }

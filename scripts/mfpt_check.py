@@ -34,7 +34,8 @@ def main():
     rng = np.random.default_rng(args.seed)
     for dt in args.dt:
         mean, se = mean_first_passage(dt, args.walkers, rng)
-        print(f"dt = {dt:g}: mean first-passage time {mean:.4f} +- {se:.4f} ({args.walkers} walkers)")
+        print(f"dt = {dt:g}: mean first-passage time {mean:.4f} +- {se:.4f} "
+              f"({args.walkers} walkers)")
 
 
 if __name__ == "__main__":

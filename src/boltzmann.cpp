@@ -94,6 +94,12 @@ Range tails(const Energy1 &e, Range r, double kT) {
     return r;
 }
 
+/// Whether exp(-E/kT) has died out (35 kT up) at r.lo, the far end of a passage integral:
+/// false when tails() gave up (E bounded or too flat), so the integral would be meaningless.
+bool lower_tail_reached(const Energy1 &e, Range r, double kT) {
+    return e(r.lo) > scan_min(e, r.lo, r.hi) + 35.0 * kT;
+}
+
 using Energy2 = std::function<double(double, double)>;
 
 struct Rect {
@@ -110,12 +116,12 @@ constexpr int kMaxWidenings = 8; // the grid and 4 of its sizes on every side
 
 /// How many times the grid must be widened (widened()) before its whole edge lies 35 kT above
 /// the lowest energy inside, so that the plane beyond holds < 1e-15 of exp(-E/kT) near the edge
-/// and a negligible share in all; 0 when kMaxWidenings are not enough (a law that does not
-/// confine, such as a bounded E: the grid is then all there is to compare).
+/// and a negligible share in all; -1 when kMaxWidenings are not enough (E bounded, or growing
+/// too slowly to tell: no reference for all walkers can be given).
 int plane_widenings(const Energy2 &e, const Rect &grid, double kT) {
     for (int k = 0; k <= kMaxWidenings; ++k) {
         const Rect r = widened(grid, k);
-        const int n = 256, edge_points = 4096;
+        const int n = 128, edge_points = 2048; // a coarse minimum only raises the bar
         double emin = std::numeric_limits<double>::infinity();
         for (int i = 0; i <= n; ++i)
             for (int j = 0; j <= n; ++j)
@@ -130,7 +136,7 @@ int plane_widenings(const Energy2 &e, const Rect &grid, double kT) {
         if (edge > emin + 35.0 * kT)
             return k;
     }
-    return 0;
+    return -1;
 }
 
 /// Calls visit(x, y, weight) at the Gauss-Legendre nodes of rule q (per direction) covering the
@@ -159,7 +165,8 @@ void plane_nodes(const Rect &grid, int k, int m, int coarse, const Rule &q, Visi
                 panel(i, j, per_width);
 }
 
-/// The grid of a 2-D study and how far exp(-E/kT) reaches beyond it (none for a confined law).
+/// The grid of a 2-D study and how far exp(-E/kT) reaches beyond it: 0 for a confined law,
+/// -1 when it cannot be told (plane_widenings).
 template <class Pot>
 std::pair<Rect, int> plane_of(const Pot &pot, const Grid &grid, double kT, Energy2 &e) {
     e = [&pot](double x, double y) { return double(pot.energy(Vec<double, 2>{{x, y}})); };
@@ -276,9 +283,11 @@ std::vector<double> boltzmann_joint(const Model &model, const Axis &a0, const Ax
                     energies[k] = e(x, y);
                     emin = std::min(emin, energies[k++]);
                 }
-    // One 8 x 8 panel per bin is exact enough while E/kT varies by at most 4 over its nodes
-    // (1e-12 for a slope, 1e-8 for a well 4 standard deviations across); a bin where it varies
-    // more (a narrow well, a steep wall) is split into s x s panels, s growing with the variation.
+    // One 8 x 8 panel per bin is exact to ~1e-13 while E/kT varies by at most 1/2 over its nodes
+    // (a well 2 standard deviations across). A bin where it varies by S > 1/2 (a narrow well, a
+    // steep wall) is split into s x s panels, s = ceil(max(sqrt(2 S), S / 4)) up to 16: a well's
+    // variation falls as 1/s^2 per panel, a slope's as 1/s (8 nodes integrate exp over a
+    // variation of 4 to ~3e-13).
     auto bin_panel = [&](int i, int j, int s, int a, int b) {
         double sum = 0;
         for (std::size_t u = 0; u < q; ++u)
@@ -294,14 +303,14 @@ std::vector<double> boltzmann_joint(const Model &model, const Axis &a0, const Ax
     for (std::size_t bin = 0; bin < p.size(); ++bin, k += q * q) {
         const auto [lo, hi] = std::minmax_element(&energies[k], &energies[k] + q * q);
         const double spread = (*hi - *lo) / kT;
-        if (spread <= 4 || !std::isfinite(spread)) {
+        if (spread <= 0.5 || !std::isfinite(spread)) {
             for (std::size_t u = 0; u < q; ++u)
                 for (std::size_t v = 0; v < q; ++v)
                     p[bin] += r.w[u] * r.w[v] * std::exp(-(energies[k + u * q + v] - emin) / kT);
             continue;
         }
         const int i = int(bin / a1.bins), j = int(bin % a1.bins);
-        const int s = int(std::min(16.0, std::ceil(spread / 4)));
+        const int s = int(std::min(16.0, std::ceil(std::max(std::sqrt(2 * spread), spread / 4))));
         for (int a = 0; a < s; ++a)
             for (int b = 0; b < s; ++b)
                 p[bin] += bin_panel(i, j, s, a, b);
@@ -344,6 +353,8 @@ std::vector<double> boltzmann_basins(const Model &model, const Grid &grid, doubl
                 // 8 times coarser around it; each node is classified by the walkers' own rule.
                 Energy2 energy;
                 const auto [rect, k] = plane_of(pot, grid, kT, energy);
+                if (k < 0)
+                    return {};
                 std::vector<double> e, weight;
                 std::vector<int> basin;
                 double emin = std::numeric_limits<double>::infinity();
@@ -397,7 +408,8 @@ bool line_energy(const Model &model, Energy1 &out, Energy1 *force = nullptr) {
     return std::visit(
         [&](const auto &pot) {
             using Pot = std::decay_t<decltype(pot)>;
-            if constexpr (std::is_same_v<Pot, Free> || Pot::fixed_dim > 1) {
+            // A confined law (E bounded far away) has no passage integrals over the line.
+            if constexpr (std::is_same_v<Pot, Free> || Pot::fixed_dim > 1 || is_confined<Pot>) {
                 return false;
             } else {
                 out = [pot](double x) { return double(pot.energy(Vec<double, 1>{{x}})); };
@@ -467,6 +479,8 @@ std::vector<double> boltzmann_energy_moments(const Model &model, const Grid &gri
                 // coarser around it.
                 Energy2 energy;
                 const auto [rect, k] = plane_of(pot, grid, kT, energy);
+                if (k < 0)
+                    return {};
                 std::vector<double> es, ws;
                 double emin = std::numeric_limits<double>::infinity();
                 plane_nodes(rect, k, 200, 4, rule<4>(), [&](double x, double y, double w) {
@@ -499,6 +513,8 @@ double exact_mean_first_passage(const Model &model, double x0, double b, double 
     const Energy1 e = [&](double x) { return e0(sign * x); };
     const double start = sign * x0, level = sign * b;
     const Range r = tails(e, Range{std::min(start, level) - 1.0, level}, kT);
+    if (!lower_tail_reached(e, r, kT))
+        return kNotAvailableValue();
     const double lo = std::min(r.lo, start - 1.0);
     const double shift = scan_min(e, lo, level);
     const double peak = [&] {
@@ -542,9 +558,16 @@ double exact_discrete_mean_first_passage(const Model &model, double x0, double b
     const auto next_mean = [&](double x) { return x + sign * f0(sign * x) * dt / gamma; };
     const double start = sign * x0, level = sign * b, width = std::sqrt(2 * kT * dt / gamma);
     const Range r = tails(e, Range{std::min(start, level) - 1.0, level}, kT);
+    if (!lower_tail_reached(e, r, kT))
+        return kNotAvailableValue();
     const double lo = std::min(r.lo, start - 1.0);
     // Nodes: 8-point Gauss-Legendre panels at most one kernel width wide, sorted.
-    const int panels = int(std::min(8192.0, std::ceil((level - lo) / width)));
+    // Wider panels would break the rule (beyond 4 widths: wrong values), so a system too large
+    // for memory is not available rather than approximated.
+    const double panel_count = std::ceil((level - lo) / width);
+    if (!(panel_count <= 65536))
+        return kNotAvailableValue();
+    const int panels = int(panel_count);
     const Rule &q = rule();
     const double h = (level - lo) / panels;
     std::vector<std::pair<double, double>> nodes; // (y, weight)

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <functional>
 #include <initializer_list>
+#include <optional>
 #include <sstream>
 #include <tuple>
 
@@ -61,14 +62,25 @@ __global__ void radius_mismatches(unsigned long long *mismatches, unsigned *firs
     }
 }
 
-/// Sets an environment variable for a scope (a failed ASSERT leaves no setting to later tests).
+/// Sets an environment variable for a scope, or unsets it (value null: the default), and puts
+/// back what was there before (a failed ASSERT leaves no setting to later tests).
 struct ScopedEnv {
     const char *name;
+    std::optional<std::string> before;
     ScopedEnv(const char *variable, const char *value) : name(variable) {
+        if (const char *old = std::getenv(variable))
+            before = old;
         if (value)
             setenv(variable, value, 1);
+        else
+            unsetenv(variable);
     }
-    ~ScopedEnv() { unsetenv(name); }
+    ~ScopedEnv() {
+        if (before)
+            setenv(name, before->c_str(), 1);
+        else
+            unsetenv(name);
+    }
     ScopedEnv(const ScopedEnv &) = delete;
     ScopedEnv &operator=(const ScopedEnv &) = delete;
 };

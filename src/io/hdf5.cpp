@@ -98,7 +98,7 @@ template <class T> T read_attr(hid_t obj, const std::string &name) {
     Handle a(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose, "opening attribute " + name);
     Handle space(H5Aget_space(a.id()), H5Sclose, "dataspace of attribute " + name);
     LGV_REQUIRE(H5Sget_simple_extent_npoints(space.id()) == 1, "HDF5: attribute ", name,
-                " holds more than one number");
+                " does not hold exactly one number");
     T v{};
     LGV_REQUIRE(H5Aread(a.id(), native<T>(), &v) >= 0, "HDF5: reading attribute ", name);
     return v;

@@ -3,7 +3,7 @@
 // with a = 20, b = 0.2, c = 2 pi by default. Global minimum 0 at the origin (about 1e-6 in
 // float32); f(1, 0) = 2.6375310921 in D = 2. The cone at the origin has no gradient; the force
 // there is taken as 0.
-// E is bounded (it tends to a + e far away), so exp(-E/T) has no normalisable law on the
+// E is bounded (far away it stays within [a, a + e - 1/e]), so exp(-E/T) has no law on the
 // whole space: the Boltzmann references are normalised over the histogram grid (D = 2) or the
 // default range [-5, 5] (D = 1) only, a metastable law that holds while walkers stay there.
 // Basins: "global" when every |x_d| < 1/2 (the local minima sit near the integer lattice; the
