@@ -17,6 +17,15 @@ template <class P> P make_default(int dim) {
     return P::make(v, dim);
 }
 
+/// Every parameter moved off its default (x 1.37, or 0.3 for a default of 0), so that a force
+/// that ignores one (k, a, A, ...) cannot match by the default's being 1 or 0.
+template <class P> P make_perturbed(int dim) {
+    ParamValues v;
+    for (const ParamSpec &s : P::params())
+        v[s.name] = {s.default_value == 0 ? 0.3 : 1.37 * s.default_value};
+    return P::make(v, dim);
+}
+
 template <class P> std::vector<int> dims_to_test() {
     if constexpr (P::fixed_dim > 0)
         return {P::fixed_dim};
@@ -34,60 +43,59 @@ TEST(PotentialContract, ForceIsMinusGradientEverywhere) {
     int tested = 0;
     for_each_alternative<Potential>([&](auto alt) {
         using P = decltype(alt);
-        for (int dim : dims_to_test<P>()) {
-            const P pot = make_default<P>(dim);
-            with_dim(pot, [&](auto Dc) {
-                constexpr int D = decltype(Dc)::value;
-                for (int trial = 0; trial < 200; ++trial) {
-                    Vec<double, D> x;
+        for (int dim : dims_to_test<P>())
+            for (const P &pot : {make_default<P>(dim), make_perturbed<P>(dim)})
+                with_dim(pot, [&](auto Dc) {
+                    constexpr int D = decltype(Dc)::value;
+                    for (int trial = 0; trial < 200; ++trial) {
+                        Vec<double, D> x;
+                        for (int d = 0; d < D; ++d) {
+                            const Range r = pot.default_range(d);
+                            x[d] = std::uniform_real_distribution<double>(r.lo, r.hi)(gen);
+                        }
+                        const Vec<double, D> f = pot.force(x);
+                        ASSERT_TRUE(std::isfinite(pot.energy(x))) << P::name;
+                        for (int d = 0; d < D; ++d) {
+                            const double h = 1e-5;
+                            Vec<double, D> up = x, down = x;
+                            up[d] += h;
+                            down[d] -= h;
+                            const double grad = (pot.energy(up) - pot.energy(down)) / (2 * h);
+                            const double scale = 1.0 + std::fabs(grad);
+                            EXPECT_NEAR(f[d], -grad, 1e-6 * scale * scale)
+                                << P::name << " D = " << D << " coordinate " << d;
+                        }
+                        // Separable potentials: E is the sum of their coordinate energies.
+                        if constexpr (P::separable) {
+                            double sum = 0;
+                            for (int d = 0; d < D; ++d)
+                                sum += pot.coord_energy(d, x[d]);
+                            EXPECT_NEAR(sum, pot.energy(x), 1e-9 * (1 + std::fabs(sum))) << P::name;
+                        }
+                        // Basins are valid indices.
+                        const int b = pot.basin(x);
+                        if (pot.basin_count() > 0) {
+                            EXPECT_GE(b, 0);
+                            EXPECT_LT(b, pot.basin_count());
+                        } else {
+                            EXPECT_EQ(b, -1);
+                        }
+                    }
+                    // Float and double agree on the force to float accuracy.
+                    Vec<float, D> xf;
+                    Vec<double, D> xd;
                     for (int d = 0; d < D; ++d) {
-                        const Range r = pot.default_range(d);
-                        x[d] = std::uniform_real_distribution<double>(r.lo, r.hi)(gen);
+                        xd[d] = 0.3 + 0.1 * d;
+                        xf[d] = float(xd[d]);
                     }
-                    const Vec<double, D> f = pot.force(x);
-                    ASSERT_TRUE(std::isfinite(pot.energy(x))) << P::name;
-                    for (int d = 0; d < D; ++d) {
-                        const double h = 1e-5;
-                        Vec<double, D> up = x, down = x;
-                        up[d] += h;
-                        down[d] -= h;
-                        const double grad = (pot.energy(up) - pot.energy(down)) / (2 * h);
-                        const double scale = 1.0 + std::fabs(grad);
-                        EXPECT_NEAR(f[d], -grad, 1e-6 * scale * scale)
-                            << P::name << " D = " << D << " coordinate " << d;
-                    }
-                    // Separable potentials: E is the sum of their coordinate energies.
-                    if constexpr (P::separable) {
-                        double sum = 0;
-                        for (int d = 0; d < D; ++d)
-                            sum += pot.coord_energy(d, x[d]);
-                        EXPECT_NEAR(sum, pot.energy(x), 1e-9 * (1 + std::fabs(sum))) << P::name;
-                    }
-                    // Basins are valid indices.
-                    const int b = pot.basin(x);
-                    if (pot.basin_count() > 0) {
-                        EXPECT_GE(b, 0);
-                        EXPECT_LT(b, pot.basin_count());
-                    } else {
-                        EXPECT_EQ(b, -1);
-                    }
-                }
-                // Float and double agree on the force to float accuracy.
-                Vec<float, D> xf;
-                Vec<double, D> xd;
-                for (int d = 0; d < D; ++d) {
-                    xd[d] = 0.3 + 0.1 * d;
-                    xf[d] = float(xd[d]);
-                }
-                const auto ff = pot.force(xf);
-                const auto fd = pot.force(xd);
-                for (int d = 0; d < D; ++d)
-                    EXPECT_NEAR(ff[d], fd[d], 1e-4 * (1 + std::fabs(fd[d]))) << P::name;
-                ++tested;
-            });
-        }
+                    const auto ff = pot.force(xf);
+                    const auto fd = pot.force(xd);
+                    for (int d = 0; d < D; ++d)
+                        EXPECT_NEAR(ff[d], fd[d], 1e-4 * (1 + std::fabs(fd[d]))) << P::name;
+                    ++tested;
+                });
     });
-    EXPECT_GE(tested, 7);
+    EXPECT_GE(tested, 14); // every potential, at its defaults and off them
 }
 
 TEST(PotentialFacts, MullerBrown) {

@@ -40,11 +40,11 @@ precision = "float64"
 init_point = 2.0
 [potential]
 kind = "harmonic"
-k = 1.0
+k = 2.0
 [integrator]
 kind = "euler_maruyama"
 dt = 0.1
-friction = 1.0
+friction = 0.8
 [temperature]
 T = 0.5
 )";
@@ -72,7 +72,8 @@ TEST_P(ExactLaws, EulerMaruyamaHarmonicIsTheExactAR1) {
     for (const char *precision : {"float64", "float32"}) {
         const Study s = study_from(kHarmonic, {std::string("ensemble.precision=") + precision});
         const int n = 20;
-        const double k = 1, gamma = 1, dt = 0.1, T = 0.5, x0 = 2;
+        // k and gamma off 1: a step that drops either (dt/gamma -> dt, k x -> x) is caught.
+        const double k = 2, gamma = 0.8, dt = 0.1, T = 0.5, x0 = 2;
         const double a = 1 - k * dt / gamma;
         double mean = x0, var = 0;
         for (int i = 0; i < n; ++i) {
@@ -98,7 +99,8 @@ TEST_P(ExactLaws, EulerMaruyamaHarmonicIsTheExactAR1) {
 }
 
 TEST_P(ExactLaws, EulerMaruyamaHistogramIsTheExactGaussian) {
-    // The stationary EM law on a harmonic well: N(0, T / (k (1 - k dt / (2 gamma)))).
+    // The stationary EM law on a harmonic well: N(0, T / (k (1 - k dt / (2 gamma)))); here
+    // k = 2, gamma = 0.8, dt = 0.2, T = 0.5: variance 1/3 (a = 1 - k dt / gamma = 0.5).
     const Study s =
         study_from(kHarmonic, {"ensemble.init_point=0", "ensemble.walkers=262144",
                                "ensemble.precision=float32", "integrator.dt=0.2", "run.steps=100",
@@ -106,11 +108,11 @@ TEST_P(ExactLaws, EulerMaruyamaHistogramIsTheExactGaussian) {
     auto b = backend();
     const RunResult r = run_study(s, *b);
     const HistogramResult &h = r.samples.back().histograms[0];
-    const double exact_var = 0.5 / (1 - 0.1); // a^200 transient is < 1e-9
+    const double exact_var = 0.5 / (2 * (1 - 0.25)); // a^200 transient is negligible
     const Comparison exact = compare_histogram(h.counts, gaussian_bins(h.axes[0], 0, exact_var));
     EXPECT_GT(exact.chi2_p, 1e-6) << "chi2 = " << exact.chi2 << " / " << exact.chi2_dof;
     // Power: the continuum variance T/k (what the program's Boltzmann reference assumes) fails.
-    const Comparison continuum = compare_histogram(h.counts, gaussian_bins(h.axes[0], 0, 0.5));
+    const Comparison continuum = compare_histogram(h.counts, gaussian_bins(h.axes[0], 0, 0.25));
     EXPECT_LT(continuum.chi2_p, 1e-6);
     EXPECT_LT(r.samples.back().comparison.chi2_p, 1e-6); // the O(dt) bias, named in README
 }
@@ -121,16 +123,21 @@ TEST_P(ExactLaws, LeimkuhlerMatthewsHarmonicVarianceIsExactlyTOverK) {
                                                "integrator.dt=0.5", "temperature.T=1",
                                                std::string("ensemble.precision=") + precision});
         auto b = backend();
-        const auto m = moments(simulate(*b, s, 80).x, 1, 0); // a = 0.5: a^160 is negligible
-        EXPECT_LT(std::fabs(z_mean(m, 0.0, 1.0)), kZ) << precision;
-        EXPECT_LT(std::fabs(z_var(m, 1.0)), kZ) << precision;
-        // Power: Euler-Maruyama's variance at this dt, 1 / (1 - 0.25), is rejected.
-        EXPECT_GT(std::fabs(z_var(m, 1.0 / 0.75)), kZ);
+        // k = 2, gamma = 0.8, dt = 0.5: a = 1 - k dt / gamma = -0.25, a^160 is negligible.
+        const auto m = moments(simulate(*b, s, 80).x, 1, 0);
+        EXPECT_LT(std::fabs(z_mean(m, 0.0, 0.5)), kZ) << precision;
+        EXPECT_LT(std::fabs(z_var(m, 0.5)), kZ) << precision; // T / k
+        // Power: Euler-Maruyama's variance at this dt, T / (k (1 - k dt / (2 gamma))), and
+        // the noise without its 1/gamma (variance T gamma / k) are rejected.
+        EXPECT_GT(std::fabs(z_var(m, 0.5 / (1 - 0.625))), kZ);
+        EXPECT_GT(std::fabs(z_var(m, 0.5 * 0.8)), kZ);
     }
 }
 
 TEST_P(ExactLaws, BAOABHarmonicFollowsTheExactMomentRecursion) {
-    const double k = 1, m = 1, gamma = 1, h = 0.5, T = 1, x0 = 1;
+    // k, m and gamma off 1: a step that drops any of them (kick h/(2m), noise T/m, damping
+    // exp(-gamma h), force k x) is caught.
+    const double k = 2, m = 1.5, gamma = 0.7, h = 0.5, T = 1, x0 = 1;
     const double w2 = k / m, c = std::exp(-gamma * h);
     const std::array<std::array<double, 2>, 2> M = {
         {{1 - (1 + c) * w2 * h * h / 4, (1 + c) * h / 2},
@@ -158,8 +165,8 @@ TEST_P(ExactLaws, BAOABHarmonicFollowsTheExactMomentRecursion) {
             S = S2;
         }
         const Study s = study_from(kHarmonic, {"integrator.kind=baoab", "integrator.dt=0.5",
-                                               "integrator.mass=1", "temperature.T=1",
-                                               "ensemble.init_point=1"});
+                                               "integrator.mass=1.5", "integrator.friction=0.7",
+                                               "temperature.T=1", "ensemble.init_point=1"});
         auto b = backend();
         const Saved state = simulate(*b, s, steps);
         const auto mx = moments(state.x, 1, 0), mv = moments(state.v, 1, 0);
@@ -172,6 +179,17 @@ TEST_P(ExactLaws, BAOABHarmonicFollowsTheExactMomentRecursion) {
             EXPECT_NEAR(S[0][0], T / k, 1e-12);
             EXPECT_NEAR(S[1][1], T / m * (1 - w2 * h * h / 4), 1e-12);
             EXPECT_GT(std::fabs(z_var(mv, T / m)), kZ); // power
+            // The reported kinetic temperature m <v^2> is that stationary value, to its SE.
+            const RunResult r =
+                run_study(study_from(kHarmonic, {"integrator.kind=baoab", "integrator.dt=0.5",
+                                                 "integrator.mass=1.5", "integrator.friction=0.7",
+                                                 "temperature.T=1", "ensemble.walkers=262144",
+                                                 "run.steps=200", "run.samples=1"}),
+                          *b);
+            const double kinetic = T * (1 - w2 * h * h / 4);
+            const double se = kinetic * std::sqrt(2.0 / 262144);
+            EXPECT_LT(std::fabs(r.samples.back().kinetic_temperature - kinetic) / se, kZ);
+            EXPECT_GT(std::fabs(r.samples.back().kinetic_temperature - kinetic / m) / se, kZ);
         }
     }
 }
@@ -241,7 +259,7 @@ range = [-2, 2]
 }
 
 TEST_P(ExactLaws, NonFiniteWalkersAreCountedNeverBinned) {
-    // k dt / gamma = 3: |a| = 2, the AR(1) blows up to inf and then NaN.
+    // k dt / gamma = 7.5: |a| = 6.5, the AR(1) blows up to inf and then NaN.
     const Study s =
         study_from(kHarmonic, {"integrator.dt=3", "ensemble.walkers=5000", "run.steps=2000",
                                "run.sample_every=1000", "ensemble.precision=float32"});

@@ -166,8 +166,23 @@ level = 0.0
         for (auto c : fp.counts)
             total += c;
         EXPECT_EQ(total, fp.hits);
-        EXPECT_TRUE(std::isfinite(fp.kramers));
+        // Kramers: 2 pi gamma / sqrt(E''(-1) |E''(0)|) e^{dE/T} = 2 pi / sqrt(8 * 4) e^2.
+        EXPECT_NEAR(fp.kramers, 2 * M_PI / std::sqrt(32.0) * std::exp(2.0), 1e-4);
     }
+}
+
+TEST_P(StudyLaws, FirstPassageStepIsTheStepAfterWhichTheWalkerIsIn) {
+    // At T = 0 Euler-Maruyama on k = 1, centre 1 is x_n = 1 - 0.9^n from 0 (dt = 0.1): above
+    // 0.5 first after step 7 (0.9^6 = 0.53, 0.9^7 = 0.48), so every walker's time is 0.7.
+    const Study s = study_from("[ensemble]\nwalkers = 4096\ninit_point = 0.0\n"
+                               "[potential]\nkind = \"harmonic\"\ncentre = 1.0\n"
+                               "[integrator]\ndt = 0.1\n[temperature]\nT = 0\n"
+                               "[run]\nsteps = 20\nsamples = 2\n"
+                               "[first_passage]\nregion = \"above\"\nlevel = 0.5\n");
+    auto b = backend();
+    const FirstPassageResult fp = run_study(s, *b).first_passage;
+    EXPECT_EQ(fp.hits, 4096u);
+    EXPECT_NEAR(fp.mean, 0.7, 1e-12);
 }
 
 TEST(FirstPassage, AStartInsideTheTargetHasNoReferences) {
