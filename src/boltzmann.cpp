@@ -123,6 +123,7 @@ int plane_widenings(const Energy2 &e, const Rect &grid, double kT) {
         const Rect r = widened(grid, k);
         const int n = 128, edge_points = 2048; // a coarse minimum only raises the bar
         double emin = std::numeric_limits<double>::infinity();
+#pragma omp parallel for reduction(min : emin)
         for (int i = 0; i <= n; ++i)
             for (int j = 0; j <= n; ++j)
                 emin = std::min(emin, e(r.x.lo + (r.x.hi - r.x.lo) * i / n,
@@ -272,17 +273,17 @@ std::vector<double> boltzmann_joint(const Model &model, const Axis &a0, const Ax
     // Energies at every node first, then the shift, then the factors.
     const std::size_t q = r.x.size();
     std::vector<double> energies(std::size_t(a0.bins) * a1.bins * q * q);
-    double emin = std::numeric_limits<double>::infinity();
-    std::size_t k = 0;
+    // Threads evaluate, each value in its own slot: the results do not depend on their number.
+#pragma omp parallel for schedule(dynamic)
     for (int i = 0; i < a0.bins; ++i)
         for (int j = 0; j < a1.bins; ++j)
             for (std::size_t u = 0; u < q; ++u)
                 for (std::size_t v = 0; v < q; ++v) {
                     const double x = a0.lo + w0 * (i + 0.5 + 0.5 * r.x[u]);
                     const double y = a1.lo + w1 * (j + 0.5 + 0.5 * r.x[v]);
-                    energies[k] = e(x, y);
-                    emin = std::min(emin, energies[k++]);
+                    energies[((std::size_t(i) * a1.bins + j) * q + u) * q + v] = e(x, y);
                 }
+    const double emin = *std::min_element(energies.begin(), energies.end());
     // One 8 x 8 panel per bin is exact to ~1e-13 while E/kT varies by at most 1/2 over its nodes
     // (a well 2 standard deviations across). A bin where it varies by S > 1/2 (a narrow well, a
     // steep wall) is split into s x s panels, s = ceil(max(sqrt(2 S), S / 4)) up to 16: a well's
@@ -299,11 +300,14 @@ std::vector<double> boltzmann_joint(const Model &model, const Axis &a0, const Ax
         return sum / (double(s) * s);
     };
     std::vector<double> p(std::size_t(a0.bins) * a1.bins, 0.0);
-    k = 0;
-    for (std::size_t bin = 0; bin < p.size(); ++bin, k += q * q) {
+#pragma omp parallel for schedule(dynamic)
+    for (std::size_t bin = 0; bin < p.size(); ++bin) {
+        const std::size_t k = bin * q * q;
         const auto [lo, hi] = std::minmax_element(&energies[k], &energies[k] + q * q);
         const double spread = (*hi - *lo) / kT;
-        if (spread <= 0.5 || !std::isfinite(spread)) {
+        // A bin whose largest factor is below 1e-20 of the peak node's holds nothing that shows.
+        const bool negligible = (*lo - emin) / kT > 46.0;
+        if (spread <= 0.5 || !std::isfinite(spread) || negligible) {
             for (std::size_t u = 0; u < q; ++u)
                 for (std::size_t v = 0; v < q; ++v)
                     p[bin] += r.w[u] * r.w[v] * std::exp(-(energies[k + u * q + v] - emin) / kT);
@@ -358,12 +362,20 @@ std::vector<double> boltzmann_basins(const Model &model, const Grid &grid, doubl
                 std::vector<double> e, weight;
                 std::vector<int> basin;
                 double emin = std::numeric_limits<double>::infinity();
+                std::vector<double> xs, ys;
                 plane_nodes(rect, k, 160, 8, rule<2>(), [&](double x, double y, double w) {
-                    e.push_back(energy(x, y));
+                    xs.push_back(x);
+                    ys.push_back(y);
                     weight.push_back(w);
-                    basin.push_back(pot.basin(Vec<double, 2>{{x, y}}));
-                    emin = std::min(emin, e.back());
                 });
+                e.resize(xs.size());
+                basin.resize(xs.size());
+#pragma omp parallel for schedule(dynamic, 1024)
+                for (std::size_t i = 0; i < xs.size(); ++i) {
+                    e[i] = energy(xs[i], ys[i]);
+                    basin[i] = pot.basin(Vec<double, 2>{{xs[i], ys[i]}});
+                }
+                emin = *std::min_element(e.begin(), e.end());
                 std::vector<double> p(n, 0.0);
                 for (std::size_t i = 0; i < e.size(); ++i)
                     p[basin[i]] += weight[i] * std::exp(-(e[i] - emin) / kT);
@@ -483,11 +495,17 @@ std::vector<double> boltzmann_energy_moments(const Model &model, const Grid &gri
                     return {};
                 std::vector<double> es, ws;
                 double emin = std::numeric_limits<double>::infinity();
+                std::vector<double> xs, ys;
                 plane_nodes(rect, k, 200, 4, rule<4>(), [&](double x, double y, double w) {
-                    es.push_back(energy(x, y));
+                    xs.push_back(x);
+                    ys.push_back(y);
                     ws.push_back(w);
-                    emin = std::min(emin, es.back());
                 });
+                es.resize(xs.size());
+#pragma omp parallel for schedule(dynamic, 1024)
+                for (std::size_t i = 0; i < xs.size(); ++i)
+                    es[i] = energy(xs[i], ys[i]);
+                emin = *std::min_element(es.begin(), es.end());
                 double z = 0, m1 = 0, m2 = 0;
                 for (std::size_t k = 0; k < es.size(); ++k) {
                     const double w = ws[k] * std::exp(-(es[k] - emin) / kT);

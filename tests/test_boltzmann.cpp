@@ -4,6 +4,7 @@
 #include "test_support.hpp"
 
 #include <functional>
+#include <omp.h>
 #include <utility>
 
 using namespace langevin;
@@ -151,6 +152,26 @@ TEST(Boltzmann, MullerBrownReferencesCoverThePlaneNotOnlyTheGrid) {
         for (int i = 0; i < 3; ++i)
             EXPECT_NEAR(b[i], wide[i], 2e-4) << range << " basin " << i;
     }
+}
+
+TEST(Boltzmann, ReferencesDoNotDependOnTheThreadCount) {
+    // Threads evaluate energies in their own slots and sums run in one order: bitwise the same.
+    const Study s = study_from("[potential]\nkind = \"muller_brown\"\n[histogram]\nbins = 40\n");
+    auto all = [&](double T) {
+        std::vector<double> out = boltzmann_joint(s.model, s.grid.axes[0], s.grid.axes[1], T);
+        for (const auto &part :
+             {boltzmann_energy_moments(s.model, s.grid, T), boltzmann_basins(s.model, s.grid, T)})
+            out.insert(out.end(), part.begin(), part.end());
+        return out;
+    };
+    const int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    const std::vector<double> one = all(1.0), one_hot = all(20.0);
+    omp_set_num_threads(3);
+    const std::vector<double> three = all(1.0), three_hot = all(20.0);
+    omp_set_num_threads(threads);
+    EXPECT_EQ(one, three);
+    EXPECT_EQ(one_hot, three_hot);
 }
 
 TEST(Boltzmann, AckleyHasNoLawOnTheLineSoItsReferenceIsTheDefaultRange) {
