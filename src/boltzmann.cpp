@@ -140,12 +140,23 @@ int plane_widenings(const Energy2 &e, const Rect &grid, double kT) {
     return -1;
 }
 
-/// Calls visit(x, y, weight) at the Gauss-Legendre nodes of rule q (per direction) covering the
-/// grid widened k times: the grid on an m x m panel mesh, the ring around it, which holds little
-/// of the mass, on panels `coarse` times wider (m / coarse even, so that they tile the ring
-/// exactly). The weight includes the panel's area.
-template <class Visit>
-void plane_nodes(const Rect &grid, int k, int m, int coarse, const Rule &q, Visit &&visit) {
+/// Quadrature nodes in the plane, their weights (panel areas included) and their energies.
+struct PlaneNodes {
+    std::vector<double> x, y, weight, energy;
+};
+
+/// The Gauss-Legendre nodes of rule q (per direction) covering the grid widened k times: the
+/// grid on an m x m panel mesh, the ring around it, which holds little of the mass, on panels
+/// `coarse` times wider (m / coarse even, so that they tile the ring exactly); energies
+/// evaluated in parallel, each in its own slot (the same for any thread count).
+PlaneNodes plane_nodes(const Energy2 &e, const Rect &grid, int k, int m, int coarse,
+                       const Rule &q) {
+    PlaneNodes out;
+    auto visit = [&](double x, double y, double w) {
+        out.x.push_back(x);
+        out.y.push_back(y);
+        out.weight.push_back(w);
+    };
     const double wx = grid.x.hi - grid.x.lo, wy = grid.y.hi - grid.y.lo;
     auto panel = [&](int i, int j, int per_width) {
         const double x0 = grid.x.lo + wx * i / per_width, x1 = grid.x.lo + wx * (i + 1) / per_width;
@@ -164,6 +175,11 @@ void plane_nodes(const Rect &grid, int k, int m, int coarse, const Rule &q, Visi
         for (int j = -ring; j < per_width + ring; ++j)
             if (i < 0 || i >= per_width || j < 0 || j >= per_width)
                 panel(i, j, per_width);
+    out.energy.resize(out.x.size());
+#pragma omp parallel for schedule(dynamic, 1024)
+    for (std::size_t i = 0; i < out.x.size(); ++i)
+        out.energy[i] = e(out.x[i], out.y[i]);
+    return out;
 }
 
 /// The grid of a 2-D study and how far exp(-E/kT) reaches beyond it: 0 for a confined law,
@@ -359,23 +375,13 @@ std::vector<double> boltzmann_basins(const Model &model, const Grid &grid, doubl
                 const auto [rect, k] = plane_of(pot, grid, kT, energy);
                 if (k < 0)
                     return {};
-                std::vector<double> e, weight;
-                std::vector<int> basin;
-                double emin = std::numeric_limits<double>::infinity();
-                std::vector<double> xs, ys;
-                plane_nodes(rect, k, 160, 8, rule<2>(), [&](double x, double y, double w) {
-                    xs.push_back(x);
-                    ys.push_back(y);
-                    weight.push_back(w);
-                });
-                e.resize(xs.size());
-                basin.resize(xs.size());
+                const PlaneNodes nodes = plane_nodes(energy, rect, k, 160, 8, rule<2>());
+                std::vector<int> basin(nodes.x.size());
 #pragma omp parallel for schedule(dynamic, 1024)
-                for (std::size_t i = 0; i < xs.size(); ++i) {
-                    e[i] = energy(xs[i], ys[i]);
-                    basin[i] = pot.basin(Vec<double, 2>{{xs[i], ys[i]}});
-                }
-                emin = *std::min_element(e.begin(), e.end());
+                for (std::size_t i = 0; i < basin.size(); ++i)
+                    basin[i] = pot.basin(Vec<double, 2>{{nodes.x[i], nodes.y[i]}});
+                const std::vector<double> &e = nodes.energy, &weight = nodes.weight;
+                const double emin = *std::min_element(e.begin(), e.end());
                 std::vector<double> p(n, 0.0);
                 for (std::size_t i = 0; i < e.size(); ++i)
                     p[basin[i]] += weight[i] * std::exp(-(e[i] - emin) / kT);
@@ -493,19 +499,9 @@ std::vector<double> boltzmann_energy_moments(const Model &model, const Grid &gri
                 const auto [rect, k] = plane_of(pot, grid, kT, energy);
                 if (k < 0)
                     return {};
-                std::vector<double> es, ws;
-                double emin = std::numeric_limits<double>::infinity();
-                std::vector<double> xs, ys;
-                plane_nodes(rect, k, 200, 4, rule<4>(), [&](double x, double y, double w) {
-                    xs.push_back(x);
-                    ys.push_back(y);
-                    ws.push_back(w);
-                });
-                es.resize(xs.size());
-#pragma omp parallel for schedule(dynamic, 1024)
-                for (std::size_t i = 0; i < xs.size(); ++i)
-                    es[i] = energy(xs[i], ys[i]);
-                emin = *std::min_element(es.begin(), es.end());
+                const PlaneNodes nodes = plane_nodes(energy, rect, k, 200, 4, rule<4>());
+                const std::vector<double> &es = nodes.energy, &ws = nodes.weight;
+                const double emin = *std::min_element(es.begin(), es.end());
                 double z = 0, m1 = 0, m2 = 0;
                 for (std::size_t k = 0; k < es.size(); ++k) {
                     const double w = ws[k] * std::exp(-(es[k] - emin) / kT);
