@@ -41,7 +41,7 @@ std::vector<double> boltzmann_energy_moments(const Model &model, const Grid &gri
 /// Exact mean first-passage time of 1-D overdamped dynamics (friction coefficient gamma) from x0
 /// to the level b (target x > b when b > x0, x < b when b < x0), reflecting at the far side:
 /// tau = (gamma/T) int_{x0}^{b} dy e^{E(y)/T} int_{-inf}^{y} dz e^{-E(z)/T} (Gardiner 5.2.7).
-/// NaN when the model is not 1-D.
+/// NaN when the model is not 1-D, its law is confined, or the lower tail is never reached.
 double exact_mean_first_passage(const Model &model, double x0, double b, double kT, double gamma);
 
 /// Exact mean first-passage time of the Euler-Maruyama chain itself, x' = x - E'(x) dt/gamma +
@@ -49,7 +49,8 @@ double exact_mean_first_passage(const Model &model, double x0, double b, double 
 /// solves u(x) = 1 + int_{y short of b} K(x, y) u(y) dy with the chain's Gaussian kernel K
 /// (Nystrom: Gauss-Legendre panels one kernel width wide; the system is an M-matrix, solved by
 /// banded elimination). No time-step error. The target is x > b when b > x0, x < b when b < x0;
-/// NaN when the model is not 1-D.
+/// NaN when the model is not 1-D, its law is confined (E bounded far away), the lower tail is
+/// never reached, or the system would need more than 65 536 panels or 512 MB.
 double exact_discrete_mean_first_passage(const Model &model, double x0, double b, double kT,
                                          double gamma, double dt);
 
