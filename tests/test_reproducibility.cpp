@@ -1,5 +1,7 @@
 // Bitwise reproducibility: a walker's trajectory depends on (seed, walker id, initial state,
 // model, schedule) only, never on chunking, threads, block sizes, or how steps are split.
+#include <cstring>
+
 #include "test_support.hpp"
 
 using namespace langevin;
@@ -58,9 +60,22 @@ void expect_same_samples(const RunResult &a, const RunResult &b) {
         ASSERT_EQ(p.histograms.size(), q.histograms.size());
         for (std::size_t h = 0; h < p.histograms.size(); ++h)
             EXPECT_EQ(p.histograms[h].counts, q.histograms[h].counts);
+        ASSERT_EQ(p.basins.size(), q.basins.size());
         for (std::size_t b2 = 0; b2 < p.basins.size(); ++b2)
             EXPECT_EQ(p.basins[b2].empirical, q.basins[b2].empirical);
+        EXPECT_EQ(p.msd, q.msd);
+        EXPECT_EQ(p.hits, q.hits);
+        EXPECT_EQ(std::memcmp(&p.survival, &q.survival, sizeof(double)), 0);
+        EXPECT_EQ(p.finite, q.finite);
+        EXPECT_EQ(p.best_energy, q.best_energy);
+        EXPECT_EQ(p.best_position, q.best_position);
+        // NaN for overdamped dynamics, where == would fail: compare the bits.
+        EXPECT_EQ(std::memcmp(&p.kinetic_temperature, &q.kinetic_temperature, sizeof(double)), 0);
     }
+    EXPECT_EQ(a.first_passage.hits, b.first_passage.hits);
+    EXPECT_EQ(a.first_passage.censored, b.first_passage.censored);
+    EXPECT_EQ(a.first_passage.counts, b.first_passage.counts);
+    EXPECT_EQ(std::memcmp(&a.first_passage.mean, &b.first_passage.mean, sizeof(double)), 0);
 }
 
 /// Every integrator, both precisions.
@@ -102,12 +117,17 @@ TEST_P(Reproducibility, Walker17AloneEqualsWalker17InAMillion) {
 
 TEST_P(Reproducibility, ChunkSizesChangeNothing) {
     for (const auto &variant : kVariants) {
-        const Study base = study_from(kDoubleWell, variant);
+        // With a first-passage target, so hit steps and survival are compared too.
+        std::vector<std::string> with_target = variant;
+        with_target.push_back("first_passage.region=below");
+        with_target.push_back("first_passage.level=-0.5");
+        Study s = study_from(kDoubleWell, with_target);
         auto b = backend();
-        Study s = base;
         s.chunk = 0; // one chunk
         const RunResult one = run_study(s, *b);
         EXPECT_EQ(one.chunks, 1u);
+        EXPECT_GT(one.first_passage.hits, 0u); // the comparisons below are not vacuous
+        EXPECT_GT(one.samples.back().hits, 0u);
         for (std::uint64_t chunk : {4096u, 12288u}) {
             s.chunk = chunk;
             const RunResult many = run_study(s, *b);

@@ -2,6 +2,7 @@
 // regression, full-batch gradient descent, reproducibility, data loading and its errors.
 #include <cstdio>
 #include <fstream>
+#include <functional>
 
 #include "io/hdf5.hpp"
 #include "langevin/data.hpp"
@@ -291,29 +292,31 @@ TEST(SgdTheory, LinearRegressionMomentsAndEffectiveTemperature) {
 }
 
 TEST_P(SgdLaws, ConstantRateSgdOnLinearRegressionFollowsTheExactRecursion) {
-    const Study s = study_from(kLinear);
     auto b = backend();
-    const DataView d = s.model.data->view();
-    for (std::uint64_t steps : {3u, 60u}) {
-        const Sample got = sample_of(simulate(*b, s, steps).x);
-        const Moments1 exact = linear_sgd_moments(d, 4, 0.2, 0.0, 0.0, steps);
-        SCOPED_TRACE(steps);
-        EXPECT_LT(std::fabs(z_mean(got, exact.mean)), kZ) << got.mean << " vs " << exact.mean;
-        EXPECT_LT(std::fabs(z_variance(got, exact.var)), kZ) << got.var << " vs " << exact.var;
-        if (steps == 60) {
-            // 60 steps: E[A^2]^60 < 1e-10, so this is the stationary law the report prints.
-            EXPECT_LT(std::fabs(z_variance(got, s.sgd.exact_var)), kZ);
-            EXPECT_LT(std::fabs(z_mean(got, s.sgd.exact_mean)), kZ);
-            // Power: the small-lr (Boltzmann at T_eff) variance T_eff / H and the variance of
-            // sampling without replacement are both rejected.
-            double h = 0;
-            for (std::uint64_t i = 0; i < d.n; ++i)
-                h += d.x[i] * d.x[i];
-            h /= double(d.n);
-            const double boltzmann = 0.2 * s.sgd.t_eff_per_lr / h;
-            EXPECT_GT(std::fabs(z_variance(got, boltzmann)), kZ) << boltzmann;
-            const Moments1 twice_batch = linear_sgd_moments(d, 5, 0.2, 0.0, 0.0, steps);
-            EXPECT_GT(std::fabs(z_variance(got, twice_batch.var)), kZ) << twice_batch.var;
+    for (const char *precision : {"float64", "float32"}) {
+        const Study s = study_from(kLinear, {std::string("ensemble.precision=") + precision});
+        const DataView d = s.model.data->view();
+        for (std::uint64_t steps : {3u, 60u}) {
+            const Sample got = sample_of(simulate(*b, s, steps).x);
+            const Moments1 exact = linear_sgd_moments(d, 4, 0.2, 0.0, 0.0, steps);
+            SCOPED_TRACE(std::string(precision) + " " + std::to_string(steps));
+            EXPECT_LT(std::fabs(z_mean(got, exact.mean)), kZ) << got.mean << " vs " << exact.mean;
+            EXPECT_LT(std::fabs(z_variance(got, exact.var)), kZ) << got.var << " vs " << exact.var;
+            if (steps == 60) {
+                // 60 steps: E[A^2]^60 < 1e-10, so this is the stationary law the report prints.
+                EXPECT_LT(std::fabs(z_variance(got, s.sgd.exact_var)), kZ);
+                EXPECT_LT(std::fabs(z_mean(got, s.sgd.exact_mean)), kZ);
+                // Power: the small-lr (Boltzmann at T_eff) variance T_eff / H and the variance of
+                // sampling without replacement are both rejected.
+                double h = 0;
+                for (std::uint64_t i = 0; i < d.n; ++i)
+                    h += d.x[i] * d.x[i];
+                h /= double(d.n);
+                const double boltzmann = 0.2 * s.sgd.t_eff_per_lr / h;
+                EXPECT_GT(std::fabs(z_variance(got, boltzmann)), kZ) << boltzmann;
+                const Moments1 twice_batch = linear_sgd_moments(d, 5, 0.2, 0.0, 0.0, steps);
+                EXPECT_GT(std::fabs(z_variance(got, twice_batch.var)), kZ) << twice_batch.var;
+            }
         }
     }
 }
@@ -348,6 +351,42 @@ TEST_P(SgdLaws, FullBatchIsGradientDescent) {
         for (int k = 0; k < 25; ++k)
             w[0] += 0.2 * pot.force(w)[0];
         EXPECT_NEAR(end.x[i], w[0], 1e-12 * (1 + std::fabs(w[0]))) << i;
+    }
+}
+
+TEST_P(SgdLaws, FullBatchFollowsEachLearningRateSchedule) {
+    // Gradient descent with lr_n from each schedule, the formulas written out here: geometric
+    // lr (lr_final / lr)^min(n / lr_steps, 1), logarithmic lr ln(n0) / ln(n + n0) with n0 = 5
+    // (n0 = 2 would not tell ln(n + n0) from ln(n + 2)). Steps split 3 + 22: n is the global step.
+    const double lr = 0.2, lr_final = 0.01, n0 = 5;
+    const std::uint64_t lr_steps = 10;
+    const std::vector<std::pair<std::vector<std::string>, std::function<double(int)>>> schedules = {
+        {{"integrator.lr_schedule=geometric", "integrator.lr_final=0.01", "integrator.lr_steps=10"},
+         [&](int n) { return lr * std::pow(lr_final / lr, std::min(double(n) / lr_steps, 1.0)); }},
+        {{"integrator.lr_schedule=logarithmic", "integrator.lr_n0=5"},
+         [&](int n) { return lr * std::log(n0) / std::log(n + n0); }},
+    };
+    for (const auto &[settings, rate] : schedules) {
+        std::vector<std::string> over = {"integrator.batch=200", "ensemble.walkers=1024",
+                                         "ensemble.init_point=-0.7"};
+        over.insert(over.end(), settings.begin(), settings.end());
+        const Study s = study_from(kLinear, over);
+        const auto &sgd = std::get<Sgd>(s.model.integrator);
+        SCOPED_TRACE(settings[0]);
+        EXPECT_EQ(sgd.lr(0), lr);
+        for (int n : {1, 5, 9, 10, 24})
+            EXPECT_NEAR(sgd.lr(n), rate(n), 1e-15) << n;
+        auto b = backend();
+        const Cloud end = simulate(*b, s, 25, {3, 22});
+        const auto &pot = std::get<LinearRegression>(s.model.potential);
+        Vec<double, 1> w{{-0.7}}, constant{{-0.7}};
+        for (int n = 0; n < 25; ++n) {
+            w[0] += rate(n) * pot.force(w)[0];
+            constant[0] += lr * pot.force(constant)[0];
+        }
+        for (std::size_t i = 0; i < end.x.size(); i += 97)
+            EXPECT_NEAR(end.x[i], w[0], 1e-12 * (1 + std::fabs(w[0]))) << i;
+        EXPECT_GT(std::fabs(end.x[0] - constant[0]), 1e-3); // power: the schedule matters here
     }
 }
 

@@ -1,6 +1,8 @@
 // Studies: schedules, sampling, first passage, MSD, checkpoints, HDF5 round trips.
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 
 #include "io/hdf5.hpp"
 #include "langevin/output.hpp"
@@ -413,10 +415,21 @@ TEST(Output, ResultsFileIsWrittenAtomically) {
         study_from("[ensemble]\nwalkers = 4096\n[run]\nsteps = 20\nsample_every = 10\n");
     const RunResult r = run_study(s);
     const std::string path = ::testing::TempDir() + "results.h5";
+    auto bytes = [](const std::string &file) {
+        std::ifstream in(file, std::ios::binary);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    };
     write_results(path, s, r);
-    FILE *f = std::fopen(path.c_str(), "rb");
-    ASSERT_NE(f, nullptr);
-    std::fclose(f);
+    const std::string written = bytes(path);
+    ASSERT_GT(written.size(), 1000u);
+    EXPECT_EQ(std::fopen((path + ".tmp").c_str(), "rb"), nullptr);
+    // A write that fails half-way (a sample's mean one value too long: caught at the "mean"
+    // dataset, after the metadata and a dozen series) leaves the earlier file exactly as it was
+    // and no temporary behind.
+    RunResult broken = r;
+    broken.samples.at(1).mean.push_back(0.5);
+    EXPECT_THROW(write_results(path, s, broken), Error);
+    EXPECT_EQ(bytes(path), written);
     EXPECT_EQ(std::fopen((path + ".tmp").c_str(), "rb"), nullptr);
     std::remove(path.c_str());
     EXPECT_THROW(write_results("/nonexistent/dir/x.h5", s, r), Error);

@@ -62,12 +62,16 @@ std::vector<double> bin_edges(const Axis &axis) {
     return edges;
 }
 
-/// Writes through `path.tmp` and renames: a crash never leaves a half-written file at `path`.
+/// Writes through `path.tmp` and renames: a crash or an error never leaves a half-written file
+/// at `path`, and a file already there stays as it was until the new one is complete.
 template <class F> void atomically(const std::string &path, F &&fill) {
     const std::string tmp = path + ".tmp";
-    {
+    try {
         h5::File file = h5::File::create(tmp);
         fill(file.root());
+    } catch (...) {
+        std::remove(tmp.c_str()); // the file closed as the exception left its scope
+        throw;
     }
     LGV_REQUIRE(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename ", tmp, " to ", path);
 }
