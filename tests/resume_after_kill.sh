@@ -1,15 +1,34 @@
 #!/usr/bin/env bash
 # A run killed with SIGKILL mid-way and resumed gives bitwise the results of an uninterrupted run;
 # SIGTERM checkpoints, exits non-zero and says how to resume. Args: langevin python study-dir.
+# LANGEVIN_TEST_BACKEND picks the backend (cpu by default); for cuda without a device the test
+# skips (exit 77), and fails when LANGEVIN_REQUIRE_CUDA=1.
 set -euo pipefail
 langevin=$1 python=$2 examples=$3
+backend=${LANGEVIN_TEST_BACKEND:-cpu}
+if ! "$langevin" info | grep -Eq "^  $backend +available"; then
+    "$langevin" info | grep -E "^  $backend "
+    [ "$backend" = cuda ] && [ "${LANGEVIN_REQUIRE_CUDA:-0}" != 1 ] && exit 77
+    exit 1
+fi
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-args=(run "$examples/kramers.toml" --quiet --backend "${LANGEVIN_TEST_BACKEND:-cpu}"
-      --set ensemble.walkers=12288 --set ensemble.chunk=4096 --set run.steps=30000
-      --set output.checkpoint_every=500 --set output.trajectories=3
-      --set output.trajectory_every=1000)
-"$langevin" "${args[@]}" -o "$dir/whole.h5" >/dev/null
+# The run must last long enough to be killed mid-way: 30000 steps take ~1 s on 2 CPU cores; a
+# faster backend gets ten times the steps until the whole run takes at least half a second (the kill
+# comes 0.3 s after the first checkpoint).
+steps=30000
+while :; do
+    args=(run "$examples/kramers.toml" --quiet --backend "$backend"
+          --set ensemble.walkers=12288 --set ensemble.chunk=4096 --set run.steps=$steps
+          --set output.checkpoint_every=$((steps / 60)) --set output.trajectories=3
+          --set output.trajectory_every=$((steps / 30)))
+    start=$(date +%s%N)
+    "$langevin" "${args[@]}" -o "$dir/whole.h5" --force >/dev/null
+    elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+    [ "$elapsed_ms" -ge 500 ] || [ "$steps" -ge 30000000 ] && break
+    steps=$((steps * 10))
+done
+echo "$backend: $steps steps, the whole run took $elapsed_ms ms"
 "$python" "$(dirname "$0")/h5py_check.py" "$dir/whole.h5"
 
 "$langevin" "${args[@]}" -o "$dir/killed.h5" >/dev/null &
