@@ -357,11 +357,16 @@ template <class Variant> std::map<std::string, std::set<std::string>> registry_k
     return out;
 }
 
+/// Every key synthetic [data] may have (synthetic_keys(kind) says which a model reads).
+const char *const kSyntheticDataKeys[] = {"n", "seed", "w_true", "b_true", "noise", "x_max"};
+
 /// Switching a mode on the command line (`--set temperature.kind=...`, `integrator.kind`,
 /// `potential.kind`, `ensemble.init`, `data.file`) drops the file's keys that only the other
 /// modes read, so `--set temperature.kind=geometric` works on a file written for "logarithmic"
 /// and `--set ensemble.init=uniform` on one with an init_point. Keys the new mode also reads
-/// stay (dt from euler_maruyama to baoab), as does every key given with --set.
+/// stay (dt from euler_maruyama to baoab), as does every key given with --set. Likewise
+/// `run.samples` replaces the file's `sample_every` (and the reverse), and a new potential drops
+/// the [data] keys it does not read.
 void drop_keys_of_the_old_mode(toml::table &root, const std::set<std::string> &overridden) {
     auto integrators = registry_keys<Integrator>();
     integrators["sgd"].insert("lr_schedule");
@@ -383,7 +388,36 @@ void drop_keys_of_the_old_mode(toml::table &root, const std::set<std::string> &o
         {"data",
          "file",
          {{"file", {"x_dataset", "y_dataset"}},
-          {"synthetic", {"n", "seed", "w_true", "b_true", "noise", "x_max"}}}}};
+          {"synthetic", {std::begin(kSyntheticDataKeys), std::end(kSyntheticDataKeys)}}}}};
+    // [run] samples and sample_every exclude each other: the one given with --set wins.
+    if (toml::table *run = root["run"].as_table())
+        for (const auto &[given, other] :
+             {std::pair{"samples", "sample_every"}, std::pair{"sample_every", "samples"}})
+            if (overridden.count(std::string("run.") + given) &&
+                !overridden.count(std::string("run.") + other))
+                run->erase(other);
+    // A new potential keeps only the [data] keys its synthetic data read; one that is not
+    // data-defined drops [data] (unless a --set gave some of it).
+    toml::table *data = root["data"].as_table();
+    const auto potential = root["potential"]["kind"].value<std::string>();
+    if (data && potential && overridden.count("potential.kind")) {
+        bool data_defined = false;
+        for_each_alternative<Potential>([&](auto alt) {
+            using P = decltype(alt);
+            data_defined |= *potential == P::name && is_data_defined<P>;
+        });
+        const std::vector<std::string> keep = synthetic_keys(*potential);
+        bool set_here = false;
+        for (const std::string &key : overridden)
+            set_here |= key.rfind("data.", 0) == 0;
+        if (!data_defined && !set_here)
+            root.erase("data");
+        else if (data_defined)
+            for (const char *key : kSyntheticDataKeys)
+                if (std::find(keep.begin(), keep.end(), key) == keep.end() &&
+                    !overridden.count(std::string("data.") + key))
+                    data->erase(key);
+    }
     for (const ModeKeys &m : modes) {
         toml::table *t = root[m.section].as_table();
         if (!t || !overridden.count(m.section + "." + m.mode_key))
@@ -461,7 +495,11 @@ Study build_study(Reader &r, const std::string &source) {
                    "not compiled in; compiled dimensions: " + dim_list_text(CompiledDims{}) +
                        " (rebuild with -DLANGEVIN_DIMS=\"...;" + std::to_string(dim) + "\")");
     } else if (r.has("potential", "dim")) {
-        r.integer("potential", "dim", fixed_dim, fixed_dim, fixed_dim);
+        const std::int64_t given = r.integer("potential", "dim", fixed_dim, INT64_MIN);
+        if (given != fixed_dim)
+            r.fail("potential", "dim", std::to_string(given),
+                   kind + " is " + std::to_string(fixed_dim) + "-D: dim must be " +
+                       std::to_string(fixed_dim) + " (or left out)");
     }
     ParamValues values;
     for (const ParamSpec &p : specs) {
@@ -524,10 +562,8 @@ Study build_study(Reader &r, const std::string &source) {
     if (data_loss) {
         const std::string file = r.text("data", "file", "");
         const SyntheticSpec defaults = synthetic_defaults(kind);
-        const std::vector<std::string> synthetic_keys = {"n",      "seed",  "w_true",
-                                                         "b_true", "noise", "x_max"};
         if (!file.empty()) {
-            for (const std::string &key : synthetic_keys)
+            for (const char *key : kSyntheticDataKeys)
                 if (r.has("data", key))
                     r.fail("data", key, node_text(*r.find("data", key)),
                            "only applies to synthetic data (no [data] file)");
@@ -541,12 +577,16 @@ Study build_study(Reader &r, const std::string &source) {
             spec.seed = std::uint64_t(r.integer("data", "seed", std::int64_t(defaults.seed), 0));
             auto finite = [](double x) { return std::isfinite(x); };
             spec.w_true = r.number("data", "w_true", defaults.w_true, "must be finite", finite);
-            if (kind == "logistic_regression")
+            const std::vector<std::string> keys = synthetic_keys(kind);
+            auto reads = [&](const char *key) {
+                return std::find(keys.begin(), keys.end(), key) != keys.end();
+            };
+            if (reads("b_true"))
                 spec.b_true = r.number("data", "b_true", defaults.b_true, "must be finite", finite);
-            else
+            if (reads("noise"))
                 spec.noise = r.number("data", "noise", defaults.noise, "must be >= 0",
                                       [](double x) { return x >= 0 && std::isfinite(x); });
-            if (kind == "sine_fit")
+            if (reads("x_max"))
                 spec.x_max = r.number("data", "x_max", defaults.x_max, "must be > 0",
                                       [](double x) { return x > 0 && std::isfinite(x); });
             s.model.data = synthetic_dataset(spec);

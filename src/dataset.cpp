@@ -158,6 +158,14 @@ std::shared_ptr<const Dataset> default_dataset(const std::string &model) {
     return d;
 }
 
+std::vector<std::string> synthetic_keys(const std::string &model) {
+    if (model == "logistic_regression")
+        return {"n", "seed", "w_true", "b_true"};
+    if (model == "linear_regression")
+        return {"n", "seed", "w_true", "noise"};
+    return {"n", "seed", "w_true", "noise", "x_max"};
+}
+
 SyntheticSpec synthetic_defaults(const std::string &model) {
     SyntheticSpec spec;
     spec.model = model;

@@ -192,12 +192,25 @@ SgdTheory sgd_theory(const Model &model, const Grid &grid, double T) {
                         const double width = ax.hi - ax.lo;
                         near = near && w[d] > ax.lo - 3 * width && w[d] < ax.hi + 3 * width;
                     }
-                    LGV_REQUIRE(near && std::isfinite(norm) && norm <= 1e-6 * (1 + typical),
-                                "sgd: cannot locate the minimum w* of the loss in the histogram "
-                                "range or within 3 range widths of it (the search ended at w = (",
+                    const bool minimum = std::isfinite(norm) && norm <= 1e-6 * (1 + typical);
+                    const char *hint = std::string(Pot::name) == "logistic_regression"
+                                           ? "; a logistic loss on separable data has no "
+                                             "minimum (its gradient only vanishes far out)"
+                                           : "";
+                    LGV_REQUIRE(!minimum || near, "sgd: the loss's gradient vanishes at w = (",
+                                where,
+                                "), more than 3 range widths outside the histogram range: "
+                                "widen [histogram] range (or [potential] w_min / w_max) to "
+                                "contain it",
+                                hint);
+                    LGV_REQUIRE(minimum,
+                                "sgd: cannot locate the minimum w* of the loss in the "
+                                "histogram range or within 3 range widths of it (the search ended "
+                                "at w = (",
                                 where, "), gradient ", norm,
                                 "): widen [histogram] range (or [potential] w_min / w_max) to "
-                                "contain it; a logistic loss on separable data has none");
+                                "contain it",
+                                hint);
                 }
                 for (int d = 0; d < D; ++d)
                     th.w_star.push_back(w[d]);

@@ -80,6 +80,30 @@ TEST(Config, SwitchingAModeWithSetDropsTheKeysOnlyTheOldModeRead) {
     EXPECT_EQ(study_from(sgd).model.data->x.size(), 200u);
     EXPECT_EQ(study_from(sgd, {"data.file=\"\""}).model.data->x.size(), 200u);
     std::remove(path.c_str());
+    // A new potential keeps the [data] keys its synthetic data read and drops the others; one
+    // without data drops [data]. A key given with --set is still checked.
+    const std::string sine = "[potential]\nkind = \"sine_fit\"\n[data]\nn = 50\nnoise = 0.1\n"
+                             "x_max = 2.0\n[integrator]\nkind = \"sgd\"\n";
+    const Study linear = study_from(sine, {"potential.kind=linear_regression"});
+    EXPECT_EQ(linear.model.data->x.size(), 50u);
+    EXPECT_CONTAINS(linear.model.data->source, "noise=0.1");
+    EXPECT_EQ(study_from(sine, {"potential.kind=logistic_regression"}).model.data->x.size(), 50u);
+    EXPECT_TRUE(std::holds_alternative<DoubleWell>(
+        study_from(sine, {"potential.kind=double_well", "integrator.kind=euler_maruyama"})
+            .model.potential));
+    EXPECT_CONTAINS(error_of(sine, {"potential.kind=linear_regression", "data.x_max=1"}),
+                    "--set data.x_max: unknown key [data] x_max");
+    EXPECT_CONTAINS(error_of(sine), "<no error>");
+    EXPECT_CONTAINS(error_of(sine, {"potential.kind=double_well", "data.n=5",
+                                    "integrator.kind=euler_maruyama"}),
+                    "[data] applies only to data-defined potentials");
+    // [run] samples and sample_every: the one given with --set replaces the file's other.
+    const std::string every = "[run]\nsteps = 100\nsample_every = 10\n";
+    EXPECT_EQ(study_from(every, {"run.samples=4"}).samples,
+              (std::vector<std::uint64_t>{25, 50, 75, 100}));
+    EXPECT_EQ(study_from("[run]\nsteps = 100\nsamples = 4\n", {"run.sample_every=50"}).samples,
+              (std::vector<std::uint64_t>{50, 100}));
+    EXPECT_CONTAINS(error_of(every, {"run.samples=4", "run.sample_every=5"}), "not both");
 }
 
 TEST(Config, ErrorsNameKeyValueRuleAndLine) {
@@ -142,7 +166,7 @@ TEST(Config, ErrorsNameKeyValueRuleAndLine) {
     EXPECT_CONTAINS(e13, "invalid TOML");
 
     const std::string e14 = error_of("[potential]\nkind = \"muller_brown\"\ndim = 3\n");
-    EXPECT_CONTAINS(e14, "dim = 3");
+    EXPECT_CONTAINS(e14, "dim = 3: muller_brown is 2-D: dim must be 2 (or left out)");
 
     EXPECT_CONTAINS(error_of("", {"nodot=1"}), "section.key=value");
 

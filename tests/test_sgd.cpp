@@ -203,7 +203,7 @@ TEST(SgdConfig, LabelsAndMinimaAreChecked) {
     EXPECT_NE(error(logistic(zero_one)).find("needs labels y = -1 or +1; pair 0 has y = 0"),
               std::string::npos)
         << error(logistic(zero_one));
-    EXPECT_NE(error(logistic(separable)).find("cannot locate the minimum w*"), std::string::npos)
+    EXPECT_NE(error(logistic(separable)).find("separable data has no minimum"), std::string::npos)
         << error(logistic(separable));
     // A minimum outside the histogram range is still found (T_eff is taken there).
     const Study far = study_from(kLinear, {"data.w_true=5"});
@@ -237,10 +237,17 @@ TEST(SgdConfig, BadSettingsAreRefusedWithTheKeyAndTheRule) {
         << error({"integrator.lr=0"});
     EXPECT_NE(error({"integrator.lr=-0.1"}).find("must be a finite number > 0"), std::string::npos);
     EXPECT_NE(error({"integrator.batch=2.5"}).find("must be an integer"), std::string::npos);
-    // [data] belongs to data-defined losses; sgd needs one.
-    EXPECT_NE(error({"potential.kind=double_well"}).find("[data] applies only to data-defined"),
+    // sgd needs a data-defined loss (switching the potential away drops the file's [data]).
+    EXPECT_NE(error({"potential.kind=double_well"}).find("needs a data-defined loss"),
               std::string::npos)
         << error({"potential.kind=double_well"});
+    EXPECT_NE(error({"integrator.lr_schedule=logarithmic", "integrator.lr_n0=1"})
+                  .find("lr_n0 = 1: must be > 1 (lr_n = lr ln(n0) / ln(n + n0) needs ln(n0) > 0)"),
+              std::string::npos);
+    // A minimum far outside the range is named as such; the separable-data hint is logistic's.
+    const std::string far = error({"data.w_true=50"});
+    EXPECT_NE(far.find("gradient vanishes at w = (50.02"), std::string::npos) << far;
+    EXPECT_EQ(far.find("logistic"), std::string::npos) << far;
     try {
         study_from("[potential]\nkind = \"double_well\"\n[integrator]\nkind = \"sgd\"\n");
         ADD_FAILURE() << "sgd on double_well accepted";

@@ -61,6 +61,9 @@ std::shared_ptr<const Dataset> synthetic_dataset(const SyntheticSpec &spec);
 /// The [data] defaults of a model kind: n = 1000, seed = 1; linear w_true = 1, noise = 0.5;
 /// logistic w_true = 2, b_true = 0.5; sine w_true = 2, noise = 0.3, x_max = 3.
 SyntheticSpec synthetic_defaults(const std::string &model);
+/// The [data] keys that synthetic data of a model kind read: n, seed, w_true, and b_true
+/// (logistic), noise (linear, sine) and x_max (sine).
+std::vector<std::string> synthetic_keys(const std::string &model);
 
 /// Pairs from a file: CSV (two numeric columns x, y; one header line allowed; '#' comments) or
 /// HDF5 (datasets named x_name and y_name). Errors name the file, the line and what is wrong.

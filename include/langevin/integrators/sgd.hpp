@@ -115,7 +115,7 @@ struct Sgd {
         i.lr_steps = std::uint64_t(steps);
         i.lr_n0 = values.at("lr_n0");
         LGV_REQUIRE(i.lr_n0 > 1 && std::isfinite(i.lr_n0), "[integrator] lr_n0 = ", i.lr_n0,
-                    ": must be > 1 (lr_0 ln(n0) / ln(n0) must be finite)");
+                    ": must be > 1 (lr_n = lr ln(n0) / ln(n + n0) needs ln(n0) > 0)");
         return i;
     }
 };
