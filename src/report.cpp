@@ -169,8 +169,8 @@ void print_result(std::ostream &out, const Study &study, const RunResult &result
         << "schedule   " << schedule_text(study) << "\n"
         << "walkers    " << result.walkers;
     const std::uint64_t own = result.range.end - result.range.begin;
-    if (own != result.walkers) { // a shard: its own walkers
-        out << " (this shard: " << own;
+    if (study.shard.count > 1) { // a shard: its own walkers (all of them when there is one block)
+        out << " (shard " << study.shard.index << "/" << study.shard.count << ": " << own;
         if (own > 0)
             out << ", walkers " << result.range.begin << ".." << result.range.end - 1;
         out << ")";

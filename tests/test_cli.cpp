@@ -117,7 +117,32 @@ TEST(Cli, DivergenceStopsOrDropsWithAdvice) {
     EXPECT_EQ(o.status, 3) << o.out;
     EXPECT_NE(o.out.find("non-finite by step"), std::string::npos) << o.out;
     EXPECT_NE(o.out.find("--set integrator.dt=0.5"), std::string::npos) << o.out;
+    // A stop is not a drop: no "excluded from histograms" warning beside the error, with --json
+    // either.
+    EXPECT_EQ(o.out.find("excluded from histograms"), std::string::npos) << o.out;
+    o = run(args + " --json");
+    EXPECT_EQ(o.status, 3) << o.out;
+    EXPECT_EQ(o.out.find("excluded from histograms"), std::string::npos) << o.out;
     o = run(args + " --set output.on_nonfinite=drop");
     EXPECT_EQ(o.status, 0) << o.out;
     EXPECT_NE(o.out.find("non-finite (NaN or inf)"), std::string::npos) << o.out;
+    o = run(args + " --set output.on_nonfinite=drop --json");
+    EXPECT_EQ(o.status, 0) << o.out;
+    EXPECT_NE(o.out.find("excluded from histograms"), std::string::npos) << o.out;
+}
+
+TEST(Cli, ShardSummaryNamesTheShardsWalkers) {
+    // Also when one shard holds every walker (4096 walkers = one block: the last shard's).
+    const std::string args = "run " + kExamples +
+                             "double_well.toml --backend cpu --quiet --set ensemble.walkers=4096 "
+                             "--set run.steps=10 --shard ";
+    Output o = run(args + "1/2");
+    EXPECT_EQ(o.status, 0) << o.out;
+    EXPECT_NE(o.out.find("walkers    4096 (shard 1/2: 4096, walkers 0..4095) in 1 chunk(s)"),
+              std::string::npos)
+        << o.out;
+    o = run(args + "0/2");
+    EXPECT_EQ(o.status, 0) << o.out;
+    EXPECT_NE(o.out.find("walkers    4096 (shard 0/2: 0) in 0 chunk(s)"), std::string::npos)
+        << o.out;
 }
