@@ -53,13 +53,23 @@ def bare_cuda_peer(bench, n, steps, repeats, precision):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--bench", required=True, help="path to langevin_bench")
+    p.add_argument("--bench", default=None,
+                   help="path to langevin_bench (default: the first of build/, build-gpu/ and "
+                        "build-cpu/ that has bench/langevin_bench)")
     p.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
     p.add_argument("--n", type=int, default=None)
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--precision", default="float32")
     args = p.parse_args()
+    if args.bench is None:
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        built = [os.path.join(root, d, "bench", "langevin_bench")
+                 for d in ("build", "build-gpu", "build-cpu")]
+        args.bench = next((b for b in built if os.access(b, os.X_OK)), None)
+        if args.bench is None:
+            p.error("--bench: no langevin_bench in " + ", ".join(built) +
+                    " (build first: scripts/test.sh, or give --bench PATH)")
     n = args.n or (1 << 20 if args.device == "cpu" else 1 << 24)
     steps = args.steps or (100 if args.device == "cpu" else 1000)
     if steps < 100:
