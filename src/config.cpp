@@ -569,7 +569,11 @@ Study build_study(Reader &r, const std::string &source) {
                            "only applies to synthetic data (no [data] file)");
             const std::string xs = r.text("data", "x_dataset", "x");
             const std::string ys = r.text("data", "y_dataset", "y");
-            s.model.data = located(r, "data", [&] { return load_dataset(file, xs, ys); });
+            try {
+                s.model.data = load_dataset(file, xs, ys);
+            } catch (const Error &e) { // where the file was named: its line, or the --set
+                throw Error(r.where("data", "file") + e.what());
+            }
         } else {
             SyntheticSpec spec = defaults;
             spec.n = std::uint64_t(

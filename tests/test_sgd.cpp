@@ -148,6 +148,15 @@ TEST(SgdData, FilesLoadAndBadFilesAreRefusedClearly) {
         EXPECT_NE(std::string(e.what()).find("only applies to synthetic data"), std::string::npos)
             << e.what();
     }
+    // A bad file's error starts where the file was named: the study's line, or the --set.
+    const std::string sets_bad = "data.file=\"" + bad + "\"";
+    try {
+        study_from(toml, {sets_bad});
+        ADD_FAILURE() << "a bad file accepted";
+    } catch (const Error &e) {
+        EXPECT_EQ(std::string(e.what()).rfind("--set data.file: " + bad + ":3: ", 0), 0u)
+            << e.what();
+    }
 }
 
 TEST(SgdData, Hdf5FilesLoadWithTheirDatasetNames) {
