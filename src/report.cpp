@@ -218,8 +218,11 @@ void print_result(std::ostream &out, const Study &study, const RunResult &result
         out << "  variance ";
         for (double v : last.var)
             out << fixed(v, 5) << " ";
-        out << "\nMSD        " << fixed(last.msd, 5) << " (Einstein 2 D (T/gamma) t: "
-            << (std::isfinite(last.msd_einstein) ? fixed(last.msd_einstein, 5) : "n/a") << ")";
+        // BAOAB's friction is a rate: its free particle diffuses with T / (m gamma).
+        out << "\nMSD        " << fixed(last.msd, 5) << " (Einstein 2 D "
+            << (m.underdamped() ? "T/(m gamma)" : "(T/gamma)")
+            << " t: " << (std::isfinite(last.msd_einstein) ? fixed(last.msd_einstein, 5) : "n/a")
+            << ")";
         if (std::isfinite(last.best_energy)) {
             out << "\nbest       E = " << fixed(last.best_energy, 8) << " at (";
             for (std::size_t d = 0; d < last.best_position.size(); ++d)
