@@ -145,7 +145,8 @@ SampleResult summarise(const Study &study, std::uint64_t step, const Accumulator
     for (int d = 0; d < dim; ++d) {
         const double m1 = acc.sum(3 + d) / n, m2 = acc.sum(3 + dim + d) / n;
         s.mean[d] = shift[d] + m1;
-        s.var[d] = n > 1 ? (m2 - m1 * m1) * n / (n - 1) : 0.0;
+        // Rounding can leave a tiny negative for walkers that all sit at one point.
+        s.var[d] = n > 1 ? std::max(0.0, (m2 - m1 * m1) * n / (n - 1)) : 0.0;
     }
     s.mean_energy = acc.sum(1) / n;
     if (model.underdamped())
