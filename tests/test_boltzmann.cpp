@@ -221,6 +221,38 @@ TEST(FirstPassage, TheChainsExactTimeTendsToTheContinuumOneAsDtFalls) {
     EXPECT_TRUE(std::isnan(exact_mean_first_passage(ackley.model, -1.0, 1.0, 2.0, 1.0)));
 }
 
+TEST(FirstPassage, ReferenceTimesScaleWithFriction) {
+    // Overdamped time runs 1/gamma as fast: every passage time doubles with the friction, and
+    // the chain at (2 gamma, 2 dt) is the chain at (gamma, dt) step for step.
+    const Study s = study_from("[integrator]\nkind = \"euler_maruyama\"\n");
+    const double T = 0.5;
+    const double continuum = exact_mean_first_passage(s.model, -1.0, 0.0, T, 1.0);
+    EXPECT_NEAR(exact_mean_first_passage(s.model, -1.0, 0.0, T, 2.0), 2 * continuum,
+                1e-9 * continuum);
+    const double kramers = kramers_time(s.model, -1.0, 0.0, T, 1.0);
+    EXPECT_NEAR(kramers_time(s.model, -1.0, 0.0, T, 2.0), 2 * kramers, 1e-9 * kramers);
+    const double chain = exact_discrete_mean_first_passage(s.model, -1.0, 0.0, T, 1.0, 0.05);
+    EXPECT_NEAR(exact_discrete_mean_first_passage(s.model, -1.0, 0.0, T, 2.0, 0.1), 2 * chain,
+                1e-9 * chain);
+}
+
+TEST(FirstPassage, AFirstStepThatSurelyCrossesTakesOneDt) {
+    // Harmonic well centred at 10, start 0, level 0.1, T = 0.01, dt = 0.1: the first step lands
+    // at N(1, 0.002), past the level with certainty, so the chain's MFPT is exactly one dt.
+    const Study s = study_from("[potential]\nkind = \"harmonic\"\nk = 1\ncentre = 10\n");
+    EXPECT_NEAR(exact_discrete_mean_first_passage(s.model, 0.0, 0.1, 0.01, 1.0, 0.1), 0.1, 1e-9);
+}
+
+TEST(Boltzmann, SeparableEnergyMomentsAddOverCoordinates) {
+    // Styblinski-Tang is a sum over coordinates: <E> and Var E in 3-D are three times 1-D's.
+    const Study one = study_from("[potential]\nkind = \"styblinski_tang\"\ndim = 1\n");
+    const Study three = study_from("[potential]\nkind = \"styblinski_tang\"\ndim = 3\n");
+    const auto m1 = boltzmann_energy_moments(one.model, one.grid, 3.0);
+    const auto m3 = boltzmann_energy_moments(three.model, three.grid, 3.0);
+    EXPECT_NEAR(m3[0], 3 * m1[0], 1e-9 * std::fabs(m1[0]));
+    EXPECT_NEAR(m3[1], 3 * m1[1], 1e-9 * m1[1]);
+}
+
 TEST(Stats, Chi2SurvivalKnownValues) {
     EXPECT_NEAR(chi2_survival(2.0, 2), std::exp(-1.0), 1e-14); // dof 2: e^{-x/2}
     EXPECT_NEAR(chi2_survival(3.841458820694124, 1), 0.05, 1e-12);
@@ -238,6 +270,17 @@ TEST(Stats, ComparisonOfExactCountsAndMerging) {
     const Comparison off = compare_histogram({400, 200, 200, 200}, ref);
     EXPECT_NEAR(off.tv, 0.15, 1e-12);
     EXPECT_NEAR(off.chi2, 150.0 * 150 / 250 + 3 * 50.0 * 50 / 250, 1e-9);
+    EXPECT_NEAR(off.kl, 0.4 * std::log(1.6) + 0.6 * std::log(0.8), 1e-12); // KL(empirical||ref)
+    // p of chi^2 = 4 with 1 dof: erfc(sqrt(2)).
+    const Comparison half = compare_histogram({60, 40}, {0.5, 0.5});
+    EXPECT_EQ(half.chi2_dof, 1);
+    EXPECT_NEAR(half.chi2, 4.0, 1e-12);
+    EXPECT_NEAR(half.chi2_p, std::erfc(std::sqrt(2.0)), 1e-12);
+    // Groups form by expected counts (>= 5), not observed ones. Expected {2, 3, 5, 90} against
+    // observed {0, 0, 10, 90}: groups {5: 0}, {5: 10}, {90: 90}, chi^2 = 5 + 5 with 2 dof.
+    const Comparison grouped = compare_histogram({0, 0, 10, 90}, {0.02, 0.03, 0.05, 0.90});
+    EXPECT_EQ(grouped.chi2_dof, 2);
+    EXPECT_NEAR(grouped.chi2, 10.0, 1e-9);
     // Sparse tails merge until the expected count reaches 5: 100 walkers, p = 0.01 per tail bin.
     std::vector<double> tails = {0.01, 0.01, 0.01, 0.94, 0.01, 0.01, 0.01};
     const Comparison merged = compare_histogram({1, 1, 1, 94, 1, 1, 1}, tails);

@@ -146,3 +146,22 @@ TEST(Cli, ShardSummaryNamesTheShardsWalkers) {
     EXPECT_NE(o.out.find("walkers    4096 (shard 0/2: 0) in 0 chunk(s)"), std::string::npos)
         << o.out;
 }
+
+TEST(Cli, FirstPassageReferencesArePrintedUnderTheirOwnNames) {
+    // kramers.toml (dt = 1e-3, T = 0.5, -1 -> 0): the chain's exact MFPT 10.2903, the
+    // continuum's 10.2586 and Kramers' 8.20718 (see README), each under its own key and label.
+    const std::string args = "run " + kExamples +
+                             "kramers.toml --backend cpu --quiet --set ensemble.walkers=4096 "
+                             "--set run.steps=100";
+    Output o = run(args + " --json");
+    ASSERT_EQ(o.status, 0) << o.out;
+    const auto fp = nlohmann::json::parse(o.out)["first_passage"];
+    EXPECT_NEAR(fp["exact"].get<double>(), 10.2903, 1e-4);
+    EXPECT_NEAR(fp["exact_continuum"].get<double>(), 10.2586, 1e-4);
+    EXPECT_NEAR(fp["kramers"].get<double>(), 8.20718, 1e-5);
+    o = run(args);
+    EXPECT_NE(o.out.find("exact for this dt (the Euler-Maruyama chain) 10.2903, continuum "
+                         "(dt -> 0) 10.2586, Kramers 1/k 8.20718"),
+              std::string::npos)
+        << o.out;
+}

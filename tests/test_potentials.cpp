@@ -117,6 +117,12 @@ TEST(PotentialFacts, MullerBrown) {
     EXPECT_EQ(mb.basin(Vec<double, 2>{{-0.822002 - 0.05, 0.624313 + 0.1}}), 0);
     EXPECT_EQ(mb.basin(Vec<double, 2>{{0.212487 + 0.05, 0.292988 - 0.05}}), 1);
     EXPECT_EQ(mb.basin(Vec<double, 2>{{0.212487 - 0.05, 0.292988 + 0.05}}), 2);
+    // Far from the minima the descent must run to its end: points classified by a descent ten
+    // times longer (a short one puts 8 % of the default grid in the wrong basin).
+    EXPECT_EQ(mb.basin(Vec<double, 2>{{-1.43, -0.4}}), 0);
+    EXPECT_EQ(mb.basin(Vec<double, 2>{{-0.998, 0.363}}), 0);
+    EXPECT_EQ(mb.basin(Vec<double, 2>{{-0.115, -0.299}}), 1);
+    EXPECT_EQ(mb.basin(Vec<double, 2>{{0.919, 0.936}}), 2);
 }
 
 TEST(PotentialFacts, RastriginAckleyStyblinskiTang) {
@@ -131,6 +137,10 @@ TEST(PotentialFacts, RastriginAckleyStyblinskiTang) {
     EXPECT_NEAR(a2.energy(Vec<double, 2>{{0.0, 0.0}}), 0.0, 1e-12);
     EXPECT_NEAR(a2.energy(Vec<double, 2>{{1.0, 0.0}}), 2.6375310921, 1e-9);
     EXPECT_NEAR(double(a2.energy(Vec<float, 2>{{0.0f, 0.0f}})), 0.0, 1e-5); // float32
+    // The global basin is the central unit cell |x_i| < 1/2.
+    EXPECT_EQ(a2.basin(Vec<double, 2>{{0.45, -0.45}}), 0);
+    EXPECT_EQ(a2.basin(Vec<double, 2>{{0.7, 0.0}}), 1);
+    EXPECT_EQ(a2.basin(Vec<double, 2>{{0.0, -0.9}}), 1);
 
     const StyblinskiTang s3 = make_default<StyblinskiTang>(3);
     const double xm = -2.903534027771177;
@@ -152,6 +162,10 @@ TEST(PotentialFacts, DoubleWellBarrier) {
                 0.76186, 1e-5);
     EXPECT_EQ(dw.basin(Vec<double, 1>{{-1.0}}), 0);
     EXPECT_EQ(dw.basin(Vec<double, 1>{{1.0}}), 1);
+    // Off a = b = 1 the barrier is still E's middle root, inside |x| < b / sqrt(3).
+    const DoubleWell wide = DoubleWell::make({{"a", {1.37}}, {"b", {1.37}}, {"tilt", {0.3}}}, 1);
+    EXPECT_NEAR(wide.force(Vec<double, 1>{{wide.barrier}})[0], 0.0, 1e-10);
+    EXPECT_LT(std::fabs(wide.barrier), 1.37 / std::sqrt(3.0));
 }
 
 TEST(PotentialParams, InvalidValuesAreNamed) {

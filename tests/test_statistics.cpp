@@ -199,6 +199,28 @@ TEST_P(ExactLaws, BAOABHarmonicFollowsTheExactMomentRecursion) {
     }
 }
 
+TEST_P(ExactLaws, GaussianStartsHaveTheirMeanAndSigma) {
+    // init_sigma is a standard deviation: 0.25 gives variance 0.0625 (0.25 itself is rejected).
+    const Study s = study_from(R"(
+[ensemble]
+walkers = 65536
+init = "gaussian"
+init_point = 0.5
+init_sigma = 0.25
+precision = "float64"
+[potential]
+kind = "harmonic"
+)");
+    auto b = backend();
+    b->initialize(s.model, s.init, 0, s.walkers);
+    WalkerState w;
+    b->save(w);
+    const auto m = moments(w.x, 1, 0);
+    EXPECT_LT(std::fabs(z_mean(m, 0.5, 0.0625)), kZ);
+    EXPECT_LT(std::fabs(z_var(m, 0.0625)), kZ);
+    EXPECT_GT(std::fabs(z_var(m, 0.25)), kZ);
+}
+
 TEST_P(ExactLaws, FreeParticleMeanSquareDisplacementIsEinstein) {
     // Euler-Maruyama, E = 0: x_n - x_0 ~ N(0, 2 (T/gamma) n dt) per coordinate, exactly.
     const Study s = study_from(R"(

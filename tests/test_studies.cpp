@@ -60,6 +60,9 @@ TEST(Schedules, Values) {
     s = study_from("[temperature]\nkind = \"logarithmic\"\nc = 0.8\nn0 = 2\n").schedule;
     EXPECT_DOUBLE_EQ(s.at(0), 0.8 / std::log(2.0));
     EXPECT_DOUBLE_EQ(s.at(1000), 0.8 / std::log(1002.0));
+    s = study_from("[temperature]\nkind = \"logarithmic\"\nc = 0.8\nn0 = 5\n").schedule;
+    EXPECT_DOUBLE_EQ(s.at(0), 0.8 / std::log(5.0)); // n0 = 2 alone would not tell n0 from 2
+    EXPECT_DOUBLE_EQ(s.at(10), 0.8 / std::log(15.0));
     s = study_from(
             "[temperature]\nkind = \"piecewise\"\nknots = [[10, 1.0], [20, 3.0], [30, 0.5]]\n")
             .schedule;
@@ -92,11 +95,84 @@ TEST(Schedules, BadInputIsAClearError) {
     EXPECT_TRUE(has(e, "only applies to kind = \"constant\"")) << e;
     e = error_of("[temperature]\nkind = \"geometric\"\nT0 = 1\nT1 = 0.1\nrate = 0.9\n");
     EXPECT_TRUE(has(e, "either T1 or rate")) << e;
+    e = error_of("[temperature]\nkind = \"geometric\"\nT0 = 1\nrate = 1.5\n");
+    EXPECT_TRUE(has(e, "rate = 1.5") && has(e, "(0, 1]")) << e;
+    e = error_of("[ensemble]\ninit = \"gaussian\"\ninit_sigma = 0\n");
+    EXPECT_TRUE(has(e, "init_sigma = 0") && has(e, "> 0")) << e;
     e = error_of("[run]\nsample_every = 5\nsamples = 3\n");
     EXPECT_TRUE(has(e, "either sample_every or samples")) << e;
 }
 
 class StudyLaws : public BackendTest {};
+
+TEST_P(StudyLaws, SummariesOfAKnownStateAreExact) {
+    // No steps: every walker sits at (3, 0.5, -0.2), so each summary has one exact value.
+    const Study s = study_from(R"(
+[ensemble]
+walkers = 4096
+precision = "float64"
+init_point = [3.0, 0.5, -0.2]
+[potential]
+kind = "harmonic"
+dim = 3
+k = 2
+[temperature]
+T = 1
+[histogram]
+range = [[-4, 4], [0, 2], [-1, 1]]
+joint = false
+[run]
+steps = 0
+)");
+    auto b = backend();
+    const SampleResult x = run_study(s, *b).samples.back();
+    const double at[3] = {3.0, 0.5, -0.2}; // axis 1 is centred on 1, not 0
+    for (int d = 0; d < 3; ++d) {
+        EXPECT_NEAR(x.mean[d], at[d], 1e-12) << d;
+        EXPECT_GE(x.var[d], 0.0) << d; // never a rounding negative
+        EXPECT_NEAR(x.var[d], 0.0, 1e-12) << d;
+    }
+    // E = (9 + 0.25 + 0.04) k / 2; Boltzmann <E> = 3T/2 and Var E = 3T^2/2, so the lag is
+    // (9.29 - 1.5) / sqrt(1.5 / 4096) standard errors.
+    EXPECT_NEAR(x.mean_energy, 9.29, 1e-12);
+    EXPECT_NEAR(x.energy_lag_z, (9.29 - 1.5) / std::sqrt(1.5 / 4096), 1e-9 * 407);
+    EXPECT_EQ(x.outside, 0u);
+    // The headline comparison is the worst marginal's.
+    double worst = -1, best = HUGE_VAL;
+    for (const HistogramResult &h : x.histograms) {
+        worst = std::max(worst, h.comparison.kl);
+        best = std::min(best, h.comparison.kl);
+    }
+    EXPECT_EQ(x.comparison.kl, worst);
+    EXPECT_GT(worst, 2 * best); // x = 3 lies far out in its marginal, -0.2 near the middle
+    // A walker is outside when any coordinate is: (5, 0) lies outside [-1, 1]^2.
+    const Study off = study_from(R"(
+[ensemble]
+walkers = 4096
+init_point = [5.0, 0.0]
+[potential]
+kind = "harmonic"
+dim = 2
+[histogram]
+range = [[-1, 1], [-1, 1]]
+[run]
+steps = 0
+)");
+    EXPECT_EQ(run_study(off, *b).samples.back().outside, 4096u);
+    // The variance is the unbiased one (n - 1), here of 5 uniform starts.
+    const Study few =
+        study_from("[ensemble]\nwalkers = 5\ninit = \"uniform\"\nprecision = \"float64\"\n"
+                   "[potential]\nkind = \"harmonic\"\n[run]\nsteps = 0\n");
+    b->initialize(few.model, few.init, 0, few.walkers);
+    WalkerState w;
+    b->save(w);
+    double mean = 0, ss = 0;
+    for (double v : w.x)
+        mean += v / 5;
+    for (double v : w.x)
+        ss += (v - mean) * (v - mean);
+    EXPECT_NEAR(run_study(few, *b).samples.back().var[0], ss / 4, 1e-12 * ss);
+}
 
 TEST_P(StudyLaws, ScheduledTemperatureFollowsTheExactRecursion) {
     // Euler-Maruyama on a harmonic well under a linear schedule: V_{n+1} = a^2 V_n + 2 T_n dt/g.
@@ -374,6 +450,25 @@ trajectory_every = 100
         }));
         EXPECT_THROW(merge_shards(shards, &merged_study), Error);
     }
+    // A shard that stopped after its first sample (as an MPI rank whose walkers diverged):
+    // refused unless allowed, and then only the sample every shard reached is merged.
+    std::vector<ShardFile> shards;
+    for (std::uint64_t i = 0; i < 2; ++i) {
+        Study part = s;
+        part.shard = {i, 2};
+        shards.push_back({"shard " + std::to_string(i), part, run_study(part, *b)});
+    }
+    RunResult &stopped = shards[1].result;
+    stopped.stopped = true;
+    stopped.stop_reason = "walkers became non-finite";
+    for (std::size_t k = 1; k < stopped.accumulators.size(); ++k)
+        stopped.accumulators[k] = Accumulator{};
+    Study merged_study;
+    EXPECT_THROW(merge_shards(shards, &merged_study), Error);
+    const RunResult partial = merge_shards(shards, &merged_study, true);
+    EXPECT_TRUE(partial.stopped);
+    ASSERT_EQ(partial.samples.size(), 1u);
+    EXPECT_EQ(partial.samples[0].histograms[0].counts, whole.samples[0].histograms[0].counts);
 }
 
 TEST_P(StudyLaws, TrajectoriesAreTheEnsemblesOwnWalkers) {
