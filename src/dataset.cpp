@@ -163,7 +163,9 @@ std::vector<std::string> synthetic_keys(const std::string &model) {
         return {"n", "seed", "w_true", "b_true"};
     if (model == "linear_regression")
         return {"n", "seed", "w_true", "noise"};
-    return {"n", "seed", "w_true", "noise", "x_max"};
+    if (model == "sine_fit")
+        return {"n", "seed", "w_true", "noise", "x_max"};
+    return {"n", "seed", "w_true"}; // what every synthetic set reads
 }
 
 SyntheticSpec synthetic_defaults(const std::string &model) {
