@@ -27,6 +27,20 @@ Output run(const std::string &args) {
 
 const std::string kExamples = LGV_SOURCE_DIR "/data/examples/";
 
+/// `run` of an example with 4096 walkers and `steps` steps on the CPU, quietly.
+std::string small_run(const std::string &example, int steps) {
+    return "run " + kExamples + example +
+           " --backend cpu --quiet --set ensemble.walkers=4096 --set run.steps=" +
+           std::to_string(steps);
+}
+
+/// Runs `args`, expects exit status 0 and `part` somewhere in stdout + stderr.
+void expect_says(const std::string &args, const std::string &part) {
+    const Output o = run(args);
+    EXPECT_EQ(o.status, 0) << args << "\n" << o.out;
+    EXPECT_NE(o.out.find(part), std::string::npos) << args << "\n" << o.out;
+}
+
 } // namespace
 
 TEST(Cli, JsonDocumentHasEveryDocumentedKey) {
@@ -123,45 +137,27 @@ TEST(Cli, DivergenceStopsOrDropsWithAdvice) {
     o = run(args + " --json");
     EXPECT_EQ(o.status, 3) << o.out;
     EXPECT_EQ(o.out.find("excluded from histograms"), std::string::npos) << o.out;
-    o = run(args + " --set output.on_nonfinite=drop");
-    EXPECT_EQ(o.status, 0) << o.out;
-    EXPECT_NE(o.out.find("non-finite (NaN or inf)"), std::string::npos) << o.out;
-    o = run(args + " --set output.on_nonfinite=drop --json");
-    EXPECT_EQ(o.status, 0) << o.out;
-    EXPECT_NE(o.out.find("excluded from histograms"), std::string::npos) << o.out;
+    expect_says(args + " --set output.on_nonfinite=drop", "non-finite (NaN or inf)");
+    expect_says(args + " --set output.on_nonfinite=drop --json", "excluded from histograms");
 }
 
 TEST(Cli, ShardSummaryNamesTheShardsWalkers) {
     // Also when one shard holds every walker (4096 walkers = one block: the last shard's).
-    const std::string args = "run " + kExamples +
-                             "double_well.toml --backend cpu --quiet --set ensemble.walkers=4096 "
-                             "--set run.steps=10 --shard ";
-    Output o = run(args + "1/2");
-    EXPECT_EQ(o.status, 0) << o.out;
-    EXPECT_NE(o.out.find("walkers    4096 (shard 1/2: 4096, walkers 0..4095) in 1 chunk(s)"),
-              std::string::npos)
-        << o.out;
-    o = run(args + "0/2");
-    EXPECT_EQ(o.status, 0) << o.out;
-    EXPECT_NE(o.out.find("walkers    4096 (shard 0/2: 0) in 0 chunk(s)"), std::string::npos)
-        << o.out;
+    const std::string args = small_run("double_well.toml", 10) + " --shard ";
+    expect_says(args + "1/2", "walkers    4096 (shard 1/2: 4096, walkers 0..4095) in 1 chunk(s)");
+    expect_says(args + "0/2", "walkers    4096 (shard 0/2: 0) in 0 chunk(s)");
 }
 
 TEST(Cli, FirstPassageReferencesArePrintedUnderTheirOwnNames) {
     // kramers.toml (dt = 1e-3, T = 0.5, -1 -> 0): the chain's exact MFPT 10.2903, the
     // continuum's 10.2586 and Kramers' 8.20718 (see README), each under its own key and label.
-    const std::string args = "run " + kExamples +
-                             "kramers.toml --backend cpu --quiet --set ensemble.walkers=4096 "
-                             "--set run.steps=100";
+    const std::string args = small_run("kramers.toml", 100);
     Output o = run(args + " --json");
     ASSERT_EQ(o.status, 0) << o.out;
     const auto fp = nlohmann::json::parse(o.out)["first_passage"];
     EXPECT_NEAR(fp["exact"].get<double>(), 10.2903, 1e-4);
     EXPECT_NEAR(fp["exact_continuum"].get<double>(), 10.2586, 1e-4);
     EXPECT_NEAR(fp["kramers"].get<double>(), 8.20718, 1e-5);
-    o = run(args);
-    EXPECT_NE(o.out.find("exact for this dt (the Euler-Maruyama chain) 10.2903, continuum "
-                         "(dt -> 0) 10.2586, Kramers 1/k 8.20718"),
-              std::string::npos)
-        << o.out;
+    expect_says(args, "exact for this dt (the Euler-Maruyama chain) 10.2903, continuum (dt -> 0) "
+                      "10.2586, Kramers 1/k 8.20718");
 }
