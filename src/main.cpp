@@ -436,7 +436,7 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
         if (as_json) {
             std::cout << result_json(study, result) << "\n";
             const std::string advice = nonfinite_advice(study, result);
-            if (!advice.empty() && !result.stopped) // a stop's error line gives the advice
+            if (!advice.empty())
                 std::cerr << advice << "\n";
         } else {
             print_result(std::cout, study, result);

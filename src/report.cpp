@@ -146,6 +146,8 @@ std::string result_json(const Study &study, const RunResult &result) {
 }
 
 std::string nonfinite_advice(const Study &study, const RunResult &result) {
+    if (result.stopped)
+        return {}; // the stop's error line gives the advice
     for (const SampleResult &s : result.samples) {
         if (s.nonfinite == 0)
             continue;
@@ -272,7 +274,7 @@ void print_result(std::ostream &out, const Study &study, const RunResult &result
     if (result.stopped)
         out << "stopped: " << result.stop_reason << "\n";
     const std::string advice = nonfinite_advice(study, result);
-    if (!advice.empty() && !result.stopped)
+    if (!advice.empty())
         out << advice << "\n";
 }
 

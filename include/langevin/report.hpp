@@ -14,7 +14,8 @@ std::string result_json(const Study &study, const RunResult &result);
 /// Human-readable tables.
 void print_result(std::ostream &out, const Study &study, const RunResult &result);
 
-/// Advice printed when walkers become non-finite; empty when there are none.
+/// Advice printed when walkers become non-finite; empty when there are none or the run stopped
+/// on them (its error says the same).
 std::string nonfinite_advice(const Study &study, const RunResult &result);
 
 /// `langevin info`: backends, devices, potentials with parameters, integrators.
