@@ -74,6 +74,14 @@ inline unsigned grid_blocks(std::uint64_t count, int threads) {
     return static_cast<unsigned>((count + threads - 1) / threads);
 }
 
+/// Threads per block for `kernel`: `requested`, capped at the most its register use allows
+/// (whole warps). cudaFuncGetAttributes is a host-side lookup, cheap next to a launch.
+template <class Kernel> int block_threads(Kernel kernel, int requested) {
+    cudaFuncAttributes attributes{};
+    LGV_CUDA_CHECK(cudaFuncGetAttributes(&attributes, kernel));
+    return std::max(32, std::min(requested, attributes.maxThreadsPerBlock / 32 * 32));
+}
+
 /// Scratch space of the reductions, and the stepping coefficients.
 struct Workspace {
     DeviceBuffer counts, block_sums, best, coeffs;

@@ -40,8 +40,13 @@ void launch_advance_integrator(const Model &model, const std::vector<StepSegment
         if (std::any_of(segments.begin(), segments.end(),
                         [](const StepSegment &seg) { return seg.stream != cudaStream_t{}; }))
             LGV_CUDA_CHECK(cudaStreamSynchronize(cudaStream_t{}));
-        const int threads = block_size > 0 ? block_size : 256;
         const bool varying = table.size() > 1;
+        const bool checked = varying || model.target.active();
+        // A block size never changes a result: a kernel whose registers do not allow the
+        // requested block runs with the largest one it allows instead of failing to launch.
+        const int threads = block_threads(checked ? kernels::advance<Integ, Pot, T, D, true>
+                                                  : kernels::advance<Integ, Pot, T, D, false>,
+                                          block_size > 0 ? block_size : 256);
         for (std::size_t k = 0; k < segments.size(); ++k) {
             const StepSegment &seg = segments[k];
             const unsigned blocks = grid_blocks(seg.out.count, threads);
@@ -51,7 +56,7 @@ void launch_advance_integrator(const Model &model, const std::vector<StepSegment
             const std::uint64_t first = first_step + seg.offset;
             const std::uint64_t stride = seg.stride ? seg.stride : seg.out.count;
             const auto *c = coeffs + (varying ? seg.offset : 0);
-            if (varying || model.target.active())
+            if (checked)
                 kernels::advance<Integ, Pot, T, D, true><<<blocks, threads, 0, seg.stream>>>(
                     integ, pot, c, varying, model.target, model.seed, seg.out.first, first,
                     seg.steps, xin, vin, seg.in.hit, xout, vout, seg.out.hit, seg.out.count,
