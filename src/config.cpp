@@ -518,7 +518,9 @@ Study build_study(Reader &r, const std::string &source) {
     const std::string ikind =
         r.choice("integrator", "kind", "euler_maruyama", registry_names<Integrator>());
     IntegratorValues ivalues;
-    std::vector<std::string> inames;
+    // SGD keys of the other learning-rate schedules: refused, and neither read nor written to
+    // the resolved study (which resume and merge read back).
+    std::set<std::string> not_this_schedule;
     if (ikind == Sgd::name) {
         const std::string lr = r.choice("integrator", "lr_schedule", "constant",
                                         {"constant", "geometric", "logarithmic"});
@@ -527,18 +529,22 @@ Study build_study(Reader &r, const std::string &source) {
                                                      : Sgd::logarithmic;
         const std::map<std::string, std::string> only = {
             {"lr_final", "geometric"}, {"lr_steps", "geometric"}, {"lr_n0", "logarithmic"}};
-        for (const auto &[key, needs] : only)
-            if (needs != lr && r.has("integrator", key))
+        for (const auto &[key, needs] : only) {
+            if (needs == lr)
+                continue;
+            if (r.has("integrator", key))
                 r.fail("integrator", key, node_text(*r.find("integrator", key)),
                        "only applies to lr_schedule = \"" + needs + "\" (it is \"" + lr + "\")");
+            not_this_schedule.insert(key);
+        }
     }
     for_each_alternative<Integrator>([&](auto alt) {
         using I = decltype(alt);
         if (ikind == I::name)
-            for (const auto &p : I::params()) {
-                ivalues[p.name] = r.number("integrator", p.name, p.default_value);
-                inames.push_back(p.name);
-            }
+            for (const auto &p : I::params())
+                ivalues[p.name] = not_this_schedule.count(p.name)
+                                      ? p.default_value
+                                      : r.number("integrator", p.name, p.default_value);
     });
     if (r.has("integrator", "mass") && !ivalues.count("mass"))
         r.fail("integrator", "mass", node_text(*r.find("integrator", "mass")),

@@ -23,6 +23,17 @@ if [ "$mode" = shards ]; then
         "$langevin" merge "$dir/merged$k.h5" $(ls "$dir"/k$k-*.h5 | sort -r) >/dev/null
         $same "$dir/single.h5" "$dir/merged$k.h5"
     done
+    # SGD: the stored study (with its [data] and learning-rate keys) reads back for the merge.
+    for lr in constant geometric logarithmic; do
+        sgd=(run "$examples/sgd_linear.toml" --quiet --backend cpu --set ensemble.walkers=6000
+             --set ensemble.chunk=4096 --set run.steps=200 --set integrator.lr_schedule=$lr)
+        "$langevin" "${sgd[@]}" -o "$dir/sgd-$lr.h5" >/dev/null
+        for i in 0 1; do
+            "$langevin" "${sgd[@]}" --shard "$i/2" -o "$dir/sgd-$lr-$i.h5" >/dev/null
+        done
+        "$langevin" merge "$dir/sgd-$lr-merged.h5" "$dir/sgd-$lr-"[01].h5 >/dev/null
+        $same "$dir/sgd-$lr.h5" "$dir/sgd-$lr-merged.h5"
+    done
     expect_error() { # message-substring command...
         local want=$1
         shift
@@ -63,7 +74,7 @@ if [ "$mode" = shards ]; then
     if wait "$pid"; then echo "the shard finished before SIGTERM: make it longer"; exit 1; fi
     "$langevin" run --resume "$dir/term1.h5" --quiet >/dev/null
     $same "$dir/whole1.h5" "$dir/term1.h5"
-    echo "shards 2, 4, 7 merged: bitwise the single run; bad merges refused; shard resumed"
+    echo "shards 2, 4, 7 and SGD shards merged: bitwise the single run; bad merges refused; shard resumed"
     exit 0
 fi
 

@@ -189,6 +189,38 @@ TEST(Config, ExampleStudiesLoad) {
     EXPECT_THROW(load_study("/nonexistent/study.toml"), Error);
 }
 
+TEST(Config, ResolvedStudiesReadBackToThemselves) {
+    // Resume and merge read a study back from the resolved TOML stored in its results: it must
+    // parse, and resolve to the same text, for every example and every mode of each section.
+    std::vector<std::pair<std::string, std::vector<std::string>>> cases;
+    for (const char *name :
+         {"anneal_double_well", "brownian", "double_well", "harmonic", "kramers", "muller_brown",
+          "muller_brown_anneal", "rastrigin_anneal", "sgd_linear", "sgd_sine"})
+        cases.push_back({name, {}});
+    for (const char *lr : {"constant", "geometric", "logarithmic"})
+        for (const char *model : {"sgd_linear", "sgd_sine"})
+            cases.push_back({model, {std::string("integrator.lr_schedule=") + lr}});
+    cases.push_back({"sgd_linear", {"potential.kind=logistic_regression"}});
+    for (const char *t : {"constant", "geometric", "linear", "logarithmic"})
+        cases.push_back({"double_well", {std::string("temperature.kind=") + t}});
+    cases.push_back({"double_well", {"temperature.kind=piecewise", "temperature.knots=[[0, 1]]"}});
+    for (const char *init : {"point", "uniform", "gaussian"})
+        cases.push_back({"harmonic", {std::string("ensemble.init=") + init}});
+    cases.push_back({"double_well", {"first_passage.region=below", "first_passage.level=-1"}});
+    cases.push_back({"double_well", {"integrator.kind=baoab"}});
+    for (const auto &[name, sets] : cases) {
+        const std::string path = std::string(LGV_SOURCE_DIR "/data/examples/") + name + ".toml";
+        const Study s = load_study(path, sets);
+        const std::string what = name + " " + ::testing::PrintToString(sets);
+        try {
+            EXPECT_EQ(parse_study(s.resolved_toml, "<resolved>").resolved_toml, s.resolved_toml)
+                << what;
+        } catch (const Error &e) {
+            ADD_FAILURE() << what << ": " << e.what();
+        }
+    }
+}
+
 TEST(Config, SampleSteps) {
     Study s = study_from("[run]\nsteps = 10\nsample_every = 4\n");
     EXPECT_EQ(s.samples, (std::vector<std::uint64_t>{4, 8, 10}));
