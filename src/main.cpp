@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 #include <sys/stat.h>
@@ -38,6 +39,28 @@ extern "C" void on_signal(int sig) {
 bool exists(const std::string &path) {
     struct stat st;
     return ::stat(path.c_str(), &st) == 0;
+}
+
+/// Refuses, before any step is taken, an output file that could not be written (a folder, or
+/// in a folder that is missing or read-only) or that is one of the command's own inputs (which
+/// writing it would destroy, --force or not). `what` names the setting.
+void check_output(const std::string &what, const std::string &path,
+                  const std::vector<std::string> &inputs) {
+    namespace fs = std::filesystem;
+    LGV_REQUIRE(!path.empty(), what, " is empty: give a file name such as results.h5");
+    std::error_code ec;
+    LGV_REQUIRE(!fs::is_directory(path, ec), what, " = ", path,
+                ": is a folder; give a file name such as ",
+                (fs::path(path) / "results.h5").string());
+    const fs::path folder = fs::path(path).has_parent_path() ? fs::path(path).parent_path() : ".";
+    LGV_REQUIRE(fs::is_directory(folder, ec), what, " = ", path, ": the folder ", folder.string(),
+                " does not exist");
+    LGV_REQUIRE(::access(folder.c_str(), W_OK | X_OK) == 0, what, " = ", path,
+                ": cannot write in the folder ", folder.string(), " (", std::strerror(errno), ")");
+    for (const std::string &input : inputs)
+        LGV_REQUIRE(input.empty() || !exists(path) || !fs::equivalent(path, input, ec), what, " = ",
+                    path, " is also an input of this command (", input,
+                    "): writing it would destroy it; choose another output");
 }
 
 std::string human_seconds(double s) {
@@ -222,6 +245,7 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
             return 0;
         }
         if (app.got_subcommand("merge")) {
+            check_output("merge output", merged_output, shard_files);
             LGV_REQUIRE(force || !exists(merged_output), merged_output,
                         " exists: choose another output or add --force to overwrite it");
             std::vector<ShardFile> shards;
@@ -248,6 +272,10 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
             LGV_REQUIRE(study_path.empty() && overrides.empty(),
                         "--resume continues the stored study: give no study file or --set");
             LGV_REQUIRE(shard.empty(), "--resume continues the stored shard: give no --shard");
+            LGV_REQUIRE(run->count("--output") == 0,
+                        "--resume writes the output file the run "
+                        "was started with (",
+                        resume, "): give no -o");
             const std::string partial =
                 resume.size() > 8 && resume.substr(resume.size() - 8) == ".partial"
                     ? resume
@@ -264,6 +292,11 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
                         " of ", study.shard.count, "; resume with mpirun -np ", study.shard.count);
             state = std::move(cp.state);
             resume_state = &state;
+            check_output("--resume " + resume + ": the output", study.output, {});
+            // A file made there since the interruption (the run refused to overwrite one without
+            // --force when it started) is not overwritten without --force either.
+            LGV_REQUIRE(force || !exists(study.output), study.output,
+                        " exists: the resumed run would overwrite it; move it, or add --force");
             if (!backend.empty())
                 study.backend = backend;
         } else {
@@ -272,8 +305,10 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
                 overrides.push_back("backend.kind=" + backend);
             // -o is [output] file, so the stored configuration names the file written (a JSON
             // string is a valid TOML basic string).
-            if (!output.empty())
+            if (run->count("--output") > 0) {
+                LGV_REQUIRE(!output.empty(), "-o is empty: give a file name such as results.h5");
                 overrides.push_back("output.file=" + nlohmann::json(output).dump());
+            }
             study = load_study(study_path, overrides);
             if (!shard.empty()) {
                 LGV_REQUIRE(ranks.size() == 1, "--shard ", shard, " and mpirun -np ", ranks.size(),
@@ -283,6 +318,11 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
                 study.shard = Shard{std::uint64_t(ranks.rank()), std::uint64_t(ranks.size())};
             }
             if (!study.output.empty()) {
+                const auto resolved = nlohmann::json::parse(study.resolved_json);
+                std::string data_file;
+                if (resolved.contains("data") && resolved["data"].contains("file"))
+                    data_file = resolved["data"]["file"].get<std::string>();
+                check_output("[output] file (-o)", study.output, {study_path, data_file});
                 LGV_REQUIRE(force || !exists(study.output), study.output,
                             " exists: choose another output or add --force to overwrite it");
                 LGV_REQUIRE(force || !exists(rank_checkpoint(study.output, ranks)),
@@ -389,7 +429,11 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
                 std::cerr << who << "interrupted (" << e.what() << "); checkpoint written to "
                           << partial << "\ncontinue with: "
                           << (mpi ? "mpirun -np " + std::to_string(ranks.size()) + " " : "")
-                          << "langevin run --resume " << study.output << "\n";
+                          << "langevin run --resume " << study.output
+                          << (exists(study.output)
+                                  ? " --force (it replaces the existing " + study.output + ")"
+                                  : std::string())
+                          << "\n";
             // The other ranks may be waiting for this one: end the job (every rank's latest
             // checkpoint is complete, being replaced atomically).
             if (mpi)
@@ -427,9 +471,15 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
         }
         if (tty && !quiet)
             std::cerr << "\r" << std::string(110, ' ') << "\r";
+        // A failed write (a full disk) still prints the results, and keeps the checkpoint.
+        std::string write_error;
         if (!study.output.empty()) {
-            write_results(study.output, study, result);
-            remove_checkpoint(partial);
+            try {
+                write_results(study.output, study, result);
+                remove_checkpoint(partial);
+            } catch (const std::exception &e) {
+                write_error = e.what();
+            }
         }
         if (mpi)
             ranks.barrier(); // the other ranks may now remove their checkpoints
@@ -440,8 +490,15 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
                 std::cerr << advice << "\n";
         } else {
             print_result(std::cout, study, result);
-            if (!study.output.empty())
+            if (!study.output.empty() && write_error.empty())
                 std::cout << "output     " << study.output << "\n";
+        }
+        if (!write_error.empty()) {
+            std::cerr << "error: writing " << study.output << ": " << write_error
+                      << (exists(partial) ? "; the last checkpoint " + partial + " is kept"
+                                          : std::string())
+                      << "\n";
+            return 1;
         }
         if (result.stopped) {
             std::cerr << "error: " << result.stop_reason << "\n";

@@ -63,7 +63,13 @@ done
 kill -TERM "$pid"
 if wait "$pid"; then echo "SIGTERM exit status was 0"; exit 1; fi
 grep -q "continue with: langevin run --resume" "$dir/term.err"
-"$langevin" run --resume "$dir/term.h5" --quiet >/dev/null
+# A file made at the output since the interruption is not overwritten without --force.
+cp "$dir/whole.h5" "$dir/term.h5"
+if "$langevin" run --resume "$dir/term.h5" --quiet >/dev/null 2>"$dir/err"; then exit 1; fi
+grep -q -- "--force" "$dir/err"
+cmp -s "$dir/whole.h5" "$dir/term.h5" || { echo "resume overwrote a file without --force"; exit 1; }
+echo "stale" >"$dir/term.h5"
+"$langevin" run --resume "$dir/term.h5" --quiet --force >/dev/null
 "$python" "$(dirname "$0")/h5_same_results.py" "$dir/whole.h5" "$dir/term.h5" --attributes
 # An existing output is never overwritten without --force.
 if "$langevin" "${args[@]}" -o "$dir/whole.h5" >/dev/null 2>"$dir/err"; then exit 1; fi

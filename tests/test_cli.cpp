@@ -1,6 +1,10 @@
 // The command line as a user runs it: `langevin run STUDY --json`, `langevin info`, errors.
 #include <array>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -160,4 +164,47 @@ TEST(Cli, FirstPassageReferencesArePrintedUnderTheirOwnNames) {
     EXPECT_NEAR(fp["kramers"].get<double>(), 8.20718, 1e-5);
     expect_says(args, "exact for this dt (the Euler-Maruyama chain) 10.2903, continuum (dt -> 0) "
                       "10.2586, Kramers 1/k 8.20718");
+}
+
+TEST(Cli, OutputsThatCannotBeWrittenAreRefusedBeforeAnyStep) {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("langevin_cli_" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir / "folder");
+    const std::string study = (dir / "study.toml").string(), data = (dir / "pairs.csv").string();
+    fs::copy_file(kExamples + "harmonic.toml", study);
+    { std::ofstream(data) << "x,y\n0,1\n1,2\n2,3\n3,4\n4,5\n"; }
+    auto read = [](const std::string &path) {
+        std::ifstream in(path, std::ios::binary);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    const std::string study_text = read(study), data_text = read(data);
+    // Each is refused with status 1 and its reason, before a step (no summary is printed).
+    auto expect_refused = [](const std::string &args, const std::string &part) {
+        const Output o = run(args);
+        EXPECT_EQ(o.status, 1) << args << "\n" << o.out;
+        EXPECT_NE(o.out.find(part), std::string::npos) << args << "\n" << o.out;
+        EXPECT_EQ(o.out.find("walker-steps/s"), std::string::npos) << args << "\n" << o.out;
+    };
+    const std::string run_study =
+        "run " + study + " --backend cpu --quiet --set ensemble.walkers=256 --set run.steps=10";
+    expect_refused(run_study + " -o " + (dir / "missing/x.h5").string(),
+                   "the folder " + (dir / "missing").string() + " does not exist");
+    expect_refused(run_study + " -o " + (dir / "folder").string() + " --force",
+                   "is a folder; give a file name such as");
+    expect_refused(run_study + " -o ''", "-o is empty");
+    // One of the command's own inputs, even with --force: the study, the SGD data, a shard.
+    expect_refused(run_study + " -o " + study + " --force", "is also an input of this command");
+    expect_refused("run " + kExamples + "sgd_linear.toml --quiet --set run.steps=10 --set " +
+                       "data.file='\"" + data + "\"' -o " + data + " --force",
+                   "is also an input of this command");
+    EXPECT_EQ(read(study), study_text);
+    EXPECT_EQ(read(data), data_text);
+    const std::string shard = (dir / "shard.h5").string();
+    ASSERT_EQ(run(run_study + " --shard 0/1 -o " + shard).status, 0);
+    const std::string shard_bytes = read(shard);
+    expect_refused("merge " + shard + " " + shard + " --force", "is also an input of this command");
+    EXPECT_EQ(read(shard), shard_bytes);
+    expect_refused("run --resume " + shard + " -o " + (dir / "other.h5").string(), "give no -o");
+    fs::remove_all(dir);
 }

@@ -200,7 +200,17 @@ std::uint64_t Group::attr_u64(const std::string &name) const {
     return read_attr<std::uint64_t>(id(), name);
 }
 
+namespace {
+/// Errors are thrown with what failed; the library's own error stack on stderr would only bury
+/// them.
+void silence_library_errors() {
+    static const bool silenced = (H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr), true);
+    (void)silenced;
+}
+} // namespace
+
 File File::create(const std::string &path) {
+    silence_library_errors();
     File f;
     f.path_ = path;
     f.h_ = Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose,
@@ -208,6 +218,7 @@ File File::create(const std::string &path) {
     return f;
 }
 File File::open(const std::string &path) {
+    silence_library_errors();
     File f;
     f.path_ = path;
     f.h_ = Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, "opening " + path);
