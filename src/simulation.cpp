@@ -326,6 +326,82 @@ std::vector<std::uint64_t> sample_steps_count(std::uint64_t steps, std::uint64_t
     return out;
 }
 
+namespace {
+/// What every sample observes. Without a target the passage axis keeps its one default bin
+/// (every walker in the first slot), as stored files have it.
+ObserveSpec observe_spec(const Study &study) {
+    ObserveSpec spec;
+    spec.grid = study.grid;
+    spec.init = study.init;
+    if (study.model.target.active())
+        spec.passage = Axis{0.0, double(study.steps) + 1e-9, study.passage_bins};
+    return spec;
+}
+} // namespace
+
+void check_stored_totals(const Study &study, const std::vector<Accumulator> &totals,
+                         const std::string &source) {
+    const int dim = study.model.dim();
+    std::size_t marginal = 0;
+    for (int d = 0; d < dim; ++d)
+        marginal += std::size_t(study.grid.axes[d].bins) + 2;
+    const std::size_t joint =
+        dim == 2 && study.grid.joint
+            ? std::size_t(study.grid.axes[0].bins) * std::size_t(study.grid.axes[1].bins) + 2
+            : 0;
+    const std::size_t basins = std::size_t(
+        std::visit([](const auto &p) { return p.basin_count(); }, study.model.potential));
+    const Axis passage_axis = observe_spec(study).passage;
+    const std::size_t passage = passage_axis.bins > 0 ? std::size_t(passage_axis.bins) + 2 : 0;
+    LGV_REQUIRE(totals.size() == study.samples.size(), source, ": holds ", totals.size(),
+                " samples; its study has ", study.samples.size(),
+                " (the file is damaged or was edited)");
+    for (std::size_t k = 0; k < totals.size(); ++k) {
+        const Accumulator &a = totals[k];
+        if (a.empty()) // a sample not reached yet
+            continue;
+        LGV_REQUIRE(a.marginal.size() == marginal && a.joint.size() == joint &&
+                        a.basins.size() == basins && a.passage.size() == passage &&
+                        a.sums.size() == std::size_t(moment_width(dim)) &&
+                        (a.best_position.empty() || a.best_position.size() == std::size_t(dim)),
+                    source, ": sample ", k, "'s totals do not fit its study (", dim,
+                    "-D, histogram, basins, first passage): the file is damaged or was edited");
+    }
+}
+
+void check_stored_state(const Study &study, const RunState &state, const std::string &source) {
+    check_stored_totals(study, state.samples, source);
+    const WalkerRange range = shard_range(study.walkers, study.shard);
+    const std::uint64_t own = range.end - range.begin, chunk = state.chunk_walkers;
+    const auto damaged = [&](const std::string &what) {
+        throw Error(detail::concat(source, ": ", what, " (the file is damaged or was edited)"));
+    };
+    if (chunk == 0 && (state.chunk != 0 || state.step != 0 || !state.walkers.x.empty()))
+        damaged("progress is recorded, but no chunk size");
+    if (chunk == 0)
+        return;
+    if ((chunk % kMomentBlock != 0 && chunk != own) || chunk > own)
+        damaged(detail::concat("its chunk size ", chunk, " does not fit the ", own, " walkers"));
+    if (state.chunk > (own + chunk - 1) / chunk)
+        damaged(detail::concat("chunk ", state.chunk, " is past the last"));
+    if (state.step > study.steps)
+        damaged(detail::concat("step ", state.step, " is past the study's ", study.steps));
+    const std::vector<std::uint64_t> &at = study.samples;
+    const std::size_t next = state.next_sample;
+    if (next > at.size() || (next > 0 && at[next - 1] > state.step) ||
+        (next < at.size() && at[next] < state.step))
+        damaged(detail::concat("its next sample ", next, " does not follow step ", state.step));
+    if (state.walkers.x.empty())
+        return;
+    const std::uint64_t first = state.chunk * chunk;
+    const std::uint64_t count = first < own ? std::min(chunk, own - first) : 0;
+    const std::size_t values = std::size_t(count) * std::size_t(study.model.dim());
+    if (state.walkers.x.size() != values || state.walkers.v.size() != values ||
+        state.walkers.hit.size() != (study.model.target.active() ? count : 0))
+        damaged(detail::concat("its walkers do not fit chunk ", state.chunk, " (", count,
+                               " walkers, ", study.model.dim(), "-D)"));
+}
+
 RunResult run_study(const Study &study, const RunHooks &hooks, RunState *resume) {
     auto backend = make_backend(study.backend, study.options);
     return run_study(study, *backend, hooks, resume);
@@ -356,11 +432,7 @@ RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks,
     state.chunk_walkers = chunk;
     state.samples.resize(samples.size());
 
-    ObserveSpec spec;
-    spec.grid = study.grid;
-    spec.init = study.init;
-    if (model.target.active())
-        spec.passage = Axis{0.0, double(study.steps) + 1e-9, study.passage_bins};
+    const ObserveSpec spec = observe_spec(study);
 
     RunResult result;
     result.backend = backend.name();

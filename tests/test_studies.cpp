@@ -530,6 +530,87 @@ TEST(Output, ResultsFileIsWrittenAtomically) {
     EXPECT_THROW(write_results("/nonexistent/dir/x.h5", s, r), Error);
 }
 
+TEST(Output, DamagedOrEditedCheckpointsAndShardsAreRefused) {
+    const char *toml = R"(
+[ensemble]
+walkers = 10000
+chunk = 4096
+[potential]
+kind = "double_well"
+[run]
+steps = 300
+samples = 3
+[first_passage]
+level = 0.5
+[output]
+checkpoint_every = 150
+)";
+    const Study s = study_from(toml);
+    // The state at step 150 of chunk 1: samples 0 done, walkers in progress.
+    RunState kept;
+    RunHooks hooks;
+    hooks.checkpoint = [&](const RunState &st) {
+        if (st.chunk == 1 && st.step == 150)
+            kept = st;
+    };
+    run_study(s, hooks);
+    ASSERT_EQ(kept.next_sample, 1u);
+    ASSERT_FALSE(kept.walkers.x.empty());
+    EXPECT_NO_THROW(check_stored_state(s, kept, "cp"));
+    auto refused = [&](const Study &study, const RunState &st, const std::string &part) {
+        try {
+            check_stored_state(study, st, "cp");
+            ADD_FAILURE() << "accepted; want '" << part << "'";
+        } catch (const Error &e) {
+            EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+        }
+    };
+    RunState bad = kept;
+    bad.step = 301;
+    refused(s, bad, "cp: step 301 is past the study's 300 (the file is damaged or was edited)");
+    bad = kept;
+    bad.next_sample = 2; // sample 1 is at step 200, after step 150
+    refused(s, bad, "its next sample 2 does not follow step 150");
+    bad = kept;
+    bad.chunk = 4; // chunks 0, 1, 2 hold the 10000 walkers
+    refused(s, bad, "chunk 4 is past the last");
+    bad = kept;
+    bad.chunk_walkers = 5;
+    refused(s, bad, "its chunk size 5 does not fit the 10000 walkers");
+    bad = kept;
+    bad.walkers.x.pop_back();
+    refused(s, bad, "its walkers do not fit chunk 1 (4096 walkers, 1-D)");
+    bad = kept;
+    bad.walkers.hit.clear();
+    refused(s, bad, "its walkers do not fit chunk 1");
+    bad = kept;
+    bad.samples.pop_back();
+    refused(s, bad, "holds 2 samples; its study has 3");
+    bad = kept;
+    bad.samples[0].basins.push_back(0);
+    refused(s, bad, "sample 0's totals do not fit its study");
+    // The same state against a study with other bins, another dimension, or no target.
+    refused(study_from(toml, {"histogram.bins=99"}), kept, "sample 0's totals do not fit");
+    refused(study_from(
+                toml, {"potential.kind=harmonic", "potential.dim=2", "first_passage.coordinate=1"}),
+            kept, "sample 0's totals do not fit");
+    // Read from files: a checkpoint and a shard whose stored study was edited.
+    const std::string path = ::testing::TempDir() + "edited.h5";
+    const Study other = study_from(toml, {"histogram.bins=99"});
+    write_checkpoint(path, other, kept);
+    EXPECT_THROW(read_checkpoint(path), Error);
+    Study shard = s;
+    shard.shard = Shard{1, 2};
+    const RunResult part = run_study(shard);
+    write_results(path, shard, part);
+    EXPECT_NO_THROW(read_shard(path));
+    Study edited = other;
+    edited.shard = shard.shard;
+    write_results(path, edited, part);
+    EXPECT_THROW(read_shard(path), Error);
+    std::remove(path.c_str());
+}
+
 TEST(Output, NumbersAreScalarAttributesAndOneElementArraysStillRead) {
     const std::string path = ::testing::TempDir() + "attributes.h5";
     {

@@ -190,6 +190,13 @@ void summarise_run(const Study &study, const std::vector<Accumulator> &totals, R
 /// Runs a study on the backend it names.
 RunResult run_study(const Study &study, const RunHooks &hooks = {}, RunState *resume = nullptr);
 
+/// Refuses stored totals (a checkpoint's or a shard's, read from `source`) whose shapes do not
+/// fit `study`: a damaged or edited file is an error, never a crash or a wrong result.
+void check_stored_totals(const Study &study, const std::vector<Accumulator> &totals,
+                         const std::string &source);
+/// The same for a whole checkpoint: its totals, counters and walkers.
+void check_stored_state(const Study &study, const RunState &state, const std::string &source);
+
 /// Runs a study on a given backend (tests use it to vary backends and options).
 RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks = {},
                     RunState *resume = nullptr);

@@ -383,7 +383,11 @@ ShardFile read_shard(const std::string &path) {
             tr.steps.push_back(std::uint64_t(s));
         tr.positions = pos.read_doubles("value");
         tr.walkers = tr.steps.empty() ? 0 : tr.positions.size() / (tr.steps.size() * tr.dim);
+        LGV_REQUIRE(tr.positions.size() == tr.steps.size() * tr.walkers * std::size_t(tr.dim), path,
+                    ": its trajectories do not fit its study (", tr.dim,
+                    "-D): the file is damaged or was edited");
     }
+    check_stored_totals(f.study, r.accumulators, path);
     return f;
 }
 
@@ -420,6 +424,7 @@ Checkpoint read_checkpoint(const std::string &path) {
     c.state.walkers.x = untranspose(walkers.open("position").read_doubles("value"));
     c.state.walkers.v = untranspose(walkers.open("velocity").read_doubles("value"));
     c.state.walkers.hit = cp.read_u64("hit");
+    check_stored_state(c.study, c.state, path);
     return c;
 }
 
