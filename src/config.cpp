@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -880,12 +881,28 @@ Study parse_study(const std::string &text, const std::string &source,
     return build_study(reader, source);
 }
 
+std::string unreadable_input(const std::string &path) {
+    std::error_code ec;
+    const auto status = std::filesystem::status(path, ec);
+    if (!std::filesystem::exists(status))
+        return "no such file";
+    if (std::filesystem::is_directory(status))
+        return "is a folder, not a file";
+    return "";
+}
+
 Study load_study(const std::string &path, const std::vector<std::string> &overrides) {
+    const std::string why = unreadable_input(path);
+    LGV_REQUIRE(why.empty(), path, ": cannot open the study file: ", why);
     std::ifstream in(path);
     LGV_REQUIRE(in, path, ": cannot open the study file");
-    std::stringstream text;
-    text << in.rdbuf();
-    return parse_study(text.str(), path, overrides);
+    // Read at most kMaxStudyBytes + 1: a device such as /dev/zero must not fill the memory.
+    constexpr std::size_t kMaxStudyBytes = std::size_t(1) << 24;
+    std::string text(kMaxStudyBytes + 1, '\0');
+    in.read(text.data(), std::streamsize(text.size()));
+    text.resize(std::size_t(in.gcount()));
+    LGV_REQUIRE(text.size() <= kMaxStudyBytes, path, ": more than 16 MiB: not a study file");
+    return parse_study(text, path, overrides);
 }
 
 } // namespace langevin

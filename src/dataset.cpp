@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "io/hdf5.hpp"
+#include "langevin/config.hpp"
 #include "langevin/data.hpp"
 #include "langevin/error.hpp"
 #include "langevin/rng.hpp"
@@ -138,9 +139,11 @@ std::shared_ptr<const Dataset> synthetic_dataset(const SyntheticSpec &spec) {
 
 std::shared_ptr<const Dataset> load_dataset(const std::string &path, const std::string &x_name,
                                             const std::string &y_name) {
+    const std::string why = unreadable_input(path);
+    LGV_REQUIRE(why.empty(), "[data] file = \"", path, "\": ", why);
     {
         std::ifstream probe(path);
-        LGV_REQUIRE(probe.good(), "[data] file = \"", path, "\": no such file (or not readable)");
+        LGV_REQUIRE(probe.good(), "[data] file = \"", path, "\": not readable");
     }
     const bool hdf5 =
         path.size() > 3 && (path.substr(path.size() - 3) == ".h5" ||

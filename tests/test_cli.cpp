@@ -102,6 +102,18 @@ TEST(Cli, ErrorsAreClearAndNonZero) {
     o = run("run /nonexistent.toml");
     EXPECT_EQ(o.status, 1);
     EXPECT_NE(o.out.find("cannot open"), std::string::npos) << o.out;
+    // A folder is not the default study; an endless device is not read into memory.
+    o = run("run " + kExamples);
+    EXPECT_EQ(o.status, 1);
+    EXPECT_NE(o.out.find("cannot open the study file: is a folder, not a file"), std::string::npos)
+        << o.out;
+    o = run("run /dev/zero");
+    EXPECT_EQ(o.status, 1);
+    EXPECT_NE(o.out.find("/dev/zero: more than 16 MiB: not a study file"), std::string::npos)
+        << o.out;
+    o = run("run " + kExamples + "sgd_linear.toml --set data.file=" + kExamples);
+    EXPECT_EQ(o.status, 1);
+    EXPECT_NE(o.out.find("\": is a folder, not a file"), std::string::npos) << o.out;
     // Bad arguments are bad input too: status 1 and "error:", whatever the parser's own code.
     o = run("run " + kExamples + "double_well.toml --backend gpu");
     EXPECT_EQ(o.status, 1);

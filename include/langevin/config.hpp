@@ -16,4 +16,8 @@ Study load_study(const std::string &path, const std::vector<std::string> &overri
 Study parse_study(const std::string &text, const std::string &source,
                   const std::vector<std::string> &overrides = {});
 
+/// Why `path` cannot be read as an input file ("no such file", "is a folder"), or "" (a file, a
+/// pipe such as <(...), a device).
+std::string unreadable_input(const std::string &path);
+
 } // namespace langevin
