@@ -20,6 +20,8 @@ json num(double value) {
 }
 
 std::string fixed(double v, int precision = 4) {
+    if (std::isnan(v))
+        return "n/a"; // e.g. the mean of no finite walker
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.*g", precision, v);
     return buf;
@@ -151,13 +153,14 @@ std::string nonfinite_advice(const Study &study, const RunResult &result) {
     for (const SampleResult &s : result.samples) {
         if (s.nonfinite == 0)
             continue;
-        const double dt = integrator_dt(study.model);
         return detail::concat(
             "warning: ", s.nonfinite, " of ", study.walkers,
             " walkers were non-finite (NaN or inf) by step ", s.step, " (first sample with any; ",
-            "they are excluded from histograms and moments). [integrator] dt = ", dt,
-            " is probably too large for this potential: try dt = ", dt / 10,
-            " (--set integrator.dt=", dt / 10, ").");
+            "they are excluded from histograms and moments",
+            study.model.target.active()
+                ? ", but first-passage counts keep those that reached the target before"
+                : "",
+            "). ", nonfinite_remedy(study), ".");
     }
     return {};
 }

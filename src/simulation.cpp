@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <map>
 
 #include "langevin/boltzmann.hpp"
@@ -146,7 +147,8 @@ SampleResult summarise(const Study &study, std::uint64_t step, const Accumulator
         const double m1 = acc.sum(3 + d) / n, m2 = acc.sum(3 + dim + d) / n;
         s.mean[d] = shift[d] + m1;
         // Rounding can leave a tiny negative for walkers that all sit at one point.
-        s.var[d] = n > 1 ? std::max(0.0, (m2 - m1 * m1) * n / (n - 1)) : 0.0;
+        s.var[d] = n > 1 ? std::max(0.0, (m2 - m1 * m1) * n / (n - 1))
+                         : std::numeric_limits<double>::quiet_NaN();
     }
     s.mean_energy = acc.sum(1) / n;
     if (model.underdamped())
@@ -338,6 +340,17 @@ ObserveSpec observe_spec(const Study &study) {
     return spec;
 }
 } // namespace
+
+std::string nonfinite_remedy(const Study &study) {
+    const double dt = model_dt(study.model);
+    const char *key = study.sgd.active ? "lr" : "dt";
+    return detail::concat(
+        "[integrator] ", key, " = ", dt, " is probably too large for this ",
+        study.sgd.active ? "loss" : "potential", ": try --set integrator.", key, "=", dt / 10,
+        study.model.precision == Precision::float32 ? " (or --set ensemble.precision=float64 if "
+                                                      "the energy's values exceed float32's 3.4e38)"
+                                                    : "");
+}
 
 void check_stored_totals(const Study &study, const std::vector<Accumulator> &totals,
                          const std::string &source) {
@@ -532,9 +545,8 @@ RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks,
                     result.stop_reason = detail::concat(
                         nonfinite, " walker(s) of chunk ", state.chunk, " (walkers ", first, "..",
                         first + count - 1, ") became non-finite by step ", target, " (sample ",
-                        state.next_sample, "); [integrator] dt = ", dt,
-                        " is probably too large for this potential: try --set integrator.dt=",
-                        dt / 10, ", or on_nonfinite = \"drop\" to exclude them and go on");
+                        state.next_sample, "); ", nonfinite_remedy(study),
+                        "; or on_nonfinite = \"drop\" to exclude them and go on");
                     break;
                 }
                 if (state.next_sample == samples.size() || state.next_sample % 8 == 0 ||

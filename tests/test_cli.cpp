@@ -155,6 +155,28 @@ TEST(Cli, DivergenceStopsOrDropsWithAdvice) {
     EXPECT_EQ(o.out.find("excluded from histograms"), std::string::npos) << o.out;
     expect_says(args + " --set output.on_nonfinite=drop", "non-finite (NaN or inf)");
     expect_says(args + " --set output.on_nonfinite=drop --json", "excluded from histograms");
+    // float32 (harmonic.toml's): float64 is the other remedy.
+    expect_says(args + " --set output.on_nonfinite=drop",
+                "(or --set ensemble.precision=float64 if the energy's values exceed float32's");
+    // No finite walker: no mean and no variance (n/a, null), not a variance of 0.
+    o = run(args + " --set output.on_nonfinite=drop --json");
+    ASSERT_EQ(o.status, 0) << o.out;
+    const auto last =
+        nlohmann::json::parse(o.out.substr(0, o.out.rfind("warning:")))["samples"].back();
+    ASSERT_EQ(last["nonfinite"], 4096) << o.out;
+    EXPECT_TRUE(last["mean"][0].is_null());
+    EXPECT_TRUE(last["var"][0].is_null());
+    expect_says(args + " --set output.on_nonfinite=drop", "final mean n/a   variance n/a");
+    // A target: the first-passage counts keep walkers that reached it before diverging.
+    expect_says(args + " --set output.on_nonfinite=drop --set first_passage.level=0.5",
+                "but first-passage counts keep those that reached the target before");
+    // SGD's step is its learning rate.
+    o = run("run " + kExamples + "sgd_linear.toml -q --set integrator.lr=100");
+    EXPECT_EQ(o.status, 3) << o.out;
+    EXPECT_NE(o.out.find("[integrator] lr = 100 is probably too large for this loss: try --set "
+                         "integrator.lr=10"),
+              std::string::npos)
+        << o.out;
 }
 
 TEST(Cli, ShardSummaryNamesTheShardsWalkers) {

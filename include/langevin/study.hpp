@@ -190,6 +190,10 @@ void summarise_run(const Study &study, const std::vector<Accumulator> &totals, R
 /// Runs a study on the backend it names.
 RunResult run_study(const Study &study, const RunHooks &hooks = {}, RunState *resume = nullptr);
 
+/// What to try when walkers became non-finite: a step (or SGD learning rate) ten times smaller,
+/// and in float32 also float64 (an energy beyond 3.4e38 overflows float32 at any step).
+std::string nonfinite_remedy(const Study &study);
+
 /// Refuses stored totals (a checkpoint's or a shard's, read from `source`) whose shapes do not
 /// fit `study`: a damaged or edited file is an error, never a crash or a wrong result.
 void check_stored_totals(const Study &study, const std::vector<Accumulator> &totals,
