@@ -837,6 +837,9 @@ Study build_study(Reader &r, const std::string &source) {
     // [output]
     s.output = r.text("output", "file", "");
     s.trajectories = r.integer("output", "trajectories", 0, 0, 1000000);
+    if (s.trajectories > s.walkers)
+        r.fail("output", "trajectories", std::to_string(s.trajectories),
+               detail::concat("records walkers 0..k-1: at most [ensemble] walkers = ", s.walkers));
     s.trajectory_every =
         r.integer("output", "trajectory_every", std::max<std::int64_t>(1, s.steps / 1000), 1);
     s.checkpoint_every = r.integer("output", "checkpoint_every", 0, 0);

@@ -179,6 +179,12 @@ TEST(Config, ErrorsNameKeyValueRuleAndLine) {
     EXPECT_CONTAINS(error_of("[potential]\nkind = \"harmonic\"\n[data]\nn = 3\n"),
                     "<test>:3: [data] applies only to data-defined potentials");
     EXPECT_CONTAINS(error_of("", {"data.n=3"}), "--set data.n: [data] applies only");
+    // More trajectories than walkers would be cut silently.
+    EXPECT_CONTAINS(error_of("", {"ensemble.walkers=200", "output.trajectories=201"}),
+                    "[output] trajectories = 201: records walkers 0..k-1: at most [ensemble] "
+                    "walkers = 200");
+    EXPECT_EQ(study_from("", {"ensemble.walkers=200", "output.trajectories=200"}).trajectories,
+              200u);
 }
 
 TEST(Config, ExampleStudiesLoad) {
