@@ -44,8 +44,18 @@ def load(path):
     """Everything the figures need from one results file, as plain numpy arrays and dicts."""
     if not os.path.exists(path):
         raise PlotError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise PlotError(f"{path}: is a folder, not a results file")
     if not h5py.is_hdf5(path):
         raise PlotError(f"{path}: not an HDF5 file (langevin writes results with -o OUT.h5)")
+    try:
+        return _read(path)
+    except (OSError, KeyError, ValueError) as e:
+        # A truncated or damaged file opens (or not) and then lacks what langevin writes.
+        raise PlotError(f"{path}: cannot be read as a langevin results file ({e})") from e
+
+
+def _read(path):
     with h5py.File(path, "r") as f:
         if "observables" not in f or "parameters" not in f:
             raise PlotError(f"{path}: not a langevin results file (no /observables or "
@@ -386,16 +396,37 @@ def plot(paths, out_dir=".", fmt="png", dpi=100):
     if fmt not in FORMATS:
         raise PlotError(f"--format {fmt}: want one of {', '.join(FORMATS)}")
     runs = [load(p) for p in paths]
+    # Files of one name in different folders (a/x.h5, b/x.h5) get their folder in the figure
+    # names, so that no figure replaces another.
+    names = [r["name"] for r in runs]
+    for r in runs:
+        if names.count(r["name"]) > 1:
+            folder = os.path.basename(os.path.dirname(os.path.abspath(r["path"])))
+            r["name"] = f"{folder}_{r['name']}"
+    seen = {}
+    for r in runs:  # the same file given twice, or folders of one name
+        seen[r["name"]] = seen.get(r["name"], 0) + 1
+        if seen[r["name"]] > 1:
+            r["name"] += f"_{seen[r['name']]}"
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise PlotError(f"--out {out_dir}: is a file, not a folder")
     plt = _pyplot()
-    os.makedirs(out_dir, exist_ok=True)
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as e:
+        raise PlotError(f"--out {out_dir}: cannot make the folder ({e.strerror})") from e
     written = []
 
     def save(fig, name):
         if fig is None:
             return
         path = os.path.join(out_dir, f"{name}.{fmt}")
-        fig.savefig(path, dpi=dpi)
-        plt.close(fig)
+        try:
+            fig.savefig(path, dpi=dpi)
+        except OSError as e:
+            raise PlotError(f"{path}: cannot write it ({e.strerror or e})") from e
+        finally:
+            plt.close(fig)
         written.append(path)
 
     # Annealing runs of the same potential share one figure (several schedules side by side).

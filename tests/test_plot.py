@@ -201,6 +201,34 @@ class Figures(unittest.TestCase):
         self.assertIn("missing.h5: no such file", r.stderr)
         with self.assertRaisesRegex(lp.PlotError, "want one of png, pdf, svg"):
             lp.plot([FILES["kramers"]], TMP, "gif")
+        # A truncated results file, and --out naming a file: errors, not tracebacks.
+        truncated = os.path.join(TMP, "truncated.h5")
+        with open(FILES["kramers"], "rb") as f, open(truncated, "wb") as g:
+            g.write(f.read(4096))
+        r = subprocess.run([LANGEVIN, "plot", truncated, "--out", TMP], capture_output=True,
+                           text=True)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("truncated.h5: cannot be read as a langevin results file", r.stderr)
+        self.assertNotIn("Traceback", r.stderr)
+        r = subprocess.run([LANGEVIN, "plot", FILES["kramers"], "--out", text],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("notes.txt: is a file, not a folder", r.stderr)
+        self.assertNotIn("Traceback", r.stderr)
+
+    def test_files_of_one_name_in_two_folders_keep_their_own_figures(self):
+        copies = []
+        for folder in ("a", "b"):
+            os.makedirs(os.path.join(TMP, folder), exist_ok=True)
+            copies.append(os.path.join(TMP, folder, "x.h5"))
+            shutil.copy(FILES["kramers"], copies[-1])
+        out = os.path.join(TMP, "twins")
+        written = lp.plot(copies + [copies[0]], out, "png", dpi=40)
+        names = [os.path.basename(p) for p in written]
+        self.assertEqual(len(names), len(set(names)), names)
+        for want in ("a_x_first_passage.png", "b_x_first_passage.png",
+                     "a_x_2_first_passage.png"):
+            self.assertIn(want, names)
 
 
 if __name__ == "__main__":
