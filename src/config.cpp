@@ -21,10 +21,10 @@ constexpr const char *kSections[] = {"ensemble", "potential",     "integrator", 
                                      "run",      "first_passage", "output",     "histogram",
                                      "backend",  "data"};
 
-std::string join(const std::vector<std::string> &items) {
+std::string join(const std::vector<std::string> &items, const std::string &separator = ", ") {
     std::string out;
-    for (const auto &s : items)
-        out += (out.empty() ? "" : ", ") + s;
+    for (std::size_t k = 0; k < items.size(); ++k)
+        out += (k ? separator : "") + items[k];
     return out;
 }
 
@@ -97,6 +97,9 @@ public:
     std::int64_t integer(const std::string &section, const std::string &key, std::int64_t fallback,
                          std::int64_t min, std::int64_t max = INT64_MAX) {
         used_[section].insert(key);
+        const std::string rule =
+            max == INT64_MAX ? detail::concat("must be an integer >= ", min)
+                             : detail::concat("must be an integer in [", min, ", ", max, "]");
         std::int64_t v = fallback;
         if (const toml::node *n = find(section, key)) {
             if (auto i = n->value_exact<std::int64_t>())
@@ -105,12 +108,10 @@ public:
                      f && *f == std::floor(*f) && std::fabs(*f) < 9.0e18)
                 v = static_cast<std::int64_t>(*f); // 1e6 is fine
             else
-                fail(section, key, node_text(*n), "must be an integer");
+                fail(section, key, node_text(*n), rule);
         }
         if (v < min || v > max)
-            fail(section, key, detail::concat(v),
-                 max == INT64_MAX ? detail::concat("must be an integer >= ", min)
-                                  : detail::concat("must be an integer in [", min, ", ", max, "]"));
+            fail(section, key, detail::concat(v), rule);
         resolved_[section].insert_or_assign(key, v);
         return v;
     }
@@ -155,7 +156,8 @@ public:
                 for (const auto &e : *a) {
                     auto x = e.value<double>();
                     if (!x || !std::isfinite(*x))
-                        fail(section, key, node_text(*n), "must be a list of finite numbers");
+                        fail(section, key, node_text(*n),
+                             "must be a finite number or a list of finite numbers");
                     v.push_back(*x);
                 }
                 if (static_cast<int>(v.size()) != dim)
@@ -165,7 +167,7 @@ public:
             } else if (auto x = n->value<double>(); x && std::isfinite(*x)) {
                 v.assign(dim, *x);
             } else {
-                fail(section, key, node_text(*n), "must be a number or a list of numbers");
+                fail(section, key, node_text(*n), "must be a finite number or a list of numbers");
             }
         }
         toml::array out;
@@ -218,6 +220,14 @@ public:
     void reject_unknown(const std::map<std::string, std::vector<std::string>> &extra_allowed) {
         for (const auto &[name, node] : root_) {
             const std::string section(name.str());
+            if (!node.is_table()) { // `walkers = 5` above every [section]
+                std::string hint;
+                for (const auto &[s, keys] : used_)
+                    if (keys.count(section))
+                        hint = detail::concat(": put it under [", s, "]");
+                throw Error(detail::concat(source_, ":", node.source().begin.line, ": key ",
+                                           section, " is outside any [section]", hint));
+            }
             if (!used_.count(section) && !extra_allowed.count(section)) {
                 std::vector<std::string> known;
                 for (const char *s : kSections)
@@ -718,6 +728,8 @@ Study build_study(Reader &r, const std::string &source) {
         r.fail("run", "samples", node_text(*r.find("run", "samples")),
                "give either sample_every or samples, not both");
     const std::string spacing = r.choice("run", "spacing", "linear", {"linear", "log"});
+    // The other key is known too (both given is refused above): unknown-key errors list both.
+    r.mark_used("run", has_count ? "sample_every" : "samples");
     if (has_count) {
         const auto count = r.integer("run", "samples", 10, 1, 100000);
         s.samples = sample_steps_count(s.steps, count, spacing == "log");
@@ -743,13 +755,19 @@ Study build_study(Reader &r, const std::string &source) {
         {"geometric", {"T0", "T1", "steps", "rate"}},
         {"logarithmic", {"c", "n0"}},
         {"piecewise", {"knots"}}};
+    const auto &mine = schedule_keys.at(tkind);
     for (const auto &[kind, keys] : schedule_keys)
         for (const std::string &key : keys) {
-            const auto &mine = schedule_keys.at(tkind);
-            if (kind != tkind && r.has("temperature", key) &&
-                std::find(mine.begin(), mine.end(), key) == mine.end())
-                r.fail("temperature", key, node_text(*r.find("temperature", key)),
-                       "only applies to kind = \"" + kind + "\" (kind is \"" + tkind + "\")");
+            if (kind == tkind || !r.has("temperature", key) ||
+                std::find(mine.begin(), mine.end(), key) != mine.end())
+                continue;
+            std::vector<std::string> users; // every kind that reads the key
+            for (const auto &[other, its] : schedule_keys)
+                if (std::find(its.begin(), its.end(), key) != its.end())
+                    users.push_back("\"" + other + "\"");
+            r.fail("temperature", key, node_text(*r.find("temperature", key)),
+                   "only applies to kind = " + join(users, " or ") + " (kind is \"" + tkind +
+                       "\")");
         }
     Schedule &sch = s.schedule;
     auto temperature = [&](const char *key, double fallback) {
@@ -794,16 +812,21 @@ Study build_study(Reader &r, const std::string &source) {
             const toml::array *p = e.as_array();
             if (!p || p->size() != 2)
                 r.fail("temperature", "knots", node_text(*n), rule);
-            const auto step = (*p)[0].value<double>();
+            // A step is an integer, or a whole double below 2^63 (1e6 is fine).
+            std::optional<std::uint64_t> step;
+            if (const auto i = (*p)[0].value_exact<std::int64_t>(); i && *i >= 0)
+                step = std::uint64_t(*i);
+            else if (const auto d = (*p)[0].value_exact<double>();
+                     d && *d >= 0 && *d == std::floor(*d) && *d < 0x1p63)
+                step = std::uint64_t(*d);
             const auto T = (*p)[1].value<double>();
-            if (!step || !T || *step < 0 || *step != std::floor(*step) || !(*T >= 0) ||
-                !std::isfinite(*T))
-                r.fail("temperature", "knots", node_text(*n), rule);
-            if (!sch.knots.empty() && std::uint64_t(*step) <= sch.knots.back().first)
-                r.fail(
-                    "temperature", "knots", node_text(*n),
-                    detail::concat(rule, " (step ", std::uint64_t(*step), " does not increase)"));
-            sch.knots.emplace_back(std::uint64_t(*step), *T);
+            if (!step || !T || !(*T >= 0) || !std::isfinite(*T))
+                r.fail("temperature", "knots", node_text(*n),
+                       rule + " (steps whole, in [0, 2^63))");
+            if (!sch.knots.empty() && *step <= sch.knots.back().first)
+                r.fail("temperature", "knots", node_text(*n),
+                       detail::concat(rule, " (step ", *step, " does not increase)"));
+            sch.knots.emplace_back(*step, *T);
         }
         r.set_resolved("temperature", "knots", *n);
     }

@@ -1,4 +1,5 @@
 // The `langevin` command line.
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -204,6 +205,16 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
         ->check(CLI::IsMember({"png", "pdf", "svg"}));
     plot->add_option("--dpi", plot_dpi, "resolution of png figures")->check(CLI::Range(20, 1200));
 
+    // CLI11 would call a misspelt command a missing one ("A subcommand is required").
+    const auto commands = app.get_subcommands([](CLI::App *) { return true; });
+    if (argc > 1 && argv[1][0] != '-' &&
+        std::none_of(commands.begin(), commands.end(),
+                     [&](CLI::App *c) { return c->check_name(argv[1]); })) {
+        if (ranks.root())
+            std::cerr << "error: unknown command '" << argv[1]
+                      << "'; the commands are run, merge, plot and info (--help)\n";
+        return 1;
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

@@ -124,6 +124,12 @@ TEST(Cli, ErrorsAreClearAndNonZero) {
     EXPECT_NE(o.out.find("error: The following argument was not expected: --bogus"),
               std::string::npos)
         << o.out;
+    o = run("rnu " + kExamples + "harmonic.toml");
+    EXPECT_EQ(o.status, 1);
+    EXPECT_NE(
+        o.out.find("error: unknown command 'rnu'; the commands are run, merge, plot and info"),
+        std::string::npos)
+        << o.out;
     o = run("");
     EXPECT_EQ(o.status, 1);
     EXPECT_NE(o.out.find("error: A subcommand is required"), std::string::npos) << o.out;

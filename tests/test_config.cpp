@@ -187,6 +187,39 @@ TEST(Config, ErrorsNameKeyValueRuleAndLine) {
               200u);
 }
 
+TEST(Config, MessagesSayWhichKindsReadAKeyAndWhatRangeIsAllowed) {
+    // A schedule key names every kind that reads it.
+    EXPECT_CONTAINS(error_of("", {"temperature.T0=1"}),
+                    "[temperature] T0 = 1: only applies to kind = \"geometric\" or \"linear\" "
+                    "(kind is \"constant\")");
+    // Integers out of range or too large say the range.
+    EXPECT_CONTAINS(error_of("", {"ensemble.walkers=1e30"}),
+                    "[ensemble] walkers = 1e+30: must be an integer >= 1");
+    EXPECT_CONTAINS(error_of("", {"histogram.bins=2.5"}), "must be an integer in [");
+    // Piecewise steps: whole and below 2^63 (a huge double is not converted), integers exactly.
+    const std::vector<std::string> piecewise = {"temperature.kind=piecewise"};
+    auto knots = [&](const std::string &k) {
+        std::vector<std::string> sets = piecewise;
+        sets.push_back("temperature.knots=" + k);
+        return sets;
+    };
+    EXPECT_CONTAINS(error_of("", knots("[[5, 1], [1e30, 2]]")), "(steps whole, in [0, 2^63))");
+    EXPECT_CONTAINS(error_of("", knots("[[5, 1], [-1, 2]]")), "(steps whole, in [0, 2^63))");
+    const Study big = study_from("", knots("[[0, 1], [4611686018427387904, 2]]"));
+    EXPECT_EQ(big.schedule.knots.back().first, std::uint64_t(1) << 62);
+    // A non-finite per-dimension value is not "not a number".
+    EXPECT_CONTAINS(error_of("", {"ensemble.init_point=nan"}),
+                    "init_point = nan: must be a finite number");
+    // Unknown [run] keys list both ways to place samples.
+    EXPECT_CONTAINS(error_of("", {"run.bogus=1"}),
+                    "allowed keys: sample_every, samples, spacing, steps");
+    EXPECT_CONTAINS(error_of("[run]\nsamples = 3\nbogus = 1\n"),
+                    "allowed keys: sample_every, samples, spacing, steps");
+    // A key above every section says where it belongs.
+    EXPECT_CONTAINS(error_of("walkers = 5\n"),
+                    "<test>:1: key walkers is outside any [section]: put it under [ensemble]");
+}
+
 TEST(Config, ExampleStudiesLoad) {
     for (const char *name : {"double_well", "harmonic", "muller_brown", "brownian"}) {
         const Study s = load_study(std::string(LGV_SOURCE_DIR "/data/examples/") + name + ".toml");
