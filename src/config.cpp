@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include <toml++/toml.h>
+#include <unistd.h>
 
 namespace langevin {
 namespace {
@@ -595,6 +596,14 @@ Study build_study(Reader &r, const std::string &source) {
             SyntheticSpec spec = defaults;
             spec.n = std::uint64_t(
                 r.integer("data", "n", std::int64_t(defaults.n), 1, std::int64_t(1) << 32));
+            // Made here, as x and y in double: it must fit in half of this machine's memory.
+            const double memory = physical_memory_bytes();
+            if (memory > 0 && 16.0 * double(spec.n) > memory / 2)
+                r.fail("data", "n", std::to_string(spec.n),
+                       detail::concat(
+                           "needs ", detail::number_text(std::round(16.0 * spec.n / 1e7) / 100),
+                           " GB for x and y; this machine has ",
+                           detail::number_text(std::round(memory / 1e7) / 100), " GB of memory"));
             spec.seed = std::uint64_t(r.integer("data", "seed", std::int64_t(defaults.seed), 0));
             auto finite = [](double x) { return std::isfinite(x); };
             spec.w_true = r.number("data", "w_true", defaults.w_true, "must be finite", finite);
@@ -905,6 +914,11 @@ Study parse_study(const std::string &text, const std::string &source,
     drop_keys_of_the_old_mode(root, overridden);
     Reader reader(std::move(root), source, overridden);
     return build_study(reader, source);
+}
+
+double physical_memory_bytes() {
+    const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page > 0 ? double(pages) * double(page) : 0.0;
 }
 
 std::string unreadable_input(const std::string &path) {

@@ -343,6 +343,7 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
             }
         }
 
+        check_host_memory(study);
         if (setup_failed(ranks, ""))
             return 1;
         set_up = true;

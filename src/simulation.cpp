@@ -7,6 +7,7 @@
 #include <map>
 
 #include "langevin/boltzmann.hpp"
+#include "langevin/config.hpp"
 #include "langevin/stats.hpp"
 #include "langevin/study.hpp"
 
@@ -340,6 +341,39 @@ ObserveSpec observe_spec(const Study &study) {
     return spec;
 }
 } // namespace
+
+void check_host_memory(const Study &study) {
+    const double memory = physical_memory_bytes();
+    if (memory <= 0)
+        return;
+    const int dim = study.model.dim();
+    double slots = 0; // histogram slots of one sample
+    for (int d = 0; d < dim; ++d)
+        slots += study.grid.axes[d].bins + 2;
+    if (dim == 2 && study.grid.joint)
+        slots += double(study.grid.axes[0].bins) * study.grid.axes[1].bins + 2;
+    if (study.model.target.active())
+        slots += study.passage_bins + 2;
+    // 8-byte counts in the totals, the sample's result and its Boltzmann reference, and the
+    // copy written to HDF5.
+    const double samples = 32.0 * slots * double(study.samples.size());
+    const double records =
+        study.trajectories > 0 ? double(study.steps / study.trajectory_every + 2) : 0.0;
+    const double paths = 16.0 * records * double(study.trajectories) * dim;
+    auto gb = [](double bytes) { return detail::number_text(std::round(bytes / 1e7) / 100); };
+    if (samples + paths <= 0.8 * memory)
+        return;
+    std::string parts = detail::concat(
+        study.samples.size(), " samples ([run] samples or sample_every) of ", slots,
+        " histogram slots ([histogram] bins", dim == 2 && study.grid.joint ? ", joint" : "",
+        study.model.target.active() ? ", [first_passage] bins" : "", "): ", gb(samples), " GB");
+    if (paths > 0)
+        parts += detail::concat("; [output] trajectories = ", study.trajectories, " walkers over ",
+                                records, " records (trajectory_every = ", study.trajectory_every,
+                                "): ", gb(paths), " GB");
+    throw Error(detail::concat("the results would need about ", gb(samples + paths),
+                               " GB of memory; this machine has ", gb(memory), " GB. ", parts));
+}
 
 std::string nonfinite_remedy(const Study &study) {
     const double dt = model_dt(study.model);

@@ -206,6 +206,38 @@ TEST(Cli, FirstPassageReferencesArePrintedUnderTheirOwnNames) {
                       "10.2586, Kramers 1/k 8.20718");
 }
 
+TEST(Cli, StudiesTooLargeForTheMemoryAreRefusedBeforeAnyStep) {
+    // 1e5 samples of 1e6 bins: 3.2 TB of histograms kept to the end.
+    Output o = run(small_run("harmonic.toml", 100000) +
+                   " --set histogram.bins=1000000 --set run.samples=100000");
+    EXPECT_EQ(o.status, 1) << o.out;
+    EXPECT_NE(o.out.find("error: the results would need about 3200.01 GB of memory; this machine "
+                         "has "),
+              std::string::npos)
+        << o.out;
+    EXPECT_NE(o.out.find("100000 samples ([run] samples or sample_every) of 1000002 histogram "
+                         "slots ([histogram] bins): 3200.01 GB"),
+              std::string::npos)
+        << o.out;
+    // 1e5 trajectories recorded at each of 1e6 steps: 3.2 TB.
+    o = run(small_run("brownian.toml", 1000000) +
+            " --set ensemble.walkers=100000 --set output.trajectories=100000 --set "
+            "output.trajectory_every=1");
+    EXPECT_EQ(o.status, 1) << o.out;
+    EXPECT_NE(o.out.find("[output] trajectories = 100000 walkers over 1000002 records "
+                         "(trajectory_every = 1): 3200.01 GB"),
+              std::string::npos)
+        << o.out;
+    // 2^32 synthetic data points are 68.72 GB, made while the study is read.
+    if (langevin::physical_memory_bytes() < 1.3e11) {
+        o = run("run " + kExamples + "sgd_linear.toml --set data.n=4294967296");
+        EXPECT_EQ(o.status, 1) << o.out;
+        EXPECT_NE(o.out.find("[data] n = 4294967296: needs 68.72 GB for x and y; this machine has"),
+                  std::string::npos)
+            << o.out;
+    }
+}
+
 TEST(Cli, OutputsThatCannotBeWrittenAreRefusedBeforeAnyStep) {
     namespace fs = std::filesystem;
     const fs::path dir = fs::temp_directory_path() / ("langevin_cli_" + std::to_string(::getpid()));

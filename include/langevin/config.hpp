@@ -16,6 +16,9 @@ Study load_study(const std::string &path, const std::vector<std::string> &overri
 Study parse_study(const std::string &text, const std::string &source,
                   const std::vector<std::string> &overrides = {});
 
+/// This machine's physical memory in bytes (0 when unknown).
+double physical_memory_bytes();
+
 /// Why `path` cannot be read as an input file ("no such file", "is a folder"), or "" (a file, a
 /// pipe such as <(...), a device).
 std::string unreadable_input(const std::string &path);

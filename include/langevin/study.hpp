@@ -190,6 +190,11 @@ void summarise_run(const Study &study, const std::vector<Accumulator> &totals, R
 /// Runs a study on the backend it names.
 RunResult run_study(const Study &study, const RunHooks &hooks = {}, RunState *resume = nullptr);
 
+/// Refuses, before a step, a study whose results could not fit in this machine's memory: every
+/// sample's histograms are kept (with their Boltzmann reference) until the end, and so are the
+/// trajectories. The message names the keys and what they need.
+void check_host_memory(const Study &study);
+
 /// What to try when walkers became non-finite: a step (or SGD learning rate) ten times smaller,
 /// and in float32 also float64 (an energy beyond 3.4e38 overflows float32 at any step).
 std::string nonfinite_remedy(const Study &study);
