@@ -575,7 +575,6 @@ RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks,
                 const std::uint64_t nonfinite = obs.marginal[study.grid.axes[0].bins + 1];
                 if (nonfinite > 0 && study.stop_on_nonfinite) {
                     result.stopped = true;
-                    const double dt = model_dt(model);
                     result.stop_reason = detail::concat(
                         nonfinite, " walker(s) of chunk ", state.chunk, " (walkers ", first, "..",
                         first + count - 1, ") became non-finite by step ", target, " (sample ",
