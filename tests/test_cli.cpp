@@ -38,11 +38,17 @@ std::string small_run(const std::string &example, int steps) {
            std::to_string(steps);
 }
 
-/// Runs `args`, expects exit status 0 and `part` somewhere in stdout + stderr.
-void expect_says(const std::string &args, const std::string &part) {
+/// Runs `args`, expects exit status `status` and `part` somewhere in stdout + stderr.
+Output expect_exit(int status, const std::string &args, const std::string &part) {
     const Output o = run(args);
-    EXPECT_EQ(o.status, 0) << args << "\n" << o.out;
+    EXPECT_EQ(o.status, status) << args << "\n" << o.out;
     EXPECT_NE(o.out.find(part), std::string::npos) << args << "\n" << o.out;
+    return o;
+}
+
+/// The same for a run that succeeds.
+void expect_says(const std::string &args, const std::string &part) {
+    expect_exit(0, args, part);
 }
 
 } // namespace
@@ -103,17 +109,10 @@ TEST(Cli, ErrorsAreClearAndNonZero) {
     EXPECT_EQ(o.status, 1);
     EXPECT_NE(o.out.find("cannot open"), std::string::npos) << o.out;
     // A folder is not the default study; an endless device is not read into memory.
-    o = run("run " + kExamples);
-    EXPECT_EQ(o.status, 1);
-    EXPECT_NE(o.out.find("cannot open the study file: is a folder, not a file"), std::string::npos)
-        << o.out;
-    o = run("run /dev/zero");
-    EXPECT_EQ(o.status, 1);
-    EXPECT_NE(o.out.find("/dev/zero: more than 16 MiB: not a study file"), std::string::npos)
-        << o.out;
-    o = run("run " + kExamples + "sgd_linear.toml --set data.file=" + kExamples);
-    EXPECT_EQ(o.status, 1);
-    EXPECT_NE(o.out.find("\": is a folder, not a file"), std::string::npos) << o.out;
+    expect_exit(1, "run " + kExamples, "cannot open the study file: is a folder, not a file");
+    expect_exit(1, "run /dev/zero", "/dev/zero: more than 16 MiB: not a study file");
+    expect_exit(1, "run " + kExamples + "sgd_linear.toml --set data.file=" + kExamples,
+                "\": is a folder, not a file");
     // Bad arguments are bad input too: status 1 and "error:", whatever the parser's own code.
     o = run("run " + kExamples + "double_well.toml --backend gpu");
     EXPECT_EQ(o.status, 1);
@@ -124,12 +123,8 @@ TEST(Cli, ErrorsAreClearAndNonZero) {
     EXPECT_NE(o.out.find("error: The following argument was not expected: --bogus"),
               std::string::npos)
         << o.out;
-    o = run("rnu " + kExamples + "harmonic.toml");
-    EXPECT_EQ(o.status, 1);
-    EXPECT_NE(
-        o.out.find("error: unknown command 'rnu'; the commands are run, merge, plot and info"),
-        std::string::npos)
-        << o.out;
+    expect_exit(1, "rnu " + kExamples + "harmonic.toml",
+                "error: unknown command 'rnu'; the commands are run, merge, plot and info");
     o = run("");
     EXPECT_EQ(o.status, 1);
     EXPECT_NE(o.out.find("error: A subcommand is required"), std::string::npos) << o.out;
@@ -177,12 +172,9 @@ TEST(Cli, DivergenceStopsOrDropsWithAdvice) {
     expect_says(args + " --set output.on_nonfinite=drop --set first_passage.level=0.5",
                 "but first-passage counts keep those that reached the target before");
     // SGD's step is its learning rate.
-    o = run("run " + kExamples + "sgd_linear.toml -q --set integrator.lr=100");
-    EXPECT_EQ(o.status, 3) << o.out;
-    EXPECT_NE(o.out.find("[integrator] lr = 100 is probably too large for this loss: try --set "
-                         "integrator.lr=10"),
-              std::string::npos)
-        << o.out;
+    expect_exit(3, "run " + kExamples + "sgd_linear.toml -q --set integrator.lr=100",
+                "[integrator] lr = 100 is probably too large for this loss: try --set "
+                "integrator.lr=10");
 }
 
 TEST(Cli, ShardSummaryNamesTheShardsWalkers) {
@@ -208,34 +200,23 @@ TEST(Cli, FirstPassageReferencesArePrintedUnderTheirOwnNames) {
 
 TEST(Cli, StudiesTooLargeForTheMemoryAreRefusedBeforeAnyStep) {
     // 1e5 samples of 1e6 bins: 3.2 TB of histograms kept to the end.
-    Output o = run(small_run("harmonic.toml", 100000) +
-                   " --set histogram.bins=1000000 --set run.samples=100000");
-    EXPECT_EQ(o.status, 1) << o.out;
-    EXPECT_NE(o.out.find("error: the results would need about 3200.01 GB of memory; this machine "
-                         "has "),
-              std::string::npos)
-        << o.out;
-    EXPECT_NE(o.out.find("100000 samples ([run] samples or sample_every) of 1000002 histogram "
-                         "slots ([histogram] bins): 3200.01 GB"),
-              std::string::npos)
-        << o.out;
+    const std::string histograms = small_run("harmonic.toml", 100000) +
+                                   " --set histogram.bins=1000000 --set run.samples=100000";
+    expect_exit(1, histograms, "error: the results would need about 3200.01 GB of memory");
+    expect_exit(1, histograms,
+                "100000 samples ([run] samples or sample_every) of 1000002 histogram slots "
+                "([histogram] bins): 3200.01 GB");
     // 1e5 trajectories recorded at each of 1e6 steps: 3.2 TB.
-    o = run(small_run("brownian.toml", 1000000) +
-            " --set ensemble.walkers=100000 --set output.trajectories=100000 --set "
-            "output.trajectory_every=1");
-    EXPECT_EQ(o.status, 1) << o.out;
-    EXPECT_NE(o.out.find("[output] trajectories = 100000 walkers over 1000002 records "
-                         "(trajectory_every = 1): 3200.01 GB"),
-              std::string::npos)
-        << o.out;
+    expect_exit(1,
+                small_run("brownian.toml", 1000000) +
+                    " --set ensemble.walkers=100000 --set output.trajectories=100000 --set "
+                    "output.trajectory_every=1",
+                "[output] trajectories = 100000 walkers over 1000002 records (trajectory_every = "
+                "1): 3200.01 GB");
     // 2^32 synthetic data points are 68.72 GB, made while the study is read.
-    if (langevin::physical_memory_bytes() < 1.3e11) {
-        o = run("run " + kExamples + "sgd_linear.toml --set data.n=4294967296");
-        EXPECT_EQ(o.status, 1) << o.out;
-        EXPECT_NE(o.out.find("[data] n = 4294967296: needs 68.72 GB for x and y; this machine has"),
-                  std::string::npos)
-            << o.out;
-    }
+    if (langevin::physical_memory_bytes() < 1.3e11)
+        expect_exit(1, "run " + kExamples + "sgd_linear.toml --set data.n=4294967296",
+                    "[data] n = 4294967296: needs 68.72 GB for x and y; this machine has");
 }
 
 TEST(Cli, OutputsThatCannotBeWrittenAreRefusedBeforeAnyStep) {
@@ -253,9 +234,7 @@ TEST(Cli, OutputsThatCannotBeWrittenAreRefusedBeforeAnyStep) {
     const std::string study_text = read(study), data_text = read(data);
     // Each is refused with status 1 and its reason, before a step (no summary is printed).
     auto expect_refused = [](const std::string &args, const std::string &part) {
-        const Output o = run(args);
-        EXPECT_EQ(o.status, 1) << args << "\n" << o.out;
-        EXPECT_NE(o.out.find(part), std::string::npos) << args << "\n" << o.out;
+        const Output o = expect_exit(1, args, part);
         EXPECT_EQ(o.out.find("walker-steps/s"), std::string::npos) << args << "\n" << o.out;
     };
     const std::string run_study =
