@@ -168,7 +168,8 @@ public:
             } else if (auto x = n->value<double>(); x && std::isfinite(*x)) {
                 v.assign(dim, *x);
             } else {
-                fail(section, key, node_text(*n), "must be a finite number or a list of numbers");
+                fail(section, key, node_text(*n),
+                     "must be a finite number or a list of finite numbers");
             }
         }
         toml::array out;
@@ -221,11 +222,15 @@ public:
     void reject_unknown(const std::map<std::string, std::vector<std::string>> &extra_allowed) {
         for (const auto &[name, node] : root_) {
             const std::string section(name.str());
-            if (!node.is_table()) { // `walkers = 5` above every [section]
-                std::string hint;
+            if (!node.is_table()) {             // `walkers = 5` above every [section]
+                std::vector<std::string> homes; // every section that reads such a key
                 for (const auto &[s, keys] : used_)
                     if (keys.count(section))
-                        hint = detail::concat(": put it under [", s, "]");
+                        homes.push_back("[" + s + "]");
+                const std::string hint =
+                    homes.empty() ? ""
+                                  : ": put it under " + join(homes, " or ") +
+                                        (homes.size() > 1 ? " (whichever it belongs to)" : "");
                 throw Error(detail::concat(source_, ":", node.source().begin.line, ": key ",
                                            section, " is outside any [section]", hint));
             }
@@ -746,6 +751,13 @@ Study build_study(Reader &r, const std::string &source) {
         if (spacing == "log")
             r.fail("run", "spacing", "\"log\"", "needs samples = K (log-spaced sample steps)");
         const auto every = r.integer("run", "sample_every", std::max<std::int64_t>(1, s.steps), 1);
+        // As many samples as `samples` allows; the list of their steps is made right here.
+        if (s.steps / every >= 100000)
+            r.fail("run", "sample_every", std::to_string(every),
+                   detail::concat("gives ", s.steps / every + (s.steps % every != 0),
+                                  " samples over ", s.steps,
+                                  " steps; at most 100000 (as for "
+                                  "samples): take a larger sample_every"));
         s.samples = sample_steps_linear(s.steps, every);
     }
     if (s.steps == 0)
@@ -925,7 +937,7 @@ std::string unreadable_input(const std::string &path) {
     std::error_code ec;
     const auto status = std::filesystem::status(path, ec);
     if (!std::filesystem::exists(status))
-        return "no such file";
+        return ec && ec != std::errc::no_such_file_or_directory ? ec.message() : "no such file";
     if (std::filesystem::is_directory(status))
         return "is a folder, not a file";
     return "";

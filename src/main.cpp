@@ -61,7 +61,7 @@ void check_output(const std::string &what, const std::string &path,
     for (const std::string &input : inputs)
         LGV_REQUIRE(input.empty() || !exists(path) || !fs::equivalent(path, input, ec), what, " = ",
                     path, " is also an input of this command (", input,
-                    "): writing it would destroy it; choose another output");
+                    "): the results would replace it; choose another output");
 }
 
 std::string human_seconds(double s) {
@@ -304,8 +304,8 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
             state = std::move(cp.state);
             resume_state = &state;
             check_output("--resume " + resume + ": the output", study.output, {});
-            // A file made there since the interruption (the run refused to overwrite one without
-            // --force when it started) is not overwritten without --force either.
+            // An existing output (one the run was started over with --force, or one made since
+            // the interruption) is not replaced without --force, as for a fresh run.
             LGV_REQUIRE(force || !exists(study.output), study.output,
                         " exists: the resumed run would overwrite it; move it, or add --force");
             if (!backend.empty())
@@ -442,9 +442,10 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
                           << partial << "\ncontinue with: "
                           << (mpi ? "mpirun -np " + std::to_string(ranks.size()) + " " : "")
                           << "langevin run --resume " << study.output
-                          << (exists(study.output)
-                                  ? " --force (it replaces the existing " + study.output + ")"
-                                  : std::string())
+                          << (exists(study.output) ? " --force\n(--force: the finished run "
+                                                     "replaces the existing " +
+                                                         study.output + ")"
+                                                   : std::string())
                           << "\n";
             // The other ranks may be waiting for this one: end the job (every rank's latest
             // checkpoint is complete, being replaced atomically).
@@ -460,8 +461,10 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
                     job_progress();
             });
             if (!ranks.root()) {
-                // Keep this rank's checkpoint until rank 0 has written the output.
-                ranks.barrier();
+                // Keep this rank's checkpoint until rank 0 has written the output, and for good
+                // if it could not: the job resumes from every rank's checkpoint.
+                if (ranks.any_failed("", nullptr))
+                    return 1;
                 if (!partial.empty())
                     remove_checkpoint(partial);
                 return result.stopped ? 3 : 0;
@@ -493,8 +496,8 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
                 write_error = e.what();
             }
         }
-        if (mpi)
-            ranks.barrier(); // the other ranks may now remove their checkpoints
+        if (mpi) // the other ranks may now remove their checkpoints, unless this write failed
+            ranks.any_failed(write_error, nullptr);
         if (as_json) {
             std::cout << result_json(study, result) << "\n";
             const std::string advice = nonfinite_advice(study, result);
@@ -506,10 +509,12 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
                 std::cout << "output     " << study.output << "\n";
         }
         if (!write_error.empty()) {
-            std::cerr << "error: writing " << study.output << ": " << write_error
-                      << (exists(partial) ? "; the last checkpoint " + partial + " is kept"
-                                          : std::string())
-                      << "\n";
+            std::cerr << "error: writing " << study.output << ": " << write_error << "\n";
+            if (exists(partial))
+                std::cerr << "the last checkpoint is kept; once the output can be written, "
+                             "continue with: "
+                          << (mpi ? "mpirun -np " + std::to_string(ranks.size()) + " " : "")
+                          << "langevin run --resume " << study.output << "\n";
             return 1;
         }
         if (result.stopped) {

@@ -417,6 +417,11 @@ void check_stored_totals(const Study &study, const std::vector<Accumulator> &tot
 }
 
 void check_stored_state(const Study &study, const RunState &state, const std::string &source) {
+    // An MPI rank's starting checkpoint (nothing done yet) holds no samples.
+    const bool untouched = state.chunk_walkers == 0 && state.chunk == 0 && state.step == 0 &&
+                           state.next_sample == 0 && state.walkers.x.empty();
+    if (untouched && state.samples.empty())
+        return;
     check_stored_totals(study, state.samples, source);
     const WalkerRange range = shard_range(study.walkers, study.shard);
     const std::uint64_t own = range.end - range.begin, chunk = state.chunk_walkers;

@@ -126,5 +126,20 @@ fi
 "${mpi[@]}" -np 3 "$langevin" run --resume "$dir/term.h5" --quiet >/dev/null
 [ ! -e "$dir/term.h5.rank-0-of-3.partial" ]
 $same "$dir/whole.h5" "$dir/term.h5"
-echo "mpirun -np 1, 2, 3: bitwise the single run; errors printed once; SIGTERM + resume per rank:" \
-    "identical"
+# SIGKILL before any periodic checkpoint: each rank resumes from its starting checkpoint.
+"$langevin" "${args[@]}" --set run.steps=60000 -o "$dir/whole9.h5" >/dev/null
+setsid "${mpi[@]}" -np 3 "$langevin" "${args[@]}" --set run.steps=60000 -o "$dir/kill9.h5" \
+    >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 1000); do
+    [ -f "$dir/kill9.h5.rank-2-of-3.partial" ] && [ -f "$dir/kill9.h5.rank-0-of-3.partial" ] &&
+        [ -f "$dir/kill9.h5.rank-1-of-3.partial" ] && break
+    sleep 0.01
+done
+kill -KILL -- "-$pid" # mpirun and its ranks: one process group
+wait "$pid" 2>/dev/null || true
+[ ! -f "$dir/kill9.h5" ] || { echo "the MPI run finished before SIGKILL"; exit 1; }
+"${mpi[@]}" -np 3 "$langevin" run --resume "$dir/kill9.h5" --quiet >/dev/null
+$same "$dir/whole9.h5" "$dir/kill9.h5"
+echo "mpirun -np 1, 2, 3: bitwise the single run; errors printed once; SIGTERM or SIGKILL +" \
+    "resume per rank: identical"

@@ -195,7 +195,13 @@ TEST(Config, MessagesSayWhichKindsReadAKeyAndWhatRangeIsAllowed) {
     // Integers out of range or too large say the range.
     EXPECT_CONTAINS(error_of("", {"ensemble.walkers=1e30"}),
                     "[ensemble] walkers = 1e+30: must be an integer >= 1");
-    EXPECT_CONTAINS(error_of("", {"histogram.bins=2.5"}), "must be an integer in [");
+    EXPECT_CONTAINS(error_of("", {"run.samples=2.5"}),
+                    "[run] samples = 2.5: must be an integer in [1, 100000]");
+    // sample_every may not give more samples than `samples` could.
+    EXPECT_CONTAINS(error_of("", {"run.steps=1000000000000", "run.sample_every=1"}),
+                    "[run] sample_every = 1: gives 1000000000000 samples over 1000000000000 "
+                    "steps; at most 100000");
+    EXPECT_EQ(study_from("", {"run.steps=99999", "run.sample_every=1"}).samples.size(), 99999u);
     // Piecewise steps: whole and below 2^63 (a huge double is not converted), integers exactly.
     const std::vector<std::string> piecewise = {"temperature.kind=piecewise"};
     auto knots = [&](const std::string &k) {
@@ -218,6 +224,9 @@ TEST(Config, MessagesSayWhichKindsReadAKeyAndWhatRangeIsAllowed) {
     // A key above every section says where it belongs.
     EXPECT_CONTAINS(error_of("walkers = 5\n"),
                     "<test>:1: key walkers is outside any [section]: put it under [ensemble]");
+    EXPECT_CONTAINS(error_of("kind = \"harmonic\"\n"),
+                    "put it under [backend] or [integrator] or [potential] or [temperature] "
+                    "(whichever it belongs to)");
 }
 
 TEST(Config, ExampleStudiesLoad) {

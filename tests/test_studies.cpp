@@ -557,6 +557,8 @@ checkpoint_every = 150
     ASSERT_EQ(kept.next_sample, 1u);
     ASSERT_FALSE(kept.walkers.x.empty());
     EXPECT_NO_THROW(check_stored_state(s, kept, "cp"));
+    // An MPI rank's starting checkpoint: nothing done, no samples.
+    EXPECT_NO_THROW(check_stored_state(s, RunState{}, "cp"));
     auto refused = [&](const Study &study, const RunState &st, const std::string &part) {
         try {
             check_stored_state(study, st, "cp");
