@@ -356,8 +356,14 @@ def figure_motion(plt, run):
     ax.plot(np.concatenate([[0], t]), np.concatenate([[0], m]), "o", ms=4,
             label="walkers: mean $|x - x_0|^2$")
     if has_einstein:
+        underdamped = run["config"]["integrator"]["kind"] == "baoab"  # friction is a rate
         ax.plot(np.concatenate([[0], t]), np.concatenate([[0], einstein]), "k-", lw=1,
-                label="Einstein $2D(T/\\gamma)t$")
+                label="Einstein " + ("$2D\\,T/(m\\gamma)\\,t$" if underdamped
+                                     else "$2D(T/\\gamma)t$"))
+    exact = run["series"].get("msd_exact")  # free motion: the integrator's own law at its dt
+    if exact is not None and np.all(_finite(exact)) and not np.allclose(exact, einstein):
+        ax.plot(np.concatenate([[0], t]), np.concatenate([[0], exact]), "r--", lw=1,
+                label=f"exact for {run['config']['integrator']['kind']} at this dt")
     ax.set_xlabel("time t")
     ax.set_ylabel("mean-square displacement")
     ax.legend(fontsize=8)

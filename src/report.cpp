@@ -83,6 +83,7 @@ std::string result_json(const Study &study, const RunResult &result) {
             std::isfinite(s.energy_lag_z) ? json(std::fabs(s.energy_lag_z) < 5.0) : json(nullptr);
         j["msd"] = num(s.msd);
         j["msd_einstein"] = num(s.msd_einstein);
+        j["msd_exact"] = num(s.msd_exact);
         if (study.model.target.active()) {
             j["hits"] = s.hits;
             j["survival"] = num(s.survival);
@@ -226,8 +227,11 @@ void print_result(std::ostream &out, const Study &study, const RunResult &result
         // BAOAB's friction is a rate: its free particle diffuses with T / (m gamma).
         out << "\nMSD        " << fixed(last.msd, 5) << " (Einstein 2 D "
             << (m.underdamped() ? "T/(m gamma)" : "(T/gamma)")
-            << " t: " << (std::isfinite(last.msd_einstein) ? fixed(last.msd_einstein, 5) : "n/a")
-            << ")";
+            << " t: " << (std::isfinite(last.msd_einstein) ? fixed(last.msd_einstein, 5) : "n/a");
+        if (std::isfinite(last.msd_exact))
+            out << "; exact for free " << integrator_name(m)
+                << " motion at this dt: " << fixed(last.msd_exact, 5);
+        out << ")";
         if (std::isfinite(last.best_energy)) {
             out << "\nbest       E = " << fixed(last.best_energy, 8) << " at (";
             for (std::size_t d = 0; d < last.best_position.size(); ++d)

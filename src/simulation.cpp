@@ -155,8 +155,16 @@ SampleResult summarise(const Study &study, std::uint64_t step, const Accumulator
     if (model.underdamped())
         s.kinetic_temperature = model_mass(model) * acc.sum(2) / (n * dim);
     s.msd = acc.sum(moment::msd(dim)) / n;
-    if (study.schedule.is_constant() && !study.sgd.active) // SGD has no diffusion law
+    if (study.schedule.is_constant() && !study.sgd.active) { // SGD has no diffusion law
         s.msd_einstein = 2.0 * dim * kT * mobility(model) * s.time;
+        if (std::holds_alternative<Free>(model.potential))
+            std::visit(
+                [&](const auto &i) {
+                    if constexpr (!std::is_same_v<std::decay_t<decltype(i)>, Sgd>)
+                        s.msd_exact = dim * i.free_msd(kT, step);
+                },
+                model.integrator);
+    }
     if (model.target.active()) {
         s.hits = static_cast<std::uint64_t>(acc.sum(moment::hits(dim)));
         s.survival = 1.0 - double(s.hits) / double(observed);

@@ -67,11 +67,13 @@ TEST(Cli, JsonDocumentHasEveryDocumentedKey) {
     EXPECT_EQ(doc["config"]["integrator"]["friction"], 1.0); // a default, resolved
     ASSERT_EQ(doc["samples"].size(), 2u);
     const auto &s = doc["samples"][1];
-    for (const char *key : {"step", "time", "T", "kl", "tv", "chi2", "chi2_p", "mean", "var",
-                            "mean_energy", "kinetic_T", "outside", "nonfinite", "basins"})
+    for (const char *key :
+         {"step", "time", "T", "kl", "tv", "chi2", "chi2_p", "mean", "var", "mean_energy",
+          "kinetic_T", "outside", "nonfinite", "basins", "msd", "msd_einstein", "msd_exact"})
         EXPECT_TRUE(s.contains(key)) << key;
     EXPECT_EQ(s["step"], 200);
     EXPECT_TRUE(s["kinetic_T"].is_null()); // overdamped
+    EXPECT_TRUE(s["msd_exact"].is_null()); // not free motion
     EXPECT_EQ(s["basins"][0]["name"], "left");
     EXPECT_TRUE(s["basins"][0]["boltzmann"].is_number());
     // Histogram counts, outside and non-finite walkers add up to N.

@@ -112,6 +112,9 @@ class Extraction(unittest.TestCase):
             np.testing.assert_array_equal(pos, f["particles/trajectories/position/value"][...])
             np.testing.assert_array_equal(lp.msd(run)[1], f["observables/msd/value"][...])
             np.testing.assert_array_equal(lp.msd(run)[2], f["observables/msd_einstein/value"][...])
+            # Free Euler-Maruyama motion: its exact law is Einstein's line.
+            np.testing.assert_allclose(f["observables/msd_exact/value"][...],
+                                       f["observables/msd_einstein/value"][...], rtol=1e-12)
         self.assertEqual(pos.shape, (41, 5, 2))  # 200 steps / 5 + 1 records, 5 walkers, 2-D
         self.assertEqual(t[-1], 2.0)
         run = lp.load(FILES["kramers"])

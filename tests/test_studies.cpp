@@ -277,8 +277,8 @@ TEST(FirstPassage, AStartInsideTheTargetHasNoReferences) {
     EXPECT_TRUE(std::isnan(fp.kramers)) << fp.kramers;
 }
 
-TEST_P(StudyLaws, MeanSquareDisplacementIsEinstein) {
-    const Study s = study_from(R"(
+TEST_P(StudyLaws, MeanSquareDisplacementIsEachIntegratorsExactLaw) {
+    const char *toml = R"(
 [ensemble]
 walkers = 131072
 seed = 9
@@ -293,15 +293,61 @@ T = 1.0
 [run]
 steps = 200
 sample_every = 50
-)");
-    auto b = backend();
-    const RunResult r = run_study(s, *b);
-    for (const SampleResult &x : r.samples) {
-        // |dx|^2 = sigma^2 chi^2_3 with sigma^2 = 2 (T/gamma) t: SE = sqrt(2 * 3 / N) sigma^2.
-        const double sigma2 = x.msd_einstein / 3;
-        const double se = std::sqrt(6.0 / s.walkers) * sigma2;
-        EXPECT_LT(std::fabs(x.msd - x.msd_einstein) / se, kZ) << x.step;
-        EXPECT_GT(std::fabs(x.msd - 1.2 * x.msd_einstein) / se, kZ); // power
+)";
+    for (const char *integrator : {"euler_maruyama", "leimkuhler_matthews", "baoab"}) {
+        std::vector<std::string> sets = {std::string("integrator.kind=") + integrator};
+        if (std::string(integrator) == "baoab")
+            sets.push_back("integrator.mass=1.5");
+        const Study s = study_from(toml, sets);
+        auto b = backend();
+        const RunResult r = run_study(s, *b);
+        for (const SampleResult &x : r.samples) {
+            // x - x0 is Gaussian with variance sigma^2 = msd_exact / 3 per coordinate, so
+            // |x - x0|^2 = sigma^2 chi^2_3: SE = sqrt(2 * 3 / N) sigma^2.
+            const double sigma2 = x.msd_exact / 3;
+            const double se = std::sqrt(6.0 / s.walkers) * sigma2;
+            EXPECT_LT(std::fabs(x.msd - x.msd_exact) / se, kZ) << integrator << " " << x.step;
+            EXPECT_GT(std::fabs(x.msd - 1.2 * x.msd_exact) / se, kZ) << integrator; // power
+        }
+        const SampleResult &last = r.samples.back();
+        const double t = last.time;
+        if (std::string(integrator) == "euler_maruyama") { // Einstein: 2 D (T/gamma) t
+            EXPECT_DOUBLE_EQ(last.msd_exact, 2 * 3 * (1.0 / 0.5) * t);
+            EXPECT_DOUBLE_EQ(last.msd_einstein, last.msd_exact);
+        } else if (std::string(integrator) == "leimkuhler_matthews") { // t - dt/2
+            EXPECT_DOUBLE_EQ(last.msd_exact, 2 * 3 * (1.0 / 0.5) * (t - 0.005));
+        } else {
+            // BAOAB tends to the Ornstein-Uhlenbeck law 2 D T/(m gamma) (t - (1 - e^-gamma t) /
+            // gamma) (relative O(h^2)), far below Einstein's line at gamma t = 1.
+            const double ou = 2 * 3 * (1.0 / (1.5 * 0.5)) * (t - (1 - std::exp(-0.5 * t)) / 0.5);
+            EXPECT_NEAR(last.msd_exact / ou, 1.0, 1e-4);
+            const double se = std::sqrt(6.0 / s.walkers) * last.msd_exact / 3;
+            EXPECT_GT(std::fabs(last.msd - last.msd_einstein) / se, kZ);
+        }
+    }
+}
+
+TEST(FreeMotion, BaoabsClosedFormIsTheSumOverLags) {
+    // <(x_n - x_0)^2> = h^2 (T/m) sum_ij w_i w_j c^|i-j|, w = (1/2, 1, ..., 1, 1/2): summed
+    // directly, for the closed form and for its small-gamma t series (gamma = 1e-9).
+    for (const double friction : {0.7, 5.0, 1e-9}) {
+        BAOAB baoab;
+        baoab.dt = 0.05;
+        baoab.friction = friction;
+        baoab.mass = 2.0;
+        const double c = std::exp(-friction * baoab.dt);
+        for (const std::uint64_t n : {1u, 2u, 3u, 10u, 300u}) {
+            double sum = 0;
+            for (std::uint64_t i = 0; i <= n; ++i)
+                for (std::uint64_t j = 0; j <= n; ++j) {
+                    const double wi = i == 0 || i == n ? 0.5 : 1.0;
+                    const double wj = j == 0 || j == n ? 0.5 : 1.0;
+                    sum += wi * wj * std::pow(c, std::fabs(double(i) - double(j)));
+                }
+            const double direct = baoab.dt * baoab.dt * 0.5 / baoab.mass * sum;
+            EXPECT_NEAR(baoab.free_msd(0.5, n) / direct, 1.0, 1e-11) << friction << " " << n;
+        }
+        EXPECT_EQ(baoab.free_msd(0.5, 0), 0.0);
     }
 }
 

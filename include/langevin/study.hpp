@@ -95,6 +95,8 @@ struct SampleResult {
     double boltzmann_mean_energy = kNotAvailable;
     double energy_lag_z = kNotAvailable; ///< (<E> - <E>_Boltzmann) / standard error
     double msd = 0, msd_einstein = kNotAvailable;
+    /// Free motion at constant T: the integrator's own exact MSD at its dt (n/a otherwise).
+    double msd_exact = kNotAvailable;
     std::uint64_t hits = 0;          ///< walkers that reached the target by this step
     double survival = kNotAvailable; ///< fraction that has not (n/a without a target)
 };

@@ -172,6 +172,7 @@ void write_results(const std::string &path, const Study &study, const RunResult 
         series(obs, "best_energy", steps, times, column([](auto &s) { return s.best_energy; }));
         series(obs, "msd", steps, times, column([](auto &s) { return s.msd; }));
         series(obs, "msd_einstein", steps, times, column([](auto &s) { return s.msd_einstein; }));
+        series(obs, "msd_exact", steps, times, column([](auto &s) { return s.msd_exact; }));
         if (study.model.target.active())
             series(obs, "survival", steps, times, column([](auto &s) { return s.survival; }));
         const int dim = study.model.dim();

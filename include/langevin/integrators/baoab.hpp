@@ -56,6 +56,25 @@ struct BAOAB {
             v[d] = lgv_fma(c.kick, carry.force[d], v[d]);
     }
 
+    /// <(x_n - x_0)^2> per coordinate of free motion (E = 0) at constant T from Maxwell
+    /// velocities, exactly: x_n - x_0 = h (v_0/2 + v_1 + ... + v_{n-1} + v_n/2) with v the
+    /// stationary AR(1), <v_i v_j> = (T/m) c^|i-j|, c = exp(-gamma h). Summing by lag,
+    ///   msd = h^2 (T/m) [n - 1/2 + c^n/2 + 2 f],  f = sum_{k=1}^{n-1} (n - k) c^k
+    ///       = c (n (1 - c) - (1 - c^n)) / (1 - c)^2,
+    /// which tends to Einstein's 2 T/(m gamma) (t - (1 - e^{-gamma t})/gamma) as h -> 0. While
+    /// gamma t < 1e-6 the closed form would cancel, and f's Taylor series in gamma h (to first
+    /// order; the next is (gamma t)^2/12 relative) is used instead.
+    double free_msd(double kT, std::uint64_t n) const {
+        if (n == 0)
+            return 0.0;
+        const double a = friction * dt, steps = double(n), c = ::exp(-a);
+        const double f =
+            steps * a < 1e-6
+                ? steps * (steps - 1) / 2 - a * steps * (steps * steps - 1) / 6
+                : c * (steps * -::expm1(-a) + ::expm1(-steps * a)) / (::expm1(-a) * ::expm1(-a));
+        return dt * dt * kT / mass * (steps - 0.5 + 0.5 * ::exp(-steps * a) + 2 * f);
+    }
+
     static std::vector<IntegratorParamSpec> params() {
         return {{"dt", 1e-2, "time step (> 0); stable on a harmonic well iff omega dt < 2"},
                 {"friction", 1.0, "friction rate gamma (> 0, 1/time)"},

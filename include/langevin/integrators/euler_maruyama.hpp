@@ -39,6 +39,12 @@ struct EulerMaruyama {
             x[d] = lgv_fma(c.noise, xi[d], lgv_fma(c.drift, f[d], x[d]));
     }
 
+    /// <(x_n - x_0)^2> per coordinate of free motion (E = 0) at constant T: exactly Einstein's
+    /// 2 (T/gamma) t, t = n dt.
+    double free_msd(double kT, std::uint64_t n) const {
+        return 2.0 * kT * dt / friction * double(n);
+    }
+
     static std::vector<IntegratorParamSpec> params() {
         return {{"dt", 1e-3, "time step (> 0)"},
                 {"friction", 1.0, "friction coefficient gamma (> 0); D = T / gamma"}};

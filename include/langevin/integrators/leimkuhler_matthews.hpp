@@ -47,6 +47,12 @@ struct LeimkuhlerMatthews {
         }
     }
 
+    /// <(x_n - x_0)^2> per coordinate of free motion (E = 0) at constant T, exactly: the noise
+    /// sum xi_0 + 2 xi_1 + ... + 2 xi_{n-1} + xi_n gives 2 (T/gamma) (t - dt/2), t = n dt >= dt.
+    double free_msd(double kT, std::uint64_t n) const {
+        return n == 0 ? 0.0 : 2.0 * kT * dt / friction * (double(n) - 0.5);
+    }
+
     static std::vector<IntegratorParamSpec> params() {
         return {{"dt", 1e-3, "time step (> 0)"},
                 {"friction", 1.0, "friction coefficient gamma (> 0); D = T / gamma"}};
