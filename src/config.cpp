@@ -99,7 +99,7 @@ public:
                          std::int64_t min, std::int64_t max = INT64_MAX) {
         used_[section].insert(key);
         const std::string rule =
-            max == INT64_MAX ? detail::concat("must be an integer >= ", min)
+            max == INT64_MAX ? detail::concat("must be an integer >= ", min, " (below 2^63)")
                              : detail::concat("must be an integer in [", min, ", ", max, "]");
         std::int64_t v = fallback;
         if (const toml::node *n = find(section, key)) {

@@ -194,7 +194,7 @@ TEST(Config, MessagesSayWhichKindsReadAKeyAndWhatRangeIsAllowed) {
                     "(kind is \"constant\")");
     // Integers out of range or too large say the range.
     EXPECT_CONTAINS(error_of("", {"ensemble.walkers=1e30"}),
-                    "[ensemble] walkers = 1e+30: must be an integer >= 1");
+                    "[ensemble] walkers = 1e+30: must be an integer >= 1 (below 2^63)");
     EXPECT_CONTAINS(error_of("", {"run.samples=2.5"}),
                     "[run] samples = 2.5: must be an integer in [1, 100000]");
     // sample_every may not give more samples than `samples` could.
