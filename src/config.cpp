@@ -752,12 +752,11 @@ Study build_study(Reader &r, const std::string &source) {
             r.fail("run", "spacing", "\"log\"", "needs samples = K (log-spaced sample steps)");
         const auto every = r.integer("run", "sample_every", std::max<std::int64_t>(1, s.steps), 1);
         // As many samples as `samples` allows; the list of their steps is made right here.
-        if (s.steps / every >= 100000)
+        const std::int64_t count = s.steps / every + (s.steps % every != 0);
+        if (count > 100000)
             r.fail("run", "sample_every", std::to_string(every),
-                   detail::concat("gives ", s.steps / every + (s.steps % every != 0),
-                                  " samples over ", s.steps,
-                                  " steps; at most 100000 (as for "
-                                  "samples): take a larger sample_every"));
+                   detail::concat("gives ", count, " samples over ", s.steps,
+                                  " steps; at most 100000 (as for samples): take a larger one"));
         s.samples = sample_steps_linear(s.steps, every);
     }
     if (s.steps == 0)

@@ -44,7 +44,7 @@ bool exists(const std::string &path) {
 
 /// Refuses, before any step is taken, an output file that could not be written (a folder, or
 /// in a folder that is missing or read-only) or that is one of the command's own inputs (which
-/// writing it would destroy, --force or not). `what` names the setting.
+/// the results would replace, --force or not). `what` names the setting.
 void check_output(const std::string &what, const std::string &path,
                   const std::vector<std::string> &inputs) {
     namespace fs = std::filesystem;
@@ -284,9 +284,8 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
                         "--resume continues the stored study: give no study file or --set");
             LGV_REQUIRE(shard.empty(), "--resume continues the stored shard: give no --shard");
             LGV_REQUIRE(run->count("--output") == 0,
-                        "--resume writes the output file the run "
-                        "was started with (",
-                        resume, "): give no -o");
+                        "--resume writes the output file the run was started with (", resume,
+                        "): give no -o");
             const std::string partial =
                 resume.size() > 8 && resume.substr(resume.size() - 8) == ".partial"
                     ? resume

@@ -201,7 +201,9 @@ TEST(Config, MessagesSayWhichKindsReadAKeyAndWhatRangeIsAllowed) {
     EXPECT_CONTAINS(error_of("", {"run.steps=1000000000000", "run.sample_every=1"}),
                     "[run] sample_every = 1: gives 1000000000000 samples over 1000000000000 "
                     "steps; at most 100000");
-    EXPECT_EQ(study_from("", {"run.steps=99999", "run.sample_every=1"}).samples.size(), 99999u);
+    EXPECT_EQ(study_from("", {"run.steps=100000", "run.sample_every=1"}).samples.size(), 100000u);
+    EXPECT_CONTAINS(error_of("", {"run.steps=100001", "run.sample_every=1"}),
+                    "gives 100001 samples over 100001 steps; at most 100000");
     // Piecewise steps: whole and below 2^63 (a huge double is not converted), integers exactly.
     const std::vector<std::string> piecewise = {"temperature.kind=piecewise"};
     auto knots = [&](const std::string &k) {
