@@ -348,6 +348,22 @@ ObserveSpec observe_spec(const Study &study) {
         spec.passage = Axis{0.0, double(study.steps) + 1e-9, study.passage_bins};
     return spec;
 }
+
+/// The count slots of one sample's totals (each histogram's bins plus outside and non-finite).
+struct SampleSlots {
+    std::size_t marginal = 0, joint = 0, passage = 0;
+};
+SampleSlots sample_slots(const Study &study) {
+    SampleSlots n;
+    const int dim = study.model.dim();
+    for (int d = 0; d < dim; ++d)
+        n.marginal += std::size_t(study.grid.axes[d].bins) + 2;
+    if (dim == 2 && study.grid.joint)
+        n.joint = std::size_t(study.grid.axes[0].bins) * std::size_t(study.grid.axes[1].bins) + 2;
+    const Axis passage = observe_spec(study).passage;
+    n.passage = passage.bins > 0 ? std::size_t(passage.bins) + 2 : 0;
+    return n;
+}
 } // namespace
 
 void check_host_memory(const Study &study) {
@@ -355,13 +371,8 @@ void check_host_memory(const Study &study) {
     if (memory <= 0)
         return;
     const int dim = study.model.dim();
-    double slots = 0; // histogram slots of one sample
-    for (int d = 0; d < dim; ++d)
-        slots += study.grid.axes[d].bins + 2;
-    if (dim == 2 && study.grid.joint)
-        slots += double(study.grid.axes[0].bins) * study.grid.axes[1].bins + 2;
-    if (study.model.target.active())
-        slots += study.passage_bins + 2;
+    const SampleSlots n = sample_slots(study);
+    const double slots = double(n.marginal) + double(n.joint) + double(n.passage);
     // 8-byte counts in the totals, the sample's result and its Boltzmann reference, and the
     // copy written to HDF5.
     const double samples = 32.0 * slots * double(study.samples.size());
@@ -397,17 +408,9 @@ std::string nonfinite_remedy(const Study &study) {
 void check_stored_totals(const Study &study, const std::vector<Accumulator> &totals,
                          const std::string &source) {
     const int dim = study.model.dim();
-    std::size_t marginal = 0;
-    for (int d = 0; d < dim; ++d)
-        marginal += std::size_t(study.grid.axes[d].bins) + 2;
-    const std::size_t joint =
-        dim == 2 && study.grid.joint
-            ? std::size_t(study.grid.axes[0].bins) * std::size_t(study.grid.axes[1].bins) + 2
-            : 0;
+    const SampleSlots n = sample_slots(study);
     const std::size_t basins = std::size_t(
         std::visit([](const auto &p) { return p.basin_count(); }, study.model.potential));
-    const Axis passage_axis = observe_spec(study).passage;
-    const std::size_t passage = passage_axis.bins > 0 ? std::size_t(passage_axis.bins) + 2 : 0;
     LGV_REQUIRE(totals.size() == study.samples.size(), source, ": holds ", totals.size(),
                 " samples; its study has ", study.samples.size(),
                 " (the file is damaged or was edited)");
@@ -415,8 +418,8 @@ void check_stored_totals(const Study &study, const std::vector<Accumulator> &tot
         const Accumulator &a = totals[k];
         if (a.empty()) // a sample not reached yet
             continue;
-        LGV_REQUIRE(a.marginal.size() == marginal && a.joint.size() == joint &&
-                        a.basins.size() == basins && a.passage.size() == passage &&
+        LGV_REQUIRE(a.marginal.size() == n.marginal && a.joint.size() == n.joint &&
+                        a.basins.size() == basins && a.passage.size() == n.passage &&
                         a.sums.size() == std::size_t(moment_width(dim)) &&
                         (a.best_position.empty() || a.best_position.size() == std::size_t(dim)),
                     source, ": sample ", k, "'s totals do not fit its study (", dim,

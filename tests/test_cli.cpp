@@ -204,10 +204,11 @@ TEST(Cli, StudiesTooLargeForTheMemoryAreRefusedBeforeAnyStep) {
     // 1e5 samples of 1e6 bins: 3.2 TB of histograms kept to the end.
     const std::string histograms = small_run("harmonic.toml", 100000) +
                                    " --set histogram.bins=1000000 --set run.samples=100000";
-    expect_exit(1, histograms, "error: the results would need about 3200.01 GB of memory");
+    // 1e6 + 2 marginal slots and the target-less passage histogram's 3.
+    expect_exit(1, histograms, "error: the results would need about 3200.02 GB of memory");
     expect_exit(1, histograms,
-                "100000 samples ([run] samples or sample_every) of 1000002 histogram slots "
-                "([histogram] bins): 3200.01 GB");
+                "100000 samples ([run] samples or sample_every) of 1000005 histogram slots "
+                "([histogram] bins): 3200.02 GB");
     // 1e5 trajectories recorded at each of 1e6 steps: 3.2 TB.
     expect_exit(1,
                 small_run("brownian.toml", 1000000) +
