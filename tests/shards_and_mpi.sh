@@ -126,6 +126,25 @@ fi
 "${mpi[@]}" -np 3 "$langevin" run --resume "$dir/term.h5" --quiet >/dev/null
 [ ! -e "$dir/term.h5.rank-0-of-3.partial" ]
 $same "$dir/whole.h5" "$dir/term.h5"
+# The final write fails (a folder appeared at the output during the run): exit 1, no .tmp left,
+# every rank's checkpoint kept; once the folder is gone, the job resumes to the same file.
+"${mpi[@]}" -np 2 "$langevin" "${long[@]}" -o "$dir/wfail.h5" >/dev/null 2>"$dir/wfail.err" &
+pid=$!
+for _ in $(seq 1 1000); do
+    [ -f "$dir/wfail.h5.rank-1-of-2.partial" ] && break
+    sleep 0.01
+done
+mkdir "$dir/wfail.h5"
+if wait "$pid"; then echo "the write into a folder must fail"; exit 1; fi
+grep -q "the last checkpoint is kept; once the output can be written, continue with: mpirun -np 2" \
+    "$dir/wfail.err" || { cat "$dir/wfail.err"; exit 1; }
+[ -f "$dir/wfail.h5.rank-0-of-2.partial" ] && [ -f "$dir/wfail.h5.rank-1-of-2.partial" ] ||
+    { echo "a failed write must keep every rank's checkpoint"; exit 1; }
+[ ! -e "$dir/wfail.h5.tmp" ] || { echo "a failed rename left its .tmp"; exit 1; }
+rmdir "$dir/wfail.h5"
+"${mpi[@]}" -np 2 "$langevin" run --resume "$dir/wfail.h5" --quiet >/dev/null
+$same "$dir/whole.h5" "$dir/wfail.h5"
+
 # SIGKILL before any periodic checkpoint: each rank resumes from its starting checkpoint.
 "$langevin" "${args[@]}" --set run.steps=60000 -o "$dir/whole9.h5" >/dev/null
 setsid "${mpi[@]}" -np 3 "$langevin" "${args[@]}" --set run.steps=60000 -o "$dir/kill9.h5" \
@@ -141,5 +160,5 @@ wait "$pid" 2>/dev/null || true
 [ ! -f "$dir/kill9.h5" ] || { echo "the MPI run finished before SIGKILL"; exit 1; }
 "${mpi[@]}" -np 3 "$langevin" run --resume "$dir/kill9.h5" --quiet >/dev/null
 $same "$dir/whole9.h5" "$dir/kill9.h5"
-echo "mpirun -np 1, 2, 3: bitwise the single run; errors printed once; SIGTERM or SIGKILL +" \
-    "resume per rank: identical"
+echo "mpirun -np 1, 2, 3: bitwise the single run; errors printed once; SIGTERM, SIGKILL or a" \
+    "failed final write + resume per rank: identical"

@@ -616,11 +616,17 @@ checkpoint_every = 150
     RunState bad = kept;
     bad.step = 301;
     refused(s, bad, "cp: step 301 is past the study's 300 (the file is damaged or was edited)");
+    bad.next_sample = 3; // past every sample: only the step check can refuse it
+    refused(s, bad, "cp: step 301 is past the study's 300");
     bad = kept;
     bad.next_sample = 2; // sample 1 is at step 200, after step 150
     refused(s, bad, "its next sample 2 does not follow step 150");
     bad = kept;
     bad.chunk = 4; // chunks 0, 1, 2 hold the 10000 walkers
+    refused(s, bad, "chunk 4 is past the last");
+    bad.walkers = WalkerState{}; // between chunks: only the chunk check can refuse it
+    bad.step = 0;
+    bad.next_sample = 0;
     refused(s, bad, "chunk 4 is past the last");
     bad = kept;
     bad.chunk_walkers = 5;
@@ -634,6 +640,8 @@ checkpoint_every = 150
     bad = kept;
     bad.samples.pop_back();
     refused(s, bad, "holds 2 samples; its study has 3");
+    bad.samples.clear(); // no samples is only an MPI rank's untouched starting state
+    refused(s, bad, "holds 0 samples; its study has 3");
     bad = kept;
     bad.samples[0].basins.push_back(0);
     refused(s, bad, "sample 0's totals do not fit its study");

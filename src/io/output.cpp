@@ -1,9 +1,11 @@
 // Results (H5MD 1.1 layout) and checkpoints in HDF5.
 #include "langevin/output.hpp"
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "io/hdf5.hpp"
 #include "langevin/boltzmann.hpp"
@@ -73,7 +75,11 @@ template <class F> void atomically(const std::string &path, F &&fill) {
         std::remove(tmp.c_str()); // the file closed as the exception left its scope
         throw;
     }
-    LGV_REQUIRE(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename ", tmp, " to ", path);
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+        const std::string why = std::strerror(errno);
+        std::remove(tmp.c_str());
+        throw Error(detail::concat("cannot rename ", tmp, " to ", path, " (", why, ")"));
+    }
 }
 
 /// Per-sample totals: counts, exact sums (canonical digits, [width][ExactSum::kLimbs + 1]),
