@@ -7,6 +7,14 @@ langevin=$1 python=$2 examples=$3 mode=$4
 same="$python $(dirname "$0")/h5_same_results.py"
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
+wait_for() { # file...: waits up to 10 s until every file exists
+    for _ in $(seq 1 1000); do
+        local missing=0 f
+        for f in "$@"; do [ -f "$f" ] || missing=1; done
+        [ "$missing" = 0 ] && return 0
+        sleep 0.01
+    done
+}
 # 5 moment blocks of 4096 walkers: 4 shards hold 1, 1, 1 and 2 blocks; 7 shards leave 2 empty.
 # Kramers: first passage, a point start, trajectories of walkers 0..2.
 args=(run "$examples/kramers.toml" --quiet --backend cpu --set ensemble.walkers=20000
@@ -65,10 +73,7 @@ if [ "$mode" = shards ]; then
     "$langevin" "${long[@]}" --shard 1/2 -o "$dir/whole1.h5" >/dev/null
     "$langevin" "${long[@]}" --shard 1/2 -o "$dir/term1.h5" >/dev/null 2>&1 &
     pid=$!
-    for _ in $(seq 1 400); do
-        [ -f "$dir/term1.h5.partial" ] && break
-        sleep 0.01
-    done
+    wait_for "$dir/term1.h5.partial"
     sleep 0.2
     kill -TERM "$pid"
     if wait "$pid"; then echo "the shard finished before SIGTERM: make it longer"; exit 1; fi
@@ -110,10 +115,7 @@ long=("${args[@]}" --set run.steps=60000 --set output.checkpoint_every=500)
 "$langevin" "${long[@]}" -o "$dir/whole.h5" >/dev/null
 "${mpi[@]}" -np 3 "$langevin" "${long[@]}" -o "$dir/term.h5" >/dev/null 2>"$dir/term.err" &
 pid=$!
-for _ in $(seq 1 1000); do
-    [ -f "$dir/term.h5.rank-2-of-3.partial" ] && break
-    sleep 0.01
-done
+wait_for "$dir/term.h5.rank-2-of-3.partial"
 sleep 0.3
 kill -TERM "$pid"
 if wait "$pid"; then echo "the MPI run finished before SIGTERM: make it longer"; exit 1; fi
@@ -130,10 +132,7 @@ $same "$dir/whole.h5" "$dir/term.h5"
 # every rank's checkpoint kept; once the folder is gone, the job resumes to the same file.
 "${mpi[@]}" -np 2 "$langevin" "${long[@]}" -o "$dir/wfail.h5" >/dev/null 2>"$dir/wfail.err" &
 pid=$!
-for _ in $(seq 1 1000); do
-    [ -f "$dir/wfail.h5.rank-1-of-2.partial" ] && break
-    sleep 0.01
-done
+wait_for "$dir/wfail.h5.rank-1-of-2.partial"
 mkdir "$dir/wfail.h5"
 if wait "$pid"; then echo "the write into a folder must fail"; exit 1; fi
 grep -q "the last checkpoint is kept; once the output can be written, continue with: mpirun -np 2" \
@@ -150,11 +149,7 @@ $same "$dir/whole.h5" "$dir/wfail.h5"
 setsid "${mpi[@]}" -np 3 "$langevin" "${args[@]}" --set run.steps=60000 -o "$dir/kill9.h5" \
     >/dev/null 2>&1 &
 pid=$!
-for _ in $(seq 1 1000); do
-    [ -f "$dir/kill9.h5.rank-2-of-3.partial" ] && [ -f "$dir/kill9.h5.rank-0-of-3.partial" ] &&
-        [ -f "$dir/kill9.h5.rank-1-of-3.partial" ] && break
-    sleep 0.01
-done
+wait_for "$dir"/kill9.h5.rank-{0,1,2}-of-3.partial
 kill -KILL -- "-$pid" # mpirun and its ranks: one process group
 wait "$pid" 2>/dev/null || true
 [ ! -f "$dir/kill9.h5" ] || { echo "the MPI run finished before SIGKILL"; exit 1; }
