@@ -6,6 +6,7 @@
 // Also: Rastrigin D = 8 (sinpif, as the engine), and Philox curand_normal4 alone (the RNG
 // ceiling). Prints one JSON line per kernel: median of --repeats timed launches after a warm-up.
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -39,12 +40,19 @@ __global__ void double_well_f32(float *xs, unsigned long long seed, int steps, l
     curandStatePhilox4_32_10_t s;
     curand_init(seed, i, 0, &s);
     float x = xs[i];
-    for (int t = 0; t < steps; t += 4) {
+    int t = 0;
+    for (; t + 4 <= steps; t += 4) {
         const float4 r = curand_normal4(&s);
         x += kDrift * well_force(x) + kNoise * r.x;
         x += kDrift * well_force(x) + kNoise * r.y;
         x += kDrift * well_force(x) + kNoise * r.z;
         x += kDrift * well_force(x) + kNoise * r.w;
+    }
+    if (t < steps) { // the last 1 to 3 steps: exactly `steps` steps, as the engine takes
+        const float4 r = curand_normal4(&s);
+        const float rest[3] = {r.x, r.y, r.z};
+        for (int k = 0; t < steps; ++t, ++k)
+            x += kDrift * well_force(x) + kNoise * rest[k];
     }
     xs[i] = x;
 }
@@ -56,11 +64,14 @@ __global__ void double_well_f64(double *xs, unsigned long long seed, int steps, 
     curandStatePhilox4_32_10_t s;
     curand_init(seed, i, 0, &s);
     double x = xs[i];
-    for (int t = 0; t < steps; t += 2) {
+    int t = 0;
+    for (; t + 2 <= steps; t += 2) {
         const double2 r = curand_normal2_double(&s);
         x += 1e-3 * -(4.0 * x * (x * x - 1.0) + 0.1) + kNoise64 * r.x;
         x += 1e-3 * -(4.0 * x * (x * x - 1.0) + 0.1) + kNoise64 * r.y;
     }
+    if (t < steps) // an odd step count: the last step
+        x += 1e-3 * -(4.0 * x * (x * x - 1.0) + 0.1) + kNoise64 * curand_normal2_double(&s).x;
     xs[i] = x;
 }
 
@@ -117,7 +128,21 @@ template <class Launch> double median_seconds(Launch launch, int repeats) {
         seconds.push_back(ms * 1e-3);
     }
     std::sort(seconds.begin(), seconds.end());
-    return seconds[seconds.size() / 2];
+    const std::size_t h = seconds.size() / 2; // the median, as langevin_bench takes it
+    return seconds.size() % 2 ? seconds[h] : 0.5 * (seconds[h - 1] + seconds[h]);
+}
+
+/// The value of option `key`: a whole number in [1, most], or the program stops with a message.
+long long whole_option(const std::string &key, const char *text, long long most) {
+    char *end = nullptr;
+    errno = 0;
+    const long long v = text ? std::strtoll(text, &end, 10) : 0;
+    if (!text || end == text || *end != '\0' || errno == ERANGE || v < 1 || v > most) {
+        std::fprintf(stderr, "%s %s: must be a whole number from 1 to %lld\n", key.c_str(),
+                     text ? text : "(no value)", most);
+        std::exit(2);
+    }
+    return v;
 }
 
 } // namespace
@@ -125,22 +150,21 @@ template <class Launch> double median_seconds(Launch launch, int repeats) {
 int main(int argc, char **argv) {
     long long n = 1 << 24;
     int steps = 1000, repeats = 5;
-    for (int a = 1; a + 1 < argc; a += 2) {
+    for (int a = 1; a < argc; a += 2) {
         const std::string key = argv[a];
+        const char *value = a + 1 < argc ? argv[a + 1] : nullptr;
         if (key == "--n")
-            n = std::atoll(argv[a + 1]);
+            n = whole_option(key, value, 1LL << 40);
         else if (key == "--steps")
-            steps = std::atoi(argv[a + 1]) / 4 * 4;
+            steps = int(whole_option(key, value, 1 << 30));
         else if (key == "--repeats")
-            repeats = std::atoi(argv[a + 1]);
+            repeats = int(whole_option(key, value, 1000000));
         else {
-            std::fprintf(stderr, "usage: %s [--n N] [--steps S] [--repeats R]\n", argv[0]);
+            std::fprintf(stderr,
+                         "%s: unknown option; usage: %s [--n N] [--steps S] [--repeats R]\n",
+                         key.c_str(), argv[0]);
             return 2;
         }
-    }
-    if (n <= 0 || steps <= 0 || repeats <= 0) {
-        std::fprintf(stderr, "--n, --steps (>= 4) and --repeats must be positive\n");
-        return 2;
     }
     cudaDeviceProp props{};
     CHECK(cudaGetDeviceProperties(&props, 0));
@@ -152,11 +176,11 @@ int main(int argc, char **argv) {
     CHECK(cudaMemset(x64, 0, sizeof(double) * n));
     const int threads = 256;
     const unsigned blocks = unsigned((n + threads - 1) / threads);
-    auto report = [&](const char *label, int dim, double seconds, double per_walker) {
+    auto report = [&](const char *label, int dim, double seconds, int per_walker) {
         const double rate = double(n) * per_walker / seconds;
         std::printf("{\"label\": \"%s\", \"device\": \"%s\", \"walkers\": %lld, \"steps\": %d, "
                     "\"walker_steps_per_second\": %.4e, \"coordinate_steps_per_second\": %.4e}\n",
-                    label, props.name, n, steps, rate, rate * dim);
+                    label, props.name, n, per_walker, rate, rate * dim);
     };
     report("bare double_well euler_maruyama float32", 1,
            median_seconds([&] { double_well_f32<<<blocks, threads>>>(x32, 1, steps, n); }, repeats),
@@ -164,16 +188,17 @@ int main(int argc, char **argv) {
     report("bare double_well euler_maruyama float64", 1,
            median_seconds([&] { double_well_f64<<<blocks, threads>>>(x64, 1, steps, n); }, repeats),
            steps);
-    const int r_steps = std::max(4, steps / 8);
+    const int r_steps = std::max(1, steps / 8);
     report(
         "bare rastrigin8 euler_maruyama float32", 8,
         median_seconds([&] { rastrigin8_f32<<<blocks, threads>>>(x32, 1, r_steps, n); }, repeats),
         r_steps);
     // Normals per second, reported as "steps" of one normal each.
+    const int calls = std::max(1, steps / 4);
     report("philox curand_normal4 alone (normals/s)", 1,
-           median_seconds([&] { philox_normals_only<<<blocks, threads>>>(x32, 1, steps / 4, n); },
+           median_seconds([&] { philox_normals_only<<<blocks, threads>>>(x32, 1, calls, n); },
                           repeats),
-           steps / 4 * 4);
+           4 * calls);
     CHECK(cudaGetLastError());
     CHECK(cudaFree(x32));
     CHECK(cudaFree(x64));

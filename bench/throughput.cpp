@@ -4,6 +4,7 @@
 // sampling every 100 steps. Timed after a warm-up, median of repeats; JSON lines on stdout.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <iostream>
 #include <sstream>
@@ -33,9 +34,31 @@ struct Measurement {
 /// segments do; a launch starting inside a group also draws that group's normals.
 constexpr std::uint64_t kWarmUpSteps = 4;
 
+/// The median: the middle value, or the mean of the two middle values (as Python's
+/// statistics.median, which bench/peers/compare.py applies to the peers).
 double median(std::vector<double> v) {
+    if (v.empty())
+        return 0.0;
     std::sort(v.begin(), v.end());
-    return v.empty() ? 0.0 : v[v.size() / 2];
+    const std::size_t h = v.size() / 2;
+    return v.size() % 2 ? v[h] : 0.5 * (v[h - 1] + v[h]);
+}
+
+/// Refuses, before anything is allocated, what the benchmark cannot time as asked.
+void check_timeable(const Study &s, const Backend &backend, std::uint64_t sample_every) {
+    LGV_REQUIRE(s.steps > 0, "[run] steps = 0: nothing to time (give run.steps >= 1)");
+    LGV_REQUIRE(sample_every <= s.steps, "--sample-every ", sample_every, " exceeds the run's ",
+                s.steps, " steps: no sample would be taken (give run.steps >= ", sample_every,
+                ", or --sample-every 0 for none)");
+    // The benchmark times one chunk holding every walker: it does not split the ensemble.
+    LGV_REQUIRE(s.chunk == 0 || s.chunk >= s.walkers, "[ensemble] chunk = ", s.chunk,
+                ": the benchmark steps all ", s.walkers,
+                " walkers as one chunk (leave chunk unset, or give walkers <= chunk)");
+    const std::uint64_t most = backend.max_chunk_walkers(s.model);
+    LGV_REQUIRE(s.walkers <= most, "[ensemble] walkers = ", s.walkers, ": more than the ", most,
+                " walkers ", backend.name(),
+                " can hold at once, and the benchmark steps them as one chunk (`langevin run` "
+                "splits larger ensembles into chunks)");
 }
 
 /// Initialises, takes a warm-up launch (time to first step: allocation, initial conditions, first
@@ -52,16 +75,13 @@ Measurement measure(const Study &s, Backend &backend, int repeats, std::uint64_t
     m.first_step_seconds = seconds_since(t0);
     const ObserveSpec spec{s.grid, s.init, Axis{0, 1, 0}};
     std::vector<std::uint64_t> at;
-    LGV_REQUIRE(sample_every <= s.steps, "--sample-every ", sample_every, " exceeds the run's ",
-                s.steps, " steps: no sample would be taken (give run.steps >= ", sample_every,
-                ", or --sample-every 0 for none)");
     for (std::uint64_t t = sample_every; sample_every && t <= s.steps; t += sample_every)
         at.push_back(t);
     std::vector<double> runs, observes, advances;
     std::uint64_t step = kWarmUpSteps;
     for (int r = 0; r < repeats; ++r) {
+        const std::vector<double> kT = s.schedule.table(step, s.steps); // not timed
         const auto start = Clock::now();
-        const std::vector<double> kT = s.schedule.table(step, s.steps);
         if (at.empty())
             backend.advance(s.model, step, s.steps, kT);
         else if (serial)
@@ -73,8 +93,9 @@ Measurement measure(const Study &s, Backend &backend, int repeats, std::uint64_t
     }
     const std::uint64_t alone = at.empty() ? 0 : std::min(sample_every, s.steps);
     for (int r = 0; r < (alone ? repeats : 0); ++r) {
+        const std::vector<double> kT = s.schedule.table(step, alone);
         auto t = Clock::now();
-        backend.advance(s.model, step, alone, s.schedule.table(step, alone));
+        backend.advance(s.model, step, alone, kT);
         advances.push_back(seconds_since(t));
         step += alone;
         t = Clock::now();
@@ -134,66 +155,147 @@ const std::vector<std::pair<std::string, std::string>> kWorkloads = {
                  "[temperature]\nT = 1\n"},
 };
 
+/// Keys the matrix sets for each point: a --set of one would be overwritten.
+const std::vector<std::string> kMatrixKeys = {
+    "potential.kind", "integrator.kind", "ensemble.precision", "ensemble.walkers", "run.steps"};
+
+/// A CLI11 check that a value is a finite number in [low, high] (CLI::Range lets NaN through);
+/// whole = true also asks for a whole number.
+CLI::Validator finite_in(double low, double high, bool whole, const std::string &allowed) {
+    return CLI::Validator(
+        [=](std::string &text) -> std::string {
+            double v = 0;
+            std::size_t used = 0;
+            try {
+                v = std::stod(text, &used);
+            } catch (const std::exception &) {
+                used = 0;
+            }
+            if (used == 0 || used != text.size() || !std::isfinite(v) || v < low || v > high ||
+                (whole && v != std::floor(v)))
+                return text + ": must be " + allowed;
+            return {};
+        },
+        allowed);
+}
+
+/// One point of the matrix: its study, label and sampling interval.
+struct MatrixPoint {
+    Study study;
+    std::string label, where; ///< the workload; the point, for messages
+    std::uint64_t sample_every;
+};
+
+/// Every point of the matrix, parsed (and so checked) before anything is timed.
+std::vector<MatrixPoint> matrix_points(const std::vector<double> &sizes, double work,
+                                       const std::vector<std::string> &overrides) {
+    for (const std::string &set : overrides)
+        for (const std::string &key : kMatrixKeys)
+            LGV_REQUIRE(set.rfind(key + "=", 0) != 0, "--set ", set, ": the matrix sets ", key,
+                        " itself for each point (--sizes sets the walkers, --work the steps)");
+    std::vector<MatrixPoint> points;
+    for (const auto &[name, toml] : kWorkloads)
+        for (const char *integ : {"euler_maruyama", "leimkuhler_matthews", "baoab"})
+            for (const char *precision : {"float32", "float64"})
+                for (double n : sizes) {
+                    const auto walkers = static_cast<std::uint64_t>(n);
+                    // --work / N rounded down to whole hundreds of steps, at least 100.
+                    const std::uint64_t steps = std::max<std::uint64_t>(
+                        100, static_cast<std::uint64_t>(work / n) / 100 * 100);
+                    std::vector<std::string> sets = overrides;
+                    sets.push_back(std::string("integrator.kind=") + integ);
+                    sets.push_back(std::string("ensemble.precision=") + precision);
+                    sets.push_back("ensemble.walkers=" + std::to_string(walkers));
+                    sets.push_back("run.steps=" + std::to_string(steps));
+                    const std::string where = "matrix point " + name + ", " + integ + ", " +
+                                              precision + ", N = " + std::to_string(walkers);
+                    try {
+                        const Study s = parse_study(toml, name, sets);
+                        for (std::uint64_t every : {std::uint64_t(0), std::uint64_t(100)})
+                            points.push_back({s, name, where, every});
+                    } catch (const std::exception &e) {
+                        throw Error(where + ": " + e.what());
+                    }
+                }
+    return points;
+}
+
+/// Writes one JSON line; a failed write (a full disk, a closed pipe) is an error, not a lost
+/// figure.
+void emit(const nlohmann::json &line) {
+    std::cout << line.dump() << std::endl;
+    LGV_REQUIRE(std::cout.good(), "could not write the result to standard output");
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
     CLI::App app{"langevin_bench: walker-steps/s of a study, or of the benchmark matrix"};
+    app.option_defaults()->always_capture_default();
     std::string study_path;
     std::vector<std::string> overrides;
-    std::string backend_name = "auto";
+    std::string backend_name;
     int repeats = 5;
-    std::uint64_t sample_every = 0;
+    std::int64_t sample_every = 0;
     bool matrix = false, serial = false;
     std::vector<double> sizes = {1e4, 1e5, 1e6, 1e7, 1e8};
     double work = 2e9; // walker-steps per timed repeat in the matrix
-    app.add_option("study", study_path, "study file (TOML); not with --matrix");
+    auto *matrix_flag = app.add_flag("--matrix", matrix, "run the benchmark matrix");
+    app.add_option("study", study_path, "study file (TOML)")->excludes(matrix_flag);
     app.add_option("--set", overrides, "override a key: section.key=value (repeatable)");
-    app.add_option("--backend", backend_name, "auto | cpu | cuda");
-    app.add_option("--repeats", repeats, "timed repeats (the median is reported)");
+    app.add_option("--backend", backend_name,
+                   "auto | cpu | cuda (default: the study's [backend] kind; the matrix: auto)")
+        ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+    app.add_option("--repeats", repeats, "timed repeats (the median is reported)")
+        ->check(CLI::Range(1, 1000000));
     app.add_option("--sample-every", sample_every,
-                   "also observe (histograms + moments) every this many steps (0: never)");
+                   "also observe (histograms + moments) every this many steps (0: never)")
+        ->check(finite_in(0, 9.2e18, true, "a whole number of steps >= 0 (0: never)"))
+        ->excludes(matrix_flag);
     app.add_flag("--serial-sampling", serial,
                  "sample by advance() + observe() in turn instead of one queued call");
-    app.add_flag("--matrix", matrix, "run the benchmark matrix");
-    app.add_option("--sizes", sizes, "walker counts of the matrix")->delimiter(',');
-    app.add_option("--work", work, "matrix: walker-steps per timed repeat (sets the steps)");
+    app.add_option("--sizes", sizes, "matrix: walker counts")
+        ->delimiter(',')
+        ->check(finite_in(1, 9.2e18, true, "a whole number of walkers >= 1"))
+        ->needs(matrix_flag);
+    app.add_option("--work", work,
+                   "matrix: walker-steps per timed repeat (steps = work / N in whole hundreds, at "
+                   "least 100)")
+        ->check(finite_in(1, 1e18, false, "a number of walker-steps from 1 to 1e18"))
+        ->needs(matrix_flag);
     CLI11_PARSE(app, argc, argv);
     try {
+        LGV_REQUIRE(matrix || !study_path.empty(), "give a study file or --matrix");
+        LGV_REQUIRE(!serial || matrix || sample_every > 0,
+                    "--serial-sampling: only with --sample-every K > 0 (or --matrix), which "
+                    "takes the samples");
         if (!matrix) {
-            LGV_REQUIRE(!study_path.empty(), "give a study file or --matrix");
             const Study s = load_study(study_path, overrides);
             const auto t0 = Clock::now();
-            auto backend = make_backend(backend_name, s.options);
+            auto backend = make_backend(backend_name.empty() ? s.backend : backend_name, s.options);
             const double creation = seconds_since(t0);
-            std::cout << record(s, *backend, measure(s, *backend, repeats, sample_every, serial),
-                                sample_every, serial, study_path, creation)
-                             .dump()
-                      << "\n";
+            const auto every = static_cast<std::uint64_t>(sample_every);
+            check_timeable(s, *backend, every);
+            emit(record(s, *backend, measure(s, *backend, repeats, every, serial), every, serial,
+                        study_path, creation));
             return 0;
         }
+        const std::vector<MatrixPoint> points = matrix_points(sizes, work, overrides);
+        const Study &first = points.front().study; // [backend] keys are the same at every point
         const auto t0 = Clock::now();
-        auto backend = make_backend(backend_name);
+        auto backend =
+            make_backend(backend_name.empty() ? first.backend : backend_name, first.options);
         const double creation = seconds_since(t0);
-        for (const auto &[name, toml] : kWorkloads)
-            for (const char *integ : {"euler_maruyama", "leimkuhler_matthews", "baoab"})
-                for (const char *precision : {"float32", "float64"})
-                    for (double n : sizes)
-                        for (std::uint64_t every : {std::uint64_t(0), std::uint64_t(100)}) {
-                            const auto walkers = static_cast<std::uint64_t>(n);
-                            const std::uint64_t steps =
-                                std::max<std::uint64_t>(100, std::uint64_t(work / n) / 100 * 100);
-                            std::vector<std::string> sets = overrides;
-                            sets.push_back(std::string("integrator.kind=") + integ);
-                            sets.push_back(std::string("ensemble.precision=") + precision);
-                            sets.push_back("ensemble.walkers=" + std::to_string(walkers));
-                            sets.push_back("run.steps=" + std::to_string(steps));
-                            const Study s = parse_study(toml, name, sets);
-                            std::cout
-                                << record(s, *backend, measure(s, *backend, repeats, every, serial),
-                                          every, serial, name, creation)
-                                       .dump()
-                                << std::endl;
-                        }
+        for (const MatrixPoint &p : points)
+            try {
+                check_timeable(p.study, *backend, p.sample_every);
+            } catch (const std::exception &e) {
+                throw Error(p.where + ": " + e.what());
+            }
+        for (const MatrixPoint &p : points)
+            emit(record(p.study, *backend,
+                        measure(p.study, *backend, repeats, p.sample_every, serial), p.sample_every,
+                        serial, p.label, creation));
         return 0;
     } catch (const std::exception &e) {
         std::cerr << "error: " << e.what() << "\n";

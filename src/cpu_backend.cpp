@@ -1,5 +1,7 @@
 // CPU backend: OpenMP over walkers, structure-of-arrays storage, the shared per-walker body.
 #include <algorithm>
+#include <fstream>
+#include <string>
 #include <unistd.h>
 
 #ifdef _OPENMP
@@ -22,13 +24,27 @@ int thread_count(int requested) {
 #endif
 }
 
+/// The processor's name as /proc/cpuinfo gives it ("" where there is none): benchmark figures
+/// and reports say which CPU made them.
+std::string cpu_model() {
+    std::ifstream info("/proc/cpuinfo");
+    for (std::string line; std::getline(info, line);)
+        if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos) {
+            const std::size_t start = line.find_first_not_of(" \t", line.find(':') + 1);
+            return start == std::string::npos ? "" : line.substr(start);
+        }
+    return "";
+}
+
 class CpuBackend final : public Backend {
 public:
     explicit CpuBackend(const BackendOptions &options) : options_(options) {}
 
     std::string name() const override { return "cpu"; }
     std::string device() const override {
-        return detail::concat("CPU, ", thread_count(options_.threads), " OpenMP thread(s)");
+        static const std::string model = cpu_model();
+        return detail::concat("CPU", model.empty() ? "" : " (" + model + ")", ", ",
+                              thread_count(options_.threads), " OpenMP thread(s)");
     }
     std::uint64_t max_chunk_walkers(const Model &model) const override {
         const double bytes = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGESIZE));

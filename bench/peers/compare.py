@@ -35,15 +35,24 @@ def ours(bench, backend, n, steps, repeats, precision, sample_every):
            f"run.steps={steps}", "--set", f"ensemble.precision={precision}"]
     if sample_every:
         cmd += ["--sample-every", str(sample_every)]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return json.loads(run_quietly(cmd).strip().splitlines()[-1])
+
+
+def run_quietly(cmd):
+    """stdout of cmd; if it fails, its own error message ends the comparison."""
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"{os.path.basename(cmd[0])} failed (exit code {done.returncode}): "
+                 f"{done.stderr.strip() or done.stdout.strip()}")
+    return done.stdout
 
 
 def bare_cuda_peer(bench, n, steps, repeats, precision):
     """The hand-written CUDA loop (bench/bare_loop.cu), built next to langevin_bench."""
     exe = os.path.join(os.path.dirname(os.path.abspath(bench)), "langevin_bare_loop")
-    out = subprocess.run([exe, "--n", str(n), "--steps", str(steps), "--repeats", str(repeats)],
-                         check=True, capture_output=True, text=True).stdout
+    if not os.access(exe, os.X_OK):
+        raise FileNotFoundError(f"{exe} (CUDA builds only)")
+    out = run_quietly([exe, "--n", str(n), "--steps", str(steps), "--repeats", str(repeats)])
     for line in out.splitlines():
         d = json.loads(line)
         if d["label"] == f"bare double_well euler_maruyama {precision}":
@@ -57,11 +66,16 @@ def main():
                    help="path to langevin_bench (default: the first of build/, build-gpu/ and "
                         "build-cpu/ that has bench/langevin_bench)")
     p.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
-    p.add_argument("--n", type=int, default=None)
-    p.add_argument("--steps", type=int, default=None)
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--precision", default="float32")
+    p.add_argument("--n", type=int, default=None,
+                   help="walkers (default: 2^20 on cpu, 2^24 on gpu)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="steps per timed run, >= 100 (default: 100 on cpu, 1000 on gpu)")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs (the median is reported)")
+    p.add_argument("--precision", choices=["float32", "float64"], default="float32")
     args = p.parse_args()
+    if args.bench is not None and not (os.path.isfile(args.bench) and
+                                       os.access(args.bench, os.X_OK)):
+        p.error(f"--bench {args.bench}: not an executable file (build/bench/langevin_bench)")
     if args.bench is None:
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         built = [os.path.join(root, d, "bench", "langevin_bench")
@@ -70,8 +84,12 @@ def main():
         if args.bench is None:
             p.error("--bench: no langevin_bench in " + ", ".join(built) +
                     " (build first: scripts/test.sh, or give --bench PATH)")
-    n = args.n or (1 << 20 if args.device == "cpu" else 1 << 24)
-    steps = args.steps or (100 if args.device == "cpu" else 1000)
+    n = args.n if args.n is not None else (1 << 20 if args.device == "cpu" else 1 << 24)
+    steps = args.steps if args.steps is not None else (100 if args.device == "cpu" else 1000)
+    if n < 1:
+        p.error(f"--n {n}: must be >= 1")
+    if args.repeats < 1:
+        p.error(f"--repeats {args.repeats}: must be >= 1")
     if steps < 100:
         p.error(f"--steps {steps}: must be >= 100 (the sampled row takes a sample every 100 steps)")
     backend = "cpu" if args.device == "cpu" else "cuda"
@@ -86,20 +104,23 @@ def main():
             "CuPy": lambda: workload.cupy_peer(n, args.precision),
             "PyTorch eager": lambda: workload.torch_peer(n, args.precision, False),
         }
-    rows = []
+    rows, failed = [], []
+    timings = {name: (lambda make=make: time_peer(make, n, steps, args.repeats))
+               for name, make in peers.items()}
     if args.device == "gpu":
+        timings = {"bare CUDA loop (FMA on)": lambda: bare_cuda_peer(
+            args.bench, n, steps, args.repeats, args.precision), **timings}
+    for name, timing in timings.items():
         try:
-            rows.append(("bare CUDA loop (FMA on)",
-                         bare_cuda_peer(args.bench, n, steps, args.repeats, args.precision)))
-        except Exception as e:
-            rows.append(("bare CUDA loop (FMA on)", None))
-            print(f"bare CUDA loop: unavailable ({type(e).__name__}: {e})", file=sys.stderr)
-    for name, make in peers.items():
-        try:
-            rows.append((name, time_peer(make, n, steps, args.repeats)))
-        except Exception as e:  # a missing package is reported, not fatal
+            rows.append((name, timing()))
+        except (ImportError, FileNotFoundError, workload.Unavailable) as e:
+            # a peer this machine lacks is reported, not fatal
             rows.append((name, None))
             print(f"{name}: unavailable ({type(e).__name__}: {e})", file=sys.stderr)
+        except Exception as e:  # a peer that is there but fails is an error
+            rows.append((name, None))
+            failed.append(name)
+            print(f"{name}: FAILED ({type(e).__name__}: {e})", file=sys.stderr)
     result = {"device": mine["device"], "date": mine["date"], "walkers": n, "steps": steps,
               "precision": args.precision, "ours": mine["walker_steps_per_second"],
               "ours_with_sampling_every_100": mine_obs["walker_steps_per_second"],
@@ -116,6 +137,8 @@ def main():
         else:
             print(f"{name:28s}{rate:16.3e}{mine['walker_steps_per_second'] / rate:11.2f}"
                   f"{mine_obs['walker_steps_per_second'] / rate:15.2f}")
+    if failed:
+        sys.exit("failed: " + ", ".join(failed))
 
 
 if __name__ == "__main__":

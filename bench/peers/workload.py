@@ -7,6 +7,10 @@ DT, T, TILT, X0 = 1e-3, 0.5, 0.1, -1.0
 NOISE = math.sqrt(2 * T * DT)
 
 
+class Unavailable(RuntimeError):
+    """The peer's package is installed but cannot run this workload here (e.g. no GPU)."""
+
+
 def numpy_peer(n, dtype):
     import numpy as np
     rng = np.random.default_rng(1)
@@ -30,6 +34,8 @@ def numpy_peer(n, dtype):
 
 def torch_peer(n, dtype, compiled):
     import torch
+    if not torch.cuda.is_available():
+        raise Unavailable("PyTorch sees no CUDA device here")
     dt = {"float32": torch.float32, "float64": torch.float64}[dtype]
     x = torch.full((n,), X0, dtype=dt, device="cuda")
     gen = torch.Generator(device="cuda").manual_seed(1)
@@ -51,6 +57,8 @@ def torch_peer(n, dtype, compiled):
 def jax_peer(n, dtype):
     import jax
     import jax.numpy as jnp
+    if jax.default_backend() != "gpu":  # JAX falls back to the CPU without a word
+        raise Unavailable(f"JAX runs on {jax.default_backend()} here, not a GPU")
     if dtype == "float64":
         jax.config.update("jax_enable_x64", True)
     dt = jnp.dtype(dtype)
