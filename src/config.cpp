@@ -405,14 +405,22 @@ void drop_keys_of_the_old_mode(toml::table &root, const std::set<std::string> &o
         {"data",
          "file",
          {{"file", {"x_dataset", "y_dataset"}},
-          {"synthetic", {std::begin(kSyntheticDataKeys), std::end(kSyntheticDataKeys)}}}}};
-    // [run] samples and sample_every exclude each other: the one given with --set wins.
+          {"synthetic", {std::begin(kSyntheticDataKeys), std::end(kSyntheticDataKeys)}}}},
+        {"first_passage",
+         "region",
+         {{"above", {"coordinate", "level"}},
+          {"below", {"coordinate", "level"}},
+          {"ball", {"centre", "radius"}}}}};
+    // [run] samples and sample_every exclude each other: the one given with --set wins (and
+    // sample_every drops the samples' spacing, which only samples read).
     if (toml::table *run = root["run"].as_table())
-        for (const auto &[given, other] :
-             {std::pair{"samples", "sample_every"}, std::pair{"sample_every", "samples"}})
-            if (overridden.count(std::string("run.") + given) &&
-                !overridden.count(std::string("run.") + other))
-                run->erase(other);
+        for (const auto &[given, others] :
+             {std::pair{"samples", std::vector<std::string>{"sample_every"}},
+              std::pair{"sample_every", std::vector<std::string>{"samples", "spacing"}}})
+            if (overridden.count(std::string("run.") + given))
+                for (const std::string &other : others)
+                    if (!overridden.count("run." + other))
+                        run->erase(other);
     // A new potential keeps only the [data] keys its synthetic data read; one that is not
     // data-defined drops [data] (unless a --set gave some of it).
     toml::table *data = root["data"].as_table();

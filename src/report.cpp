@@ -186,36 +186,58 @@ void print_result(std::ostream &out, const Study &study, const RunResult &result
         << "backend    " << result.backend << " (" << result.device << ")\n\n";
     const bool has_basins = !result.samples.empty() && !result.samples[0].basins.empty();
     const bool fp = m.target.active();
-    out << std::left << std::setw(10) << "step" << std::setw(10) << "time" << std::setw(9) << "T"
-        << std::setw(11) << "KL" << std::setw(11) << "TV" << std::setw(15) << "chi2/dof"
-        << std::setw(10) << "p" << std::setw(11) << "<E>" << std::setw(10) << "lag z"
-        << std::setw(13) << "best E";
-    if (m.underdamped())
-        out << std::setw(9) << "kin. T";
-    if (fp)
-        out << std::setw(10) << "survival";
-    if (has_basins)
-        out << "basins (empirical / Boltzmann)";
-    out << "\n";
+    // The table: each column as wide as its usual width or its widest cell plus a space, so a
+    // long value (a step count, a small T) never runs into the next column.
+    std::vector<std::string> header = {"step",     "time", "T",   "KL",    "TV",
+                                       "chi2/dof", "p",    "<E>", "lag z", "best E"};
+    std::vector<std::size_t> width = {10, 10, 9, 11, 11, 15, 10, 11, 10, 13};
+    if (m.underdamped()) {
+        header.push_back("kin. T");
+        width.push_back(9);
+    }
+    if (fp) {
+        header.push_back("survival");
+        width.push_back(10);
+    }
+    std::vector<std::vector<std::string>> rows;
+    std::vector<std::string> basin_text;
     for (const SampleResult &s : result.samples) {
         const Comparison &c = s.comparison;
         auto opt = [](double v, int p) { return std::isfinite(v) ? fixed(v, p) : "n/a"; };
-        out << std::setw(10) << s.step << std::setw(10) << fixed(s.time) << std::setw(9)
-            << fixed(s.temperature, 4) << std::setw(11) << (c.available ? fixed(c.kl, 3) : "n/a")
-            << std::setw(11) << (c.available ? fixed(c.tv, 3) : "n/a") << std::setw(15)
-            << (c.available ? fixed(c.chi2, 4) + "/" + std::to_string(c.chi2_dof) : "n/a")
-            << std::setw(10) << (c.available && c.chi2_dof > 0 ? fixed(c.chi2_p, 3) : "n/a")
-            << std::setw(11) << fixed(s.mean_energy, 5) << std::setw(10) << opt(s.energy_lag_z, 3)
-            << std::setw(13) << opt(s.best_energy, 6);
+        std::vector<std::string> row = {
+            std::to_string(s.step),
+            fixed(s.time),
+            fixed(s.temperature, 4),
+            c.available ? fixed(c.kl, 3) : "n/a",
+            c.available ? fixed(c.tv, 3) : "n/a",
+            c.available ? fixed(c.chi2, 4) + "/" + std::to_string(c.chi2_dof) : "n/a",
+            c.available && c.chi2_dof > 0 ? fixed(c.chi2_p, 3) : "n/a",
+            fixed(s.mean_energy, 5),
+            opt(s.energy_lag_z, 3),
+            opt(s.best_energy, 6)};
         if (m.underdamped())
-            out << std::setw(9) << fixed(s.kinetic_temperature, 4);
+            row.push_back(fixed(s.kinetic_temperature, 4));
         if (fp)
-            out << std::setw(10) << opt(s.survival, 4);
+            row.push_back(opt(s.survival, 4));
+        std::string basins;
         for (const BasinResult &b : s.basins)
-            out << b.name << " " << fixed(b.empirical, 4) << "/"
-                << (b.boltzmann >= 0 ? fixed(b.boltzmann, 4) : "n/a") << "  ";
-        out << "\n";
+            basins += b.name + " " + fixed(b.empirical, 4) + "/" +
+                      (b.boltzmann >= 0 ? fixed(b.boltzmann, 4) : "n/a") + "  ";
+        for (std::size_t j = 0; j < row.size(); ++j)
+            width[j] = std::max(width[j], row[j].size() + 1);
+        rows.push_back(std::move(row));
+        basin_text.push_back(std::move(basins));
     }
+    auto write_row = [&](const std::vector<std::string> &cells, const std::string &last) {
+        for (std::size_t j = 0; j < cells.size(); ++j)
+            out << cells[j]
+                << std::string(
+                       j + 1 < cells.size() || !last.empty() ? width[j] - cells[j].size() : 0, ' ');
+        out << last << "\n";
+    };
+    write_row(header, has_basins ? "basins (empirical / Boltzmann)" : "");
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        write_row(rows[i], basin_text[i]);
     if (!result.samples.empty()) {
         const SampleResult &last = result.samples.back();
         out << "\nfinal mean ";

@@ -215,8 +215,11 @@ SampleResult summarise(const Study &study, std::uint64_t step, const Accumulator
     std::visit(
         [&](const auto &pot) {
             for (int b = 0; b < pot.basin_count(); ++b)
-                s.basins.push_back({pot.basin_name(b), n > 0 ? double(acc.basins[b]) / n : 0.0,
-                                    refs.basins.empty() ? -1.0 : refs.basins[b]});
+                s.basins.push_back(
+                    {pot.basin_name(b),
+                     // no finite walker: no fraction (n/a, JSON null), not 0
+                     n > 0 ? double(acc.basins[b]) / n : std::numeric_limits<double>::quiet_NaN(),
+                     refs.basins.empty() ? -1.0 : refs.basins[b]});
             const int g = pot.global_basin();
             if (g >= 0) {
                 s.global_basin_fraction = s.basins[g].empirical;

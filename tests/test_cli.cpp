@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -170,6 +171,16 @@ TEST(Cli, DivergenceStopsOrDropsWithAdvice) {
     EXPECT_TRUE(last["mean"][0].is_null());
     EXPECT_TRUE(last["var"][0].is_null());
     expect_says(args + " --set output.on_nonfinite=drop", "final mean n/a   variance n/a");
+    // ... and no basin fractions (they were 0 of 0 = 0, and the global basin "0").
+    o = run("run " + kExamples +
+            "double_well.toml --backend cpu --quiet --set integrator.dt=10 --set "
+            "ensemble.walkers=4096 --set run.steps=20 --set output.on_nonfinite=drop --json");
+    ASSERT_EQ(o.status, 0) << o.out;
+    const auto well =
+        nlohmann::json::parse(o.out.substr(0, o.out.rfind("warning:")))["samples"].back();
+    ASSERT_EQ(well["nonfinite"], 4096) << o.out;
+    EXPECT_TRUE(well["basins"][0]["empirical"].is_null()) << well;
+    EXPECT_TRUE(well["global_basin_fraction"].is_null()) << well;
     // A target: the first-passage counts keep walkers that reached it before diverging.
     expect_says(args + " --set output.on_nonfinite=drop --set first_passage.level=0.5",
                 "but first-passage counts keep those that reached the target before");
@@ -262,4 +273,33 @@ TEST(Cli, OutputsThatCannotBeWrittenAreRefusedBeforeAnyStep) {
     EXPECT_EQ(read(shard), shard_bytes);
     expect_refused("run --resume " + shard + " -o " + (dir / "other.h5").string(), "give no -o");
     fs::remove_all(dir);
+}
+
+TEST(Cli, TableColumnsNeverRunTogether) {
+    // A 9-digit T (SGD's T_eff = 0.0003403) ran into the KL column: "0.0003403364".
+    const Output o =
+        run(small_run("sgd_sine.toml", 8) + " --set integrator.lr=0.1 --set integrator.batch=16");
+    ASSERT_EQ(o.status, 0) << o.out;
+    std::istringstream lines(o.out);
+    std::string header, row;
+    while (std::getline(lines, header) && header.rfind("step ", 0) != 0) {
+    }
+    ASSERT_EQ(header.rfind("step ", 0), 0u) << o.out;
+    // Column starts: a header word after two or more spaces.
+    std::vector<std::size_t> starts;
+    for (std::size_t i = 2; i < header.size(); ++i)
+        if (header[i] != ' ' && header[i - 1] == ' ' && header[i - 2] == ' ')
+            starts.push_back(i);
+    ASSERT_GE(starts.size(), 9u) << header;
+    int rows = 0;
+    while (std::getline(lines, row) && !row.empty()) {
+        ++rows;
+        for (std::size_t start : starts)
+            if (start < row.size())
+                EXPECT_EQ(row[start - 1], ' ') << "column at " << start << ":\n"
+                                               << header << "\n"
+                                               << row;
+    }
+    EXPECT_GT(rows, 0) << o.out;
+    EXPECT_NE(o.out.find("0.0003403 "), std::string::npos) << o.out;
 }

@@ -104,6 +104,20 @@ TEST(Config, SwitchingAModeWithSetDropsTheKeysOnlyTheOldModeRead) {
     EXPECT_EQ(study_from("[run]\nsteps = 100\nsamples = 4\n", {"run.sample_every=50"}).samples,
               (std::vector<std::uint64_t>{50, 100}));
     EXPECT_CONTAINS(error_of(every, {"run.samples=4", "run.sample_every=5"}), "not both");
+    // ... and sample_every drops the spacing only samples read, unless --set gives it too.
+    const std::string log_spaced = "[run]\nsteps = 100\nsamples = 4\nspacing = \"log\"\n";
+    EXPECT_EQ(study_from(log_spaced, {"run.sample_every=50"}).samples,
+              (std::vector<std::uint64_t>{50, 100}));
+    EXPECT_CONTAINS(error_of(log_spaced, {"run.sample_every=50", "run.spacing=\"log\""}),
+                    "needs samples = K");
+    // [first_passage] region: a half-space's coordinate and level, or a ball's centre and radius.
+    const std::string above = "[first_passage]\ncoordinate = 0\nlevel = 0.7\n";
+    const Study ball = study_from(above, {"first_passage.region=ball"});
+    EXPECT_EQ(ball.model.target.kind, Target::Kind::ball);
+    EXPECT_EQ(ball.model.target.radius, 0.5); // the ball's default radius
+    const std::string in_ball = "[first_passage]\nregion = \"ball\"\nradius = 0.25\n";
+    EXPECT_EQ(study_from(in_ball, {"first_passage.region=below"}).model.target.value, 0.0);
+    EXPECT_CONTAINS(error_of(above, {"first_passage.radius=0.2"}), "radius");
 }
 
 TEST(Config, ErrorsNameKeyValueRuleAndLine) {
