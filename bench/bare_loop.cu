@@ -154,7 +154,7 @@ int main(int argc, char **argv) {
         const std::string key = argv[a];
         const char *value = a + 1 < argc ? argv[a + 1] : nullptr;
         if (key == "--n")
-            n = whole_option(key, value, 1LL << 40);
+            n = whole_option(key, value, 256LL * 0x7fffffff); // the most blocks of 256 a grid has
         else if (key == "--steps")
             steps = int(whole_option(key, value, 1 << 30));
         else if (key == "--repeats")

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <ctime>
 #include <iostream>
 #include <sstream>
@@ -235,8 +236,8 @@ int main(int argc, char **argv) {
     std::string study_path;
     std::vector<std::string> overrides;
     std::string backend_name;
-    int repeats = 5;
-    std::int64_t sample_every = 0;
+    // Whole numbers read as doubles: the check names the value and the rule ("1.5", "1e2").
+    double repeats_option = 5, sample_every_option = 0;
     bool matrix = false, serial = false;
     std::vector<double> sizes = {1e4, 1e5, 1e6, 1e7, 1e8};
     double work = 2e9; // walker-steps per timed repeat in the matrix
@@ -244,11 +245,12 @@ int main(int argc, char **argv) {
     app.add_option("study", study_path, "study file (TOML)")->excludes(matrix_flag);
     app.add_option("--set", overrides, "override a key: section.key=value (repeatable)");
     app.add_option("--backend", backend_name,
-                   "auto | cpu | cuda (default: the study's [backend] kind; the matrix: auto)")
+                   "auto | cpu | cuda (default: the study's [backend] kind; the matrix: auto, or "
+                   "--set backend.kind)")
         ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-    app.add_option("--repeats", repeats, "timed repeats (the median is reported)")
-        ->check(CLI::Range(1, 1000000));
-    app.add_option("--sample-every", sample_every,
+    app.add_option("--repeats", repeats_option, "timed repeats (the median is reported)")
+        ->check(finite_in(1, 1e6, true, "a whole number of repeats from 1 to 1000000"));
+    app.add_option("--sample-every", sample_every_option,
                    "also observe (histograms + moments) every this many steps (0: never)")
         ->check(finite_in(0, 9.2e18, true, "a whole number of steps >= 0 (0: never)"))
         ->excludes(matrix_flag);
@@ -263,7 +265,18 @@ int main(int argc, char **argv) {
                    "least 100)")
         ->check(finite_in(1, 1e18, false, "a number of walker-steps from 1 to 1e18"))
         ->needs(matrix_flag);
-    CLI11_PARSE(app, argc, argv);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp &e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError &e) { // as langevin's own errors: "error: ...", exit code 1
+        std::cerr << "error: " << e.what() << "\n";
+        return 1;
+    }
+    // A result written to a closed pipe is an error below, not a silent SIGPIPE.
+    std::signal(SIGPIPE, SIG_IGN);
+    const int repeats = static_cast<int>(repeats_option);
+    const auto sample_every = static_cast<std::uint64_t>(sample_every_option);
     try {
         LGV_REQUIRE(matrix || !study_path.empty(), "give a study file or --matrix");
         LGV_REQUIRE(!serial || matrix || sample_every > 0,
@@ -274,10 +287,9 @@ int main(int argc, char **argv) {
             const auto t0 = Clock::now();
             auto backend = make_backend(backend_name.empty() ? s.backend : backend_name, s.options);
             const double creation = seconds_since(t0);
-            const auto every = static_cast<std::uint64_t>(sample_every);
-            check_timeable(s, *backend, every);
-            emit(record(s, *backend, measure(s, *backend, repeats, every, serial), every, serial,
-                        study_path, creation));
+            check_timeable(s, *backend, sample_every);
+            emit(record(s, *backend, measure(s, *backend, repeats, sample_every, serial),
+                        sample_every, serial, study_path, creation));
             return 0;
         }
         const std::vector<MatrixPoint> points = matrix_points(sizes, work, overrides);

@@ -221,8 +221,8 @@ void print_result(std::ostream &out, const Study &study, const RunResult &result
             row.push_back(opt(s.survival, 4));
         std::string basins;
         for (const BasinResult &b : s.basins)
-            basins += b.name + " " + fixed(b.empirical, 4) + "/" +
-                      (b.boltzmann >= 0 ? fixed(b.boltzmann, 4) : "n/a") + "  ";
+            basins += (basins.empty() ? "" : "  ") + b.name + " " + fixed(b.empirical, 4) + "/" +
+                      (b.boltzmann >= 0 ? fixed(b.boltzmann, 4) : "n/a");
         for (std::size_t j = 0; j < row.size(); ++j)
             width[j] = std::max(width[j], row[j].size() + 1);
         rows.push_back(std::move(row));
@@ -244,8 +244,8 @@ void print_result(std::ostream &out, const Study &study, const RunResult &result
         for (double v : last.mean)
             out << fixed(v, 5) << " ";
         out << "  variance ";
-        for (double v : last.var)
-            out << fixed(v, 5) << " ";
+        for (std::size_t d = 0; d < last.var.size(); ++d)
+            out << (d ? " " : "") << fixed(last.var[d], 5);
         // BAOAB's friction is a rate: its free particle diffuses with T / (m gamma).
         out << "\nMSD        " << fixed(last.msd, 5) << " (Einstein 2 D "
             << (m.underdamped() ? "T/(m gamma)" : "(T/gamma)")

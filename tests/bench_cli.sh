@@ -24,7 +24,10 @@ refuse() {
             "(expected: $want)"
     fi
 }
-refuse "--repeats: Value 0 not in range 1 to" "$study" "${small[@]}" --repeats 0
+refuse "--repeats: 0: must be a whole number of repeats from 1 to 1000000" "$study" \
+    "${small[@]}" --repeats 0
+refuse "--repeats: 1.5: must be a whole number" "$study" "${small[@]}" --repeats 1.5
+refuse "error: The following argument was not expected: --bogus" "$study" "${small[@]}" --bogus
 refuse "--sample-every: -1: must be a whole number of steps >= 0" "$study" "${small[@]}" \
     --sample-every -1
 refuse "--sample-every 300 exceeds the run's 200 steps" "$study" "${small[@]}" --sample-every 300
@@ -50,10 +53,17 @@ if "$bench" "$study" "${small[@]}" --repeats 1 >/dev/full 2>"$dir/err"; then
     fail "a result written to /dev/full exits 0"
 fi
 grep -qF "could not write the result" "$dir/err" || fail "/dev/full: $(cat "$dir/err")"
+# A reader that has gone: an error too (exit code 1), not a silent SIGPIPE (141).
+set +e
+"$bench" "$study" "${small[@]}" --repeats 1 2>"$dir/err" | (exec 0<&-)
+rc=${PIPESTATUS[0]}
+set -e
+[ "$rc" = 1 ] && grep -qF "could not write the result" "$dir/err" ||
+    fail "a closed pipe: rc $rc, $(cat "$dir/err")"
 
-# One study: its own [backend] keys apply when --backend is not given.
+# One study: its own [backend] keys apply when --backend is not given; 1e2 is a whole number.
 "$bench" "$study" --set backend.kind=cpu --set backend.threads=1 --set ensemble.walkers=1000 \
-    --set run.steps=200 --sample-every 100 --repeats 2 >"$dir/one.jsonl"
+    --set run.steps=200 --sample-every 1e2 --repeats 2 >"$dir/one.jsonl"
 # The matrix: 4 workloads x 3 integrators x 2 precisions x 2 sizes x {no sampling, /100}.
 "$bench" --matrix --backend cpu --sizes 1000,15000 --work 2e6 --repeats 1 >"$dir/matrix.jsonl"
 "$python" - "$dir/one.jsonl" "$dir/matrix.jsonl" <<'PY' || failures=$((failures + 1))

@@ -21,12 +21,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 def time_peer(make, n, steps, repeats):
     run = make()
     run(min(steps, 10))  # warm-up: compilation, allocation
-    rates = []
+    seconds = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         run(steps)
-        rates.append(n * steps / (time.perf_counter() - t0))
-    return statistics.median(rates)
+        seconds.append(time.perf_counter() - t0)
+    return n * steps / statistics.median(seconds)  # the median run, as langevin_bench takes it
 
 
 def ours(bench, backend, n, steps, repeats, precision, sample_every):
@@ -35,15 +35,18 @@ def ours(bench, backend, n, steps, repeats, precision, sample_every):
            f"run.steps={steps}", "--set", f"ensemble.precision={precision}"]
     if sample_every:
         cmd += ["--sample-every", str(sample_every)]
-    return json.loads(run_quietly(cmd).strip().splitlines()[-1])
+    try:
+        return json.loads(run_quietly(cmd).strip().splitlines()[-1])
+    except RuntimeError as e:  # without our own figure there is no table
+        sys.exit(str(e))
 
 
 def run_quietly(cmd):
-    """stdout of cmd; if it fails, its own error message ends the comparison."""
+    """stdout of cmd; if it fails, a RuntimeError with its own error message."""
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
-        sys.exit(f"{os.path.basename(cmd[0])} failed (exit code {done.returncode}): "
-                 f"{done.stderr.strip() or done.stdout.strip()}")
+        raise RuntimeError(f"{os.path.basename(cmd[0])} failed (exit code {done.returncode}): "
+                           f"{done.stderr.strip() or done.stdout.strip()}")
     return done.stdout
 
 
