@@ -1,18 +1,23 @@
 #!/usr/bin/env python3
 """Runs data/examples/sgd_sine.toml as gradient descent, constant-rate SGD and cooled SGD from
 the same starts, then constant-rate SGD over batch sizes and learning rates, and prints the
-README's SGD tables (markdown). Usage: scripts/sgd_table.py [BUILD_DIR] [--backend cpu|cuda]"""
+README's SGD tables (markdown). Usage: scripts/sgd_table.py [BUILD_DIR] [--backend auto|cpu|cuda]"""
+import argparse
 import json
 import os
 import subprocess
 import sys
 
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-args = [a for a in sys.argv[1:] if not a.startswith("--")]
-backend = sys.argv[sys.argv.index("--backend") + 1] if "--backend" in sys.argv else "auto"
-if backend in args:
-    args.remove(backend)
-langevin = os.path.join(args[0] if args else os.path.join(root, "build"), "langevin")
+parser = argparse.ArgumentParser(description=__doc__.split(" Usage:")[0])
+parser.add_argument("build_dir", nargs="?", default=os.path.join(root, "build"),
+                    metavar="BUILD_DIR", help="folder holding langevin (default: build)")
+parser.add_argument("--backend", choices=("auto", "cpu", "cuda"), default="auto")
+opts = parser.parse_args()
+backend = opts.backend
+langevin = os.path.join(opts.build_dir, "langevin")
+if not os.access(langevin, os.X_OK):
+    sys.exit(f"{parser.prog}: no {langevin}: build first (scripts/test.sh)")
 study = os.path.join(root, "data", "examples", "sgd_sine.toml")
 
 
@@ -20,7 +25,11 @@ def run(*sets):
     cmd = [langevin, "run", study, "--json", "--quiet", "--backend", backend]
     for s in sets:
         cmd += ["--set", s]
-    return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    # langevin's stderr is not captured: its own error message reaches the terminal.
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        sys.exit(f"{parser.prog}: langevin run exited with {r.returncode}: {' '.join(cmd)}")
+    return json.loads(r.stdout)
 
 
 def fmt(v, p=3):
