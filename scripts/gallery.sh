@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
 # Regenerates the README gallery (docs/gallery/*.png) from the studies in data/examples/:
 # runs each one (GPU when present; ~2 min on 2 CPU cores), then `langevin plot`.
-# Usage: scripts/gallery.sh [BUILD_DIR]   (default: build; run scripts/test.sh first)
+# Usage: scripts/gallery.sh [BUILD_DIR]   (default: build; a relative BUILD_DIR is from the
+# current folder; run scripts/test.sh first)
 set -euo pipefail
+usage="usage: scripts/gallery.sh [BUILD_DIR]   (default: build in the repository)"
+case ${1:-} in
+    -h|--help) echo "$usage"; exit 0 ;;
+    -*) echo "$usage" >&2; exit 2 ;;
+esac
+(($# <= 1)) || { echo "$usage" >&2; exit 2; }
+# BUILD_DIR is the caller's path: make it absolute before the cd below.
+build=${1:-$(dirname "$0")/../build}
+[ -d "$build" ] || { echo "error: no build folder $build (run scripts/test.sh first)" >&2; exit 1; }
+build=$(CDPATH='' cd -- "$build" && pwd)
 cd "$(dirname "$0")/.."
-langevin=${1:-build}/langevin
-[ -x "$langevin" ] || { echo "no $langevin: build first (scripts/test.sh)"; exit 1; }
+langevin=$build/langevin
+[ -x "$langevin" ] || { echo "error: no $langevin: build first (scripts/test.sh)" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 run() { # name example [--set ...]
