@@ -5,7 +5,7 @@ set -euo pipefail
 # Every build, CPU-only included, compiles cuRAND's Philox (curand_kernel.h) into the CPU backend
 # so that it draws the GPU's exact random streams: CMakeLists.txt's find_package(CUDAToolkit).
 cuda_dirs=(/usr/local/cuda/include /usr/include)
-for v in CUDAToolkit_ROOT CUDA_PATH CUDA_HOME; do
+for v in CUDAToolkit_ROOT CUDA_PATH; do # the variables CMake's FindCUDAToolkit reads
     [ -n "${!v:-}" ] && cuda_dirs+=("${!v}/include")
 done
 if nvcc=$(command -v nvcc); then
@@ -18,7 +18,7 @@ done
 if [ -z "$found" ]; then
     cat >&2 <<'MSG'
 error: the CUDA toolkit is not installed (no curand_kernel.h in /usr/local/cuda/include,
-/usr/include, $CUDAToolkit_ROOT/include, $CUDA_PATH/include, $CUDA_HOME/include or beside an
+/usr/include, $CUDAToolkit_ROOT/include, $CUDA_PATH/include or beside an
 nvcc on PATH). Every build needs it, CPU-only ones too: cuRAND's Philox headers give the CPU
 backend the GPU's exact random streams; a GPU is needed only to run the CUDA backend. Install
 NVIDIA's CUDA toolkit (installer or apt repository: https://developer.nvidia.com/cuda-downloads,
