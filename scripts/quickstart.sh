@@ -8,7 +8,10 @@ scripts/deps.sh
 if ! command -v nvcc >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then
     export CUDACXX=/usr/local/cuda/bin/nvcc
 fi
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLANGEVIN_BUILD_TESTS=OFF
+# Said each time: a build folder configured before nvcc was installed would keep CUDA off.
+cuda=OFF
+command -v "${CUDACXX:-nvcc}" >/dev/null 2>&1 && cuda=ON
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLANGEVIN_BUILD_TESTS=OFF -DLANGEVIN_ENABLE_CUDA=$cuda
 cmake --build build -j"$(nproc)" --target langevin
 ./build/langevin info
 ./build/langevin run data/examples/double_well.toml "$@"

@@ -10,7 +10,12 @@ if ! command -v nvcc >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then
 fi
 build=${LANGEVIN_BUILD_DIR:-build}
 # Tests ON explicitly: scripts/quickstart.sh configures the same build folder without them.
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DLANGEVIN_BUILD_TESTS=ON ${LANGEVIN_CMAKE_ARGS:-}
+# CUDA said each time (a folder configured before nvcc was installed would keep it off);
+# LANGEVIN_CMAKE_ARGS come last and win.
+cuda=OFF
+command -v "${CUDACXX:-nvcc}" >/dev/null 2>&1 && cuda=ON
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DLANGEVIN_BUILD_TESTS=ON \
+    -DLANGEVIN_ENABLE_CUDA=$cuda ${LANGEVIN_CMAKE_ARGS:-}
 cmake --build "$build" -j"$(nproc)"
 # --no-tests=error: a build that found no tests is a failure, not a pass.
 ctest --test-dir "$build" -j"$(nproc)" --output-on-failure --no-tests=error
