@@ -26,6 +26,7 @@ build_gpu() { # log-folder jobs
 if [ "${1:-}" = --pack ]; then
     # Here, without a GPU: build and pack for the device call to carry (name .gpu-prebuilt in
     # `carry`). The check uses the pack only while every source is as packed.
+    rm -f "$pack"/cmake.log "$pack"/build.log
     python3 scripts/gpu_pack.py stamp "$build" "$pack" || exit 1
     start=$(date +%s)
     build_gpu "$pack" "$(nproc)" || exit 1
@@ -57,33 +58,43 @@ left() { echo $((budget - ($(date +%s) - t0))); }
 # fails the check.
 : >"$out/steps.txt"
 step() { echo "$1|$2" >>"$out/steps.txt"; }
-finish() {
-    local rc=$?
-    if [ -n "${OUT:-}" ]; then
-        [ -f "$out/summary.txt" ] || { cat "$out/gpu.txt" "$out/steps.txt"
-            tail -40 "$out/cmake.log" "$out/build.log" 2>/dev/null; } >"$out/summary.txt"
-        for f in summary.txt tests.txt bench.txt bare.jsonl peers.txt ten_billion.json \
-            matrix.jsonl stats_cuda_gpu_kern_sum.csv; do
-            [ -f "$out/$f" ] && cp "$out/$f" "$OUT/"
-        done
-    fi
-    exit $rc
+# The results so far, copied to $OUT after each step and on any exit: a command the device tool
+# ends at its time limit still returns what was done (a partial summary: the steps so far).
+save_results() {
+    [ -n "${OUT:-}" ] || return 0
+    [ -f "$out/summary.txt" ] || { cat "$out/gpu.txt" "$out/steps.txt"
+        tail -40 "$out/cmake.log" "$out/build.log" 2>/dev/null; } >"$out/partial-summary.txt"
+    for f in summary.txt partial-summary.txt tests.txt bench.txt bare.jsonl peers.txt \
+        ten_billion.json matrix.jsonl; do
+        [ -f "$out/$f" ] && cp "$out/$f" "$OUT/"
+    done
+    [ ! -f "$out/summary.txt" ] || rm -f "$OUT/partial-summary.txt"
 }
-trap finish EXIT
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader >"$out/gpu.txt" 2>&1
+trap 'step "stopped" "FAILED (SIGTERM at $(($(date +%s) - t0)) s)"; exit 143' TERM
+trap 'save_results' EXIT
+timeout 30 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader \
+    >"$out/gpu.txt" 2>&1
 cat "$out/gpu.txt"
-if [ -f "$pack/info.json" ] && python3 scripts/gpu_pack.py unpack "$build" "$pack"; then
+if [ -f "$pack/info.json" ] && python3 scripts/gpu_pack.py unpack "$build" "$pack" \
+    2>"$out/unpack.err"; then
     grep -i "spill" "$pack/build.log" | head -5
     echo "build: prebuilt (unpacked in $(($(date +%s) - t0)) s)"
     step build "ok (prebuilt)"
 else
-    build_gpu "$out" 16 || { step build FAILED; exit 1; }
+    why=""
+    [ -f "$pack/info.json" ] && why=" ($(tail -1 "$out/unpack.err"))" && cat "$out/unpack.err"
+    rm -rf "$build" # never configure over a pack's cache, or a warm machine's stale build
+    build_gpu "$out" 16 || { step build "FAILED$why"; exit 1; }
     echo "build: $(($(date +%s) - t0)) s"
     grep -i "spill" "$out/build.log" | head -5
-    step build ok
+    step build "ok$why"
 fi
+save_results
+# langevin plot (the plot test) takes the Python of PATH where that one has what it needs.
+python3 -c "import h5py, numpy, matplotlib" 2>/dev/null &&
+    export LANGEVIN_PYTHON=${LANGEVIN_PYTHON:-$(command -v python3)}
 
-# The tests get what the budget leaves them, up to 300 s; ctest's own timeout ends a stuck one.
+# The tests get what the budget leaves them (at least 120 s), up to 300 s.
 LANGEVIN_REQUIRE_CUDA=1 timeout $(($(left) > 300 ? 300 : ($(left) > 120 ? $(left) : 120))) \
     ctest --test-dir "$build" -j8 --no-tests=error --output-on-failure >"$out/ctest.log" 2>&1
 ctest_rc=$?
@@ -94,6 +105,7 @@ echo "tests: $(($(date +%s) - t0)) s"
   grep -h "lgv_sin_2pi" "$build"/Testing/Temporary/LastTest*.log
   # what a failing test said (the log itself does not come back)
   grep -h -A6 "Failure$" "$build"/Testing/Temporary/LastTest*.log | head -200; } >"$out/tests.txt" 2>/dev/null
+save_results
 
 bench="$build/bench/langevin_bench"
 timeout 120 "$build/bench/langevin_bare_loop" >"$out/bare.jsonl" 2>"$out/bare.err"
@@ -103,11 +115,16 @@ if [ "$bare_rc" = 0 ] && [ "$(grep -c walker_steps_per_second "$out/bare.jsonl")
 else
     step "bare loop" "FAILED (rc $bare_rc): $(tail -c 300 "$out/bare.err")"
 fi
-# One benchmark: label, then langevin_bench's arguments; at most 120 s each.
+# One benchmark: label, then langevin_bench's arguments; at most 120 s each, within the budget.
 run_bench() {
-    local label=$1 result rc
+    local label=$1 result rc limit=$(($(left) - 10))
     shift
-    result=$(timeout 120 "$bench" "$@" 2>&1)
+    [ "$limit" -gt 120 ] && limit=120
+    if [ "$limit" -lt 10 ]; then
+        step "$label" "skipped (budget)"
+        return
+    fi
+    result=$(timeout "$limit" "$bench" "$@" 2>&1)
     rc=$?
     echo "$label|$(tail -1 <<<"$result")" >>"$out/bench.txt"
     [ "$rc" = 0 ] || step "$label" "FAILED (rc $rc): $(tail -c 300 <<<"$result")"
@@ -136,6 +153,7 @@ run_bench "rastrigin8 EM f32 +obs/100" bench/studies/rastrigin8.toml --backend c
 run_bench "dw EM f32 cpu16 2^22 x100" $dw --backend cpu --set ensemble.walkers=4194304 \
     --set run.steps=100 --repeats 3
 echo "benchmarks: $(($(date +%s) - t0)) s"
+save_results
 if [ "$profile" = 1 ] && [ "$(left)" -gt 120 ] && command -v nsys >/dev/null 2>&1; then
     timeout 90 nsys profile -o "$out/sampling" --force-overwrite true \
         "$bench" $dw --backend cuda --sample-every 100 --repeats 1 >"$out/nsys.log" 2>&1 &&
@@ -159,8 +177,15 @@ if [ "$quick" != 1 ] && [ "$(left)" -gt 100 ]; then
         --device gpu --repeats 3 >"$out/peers.txt" 2>&1
     rc=$?
     tail -9 "$out/peers.txt"
-    [ "$rc" = 0 ] && step peers ok || step peers "FAILED (rc $rc): $(tail -c 300 "$out/peers.txt")"
+    case $rc in
+    0) step peers ok ;;
+    124) step peers "stopped by the budget" ;;
+    *) step peers "FAILED (rc $rc): $(tail -c 300 "$out/peers.txt")" ;;
+    esac
     echo "peers: $(($(date +%s) - t0)) s"
+    save_results
+elif [ "$quick" != 1 ]; then
+    step peers "skipped (budget)"
 fi
 if [ "$(left)" -gt 50 ]; then # 1e10 walkers in chunks, 100 steps, one histogram
     timeout $(($(left) - 20)) "$build/langevin" run $dw --backend cuda --quiet --json \
@@ -177,6 +202,7 @@ print('1e10 walkers x 100 steps:', d['chunks'], 'chunks,', round(d['seconds'], 2
     else
         step "1e10 walkers" "FAILED (rc $rc): $(tail -c 300 "$out/ten_billion.err")"
     fi
+    save_results
 else
     step "1e10 walkers" "skipped (budget)"
 fi
@@ -196,6 +222,8 @@ if [ "$quick" != 1 ] && [ "$(left)" -gt 30 ]; then
     124) step matrix "stopped by the budget after $(wc -l <"$out/matrix.jsonl") points" ;;
     *) step matrix "FAILED (rc $rc): $(tail -c 300 "$out/matrix.err")" ;;
     esac
+elif [ "$quick" != 1 ]; then
+    step matrix "skipped (budget)"
 fi
 
 {

@@ -19,6 +19,7 @@ import hashlib
 import json
 import lzma
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,8 +32,8 @@ SOURCE_SUFFIXES = (".cpp", ".cu", ".cuh", ".hpp", ".h", ".txt", ".cmake", ".in")
 # Not needed to run the tests and benchmarks (objects, libraries, build rules, old test logs).
 SKIPPED_DIRS = {"CMakeFiles", "Testing", "__pycache__"}
 SKIPPED_SUFFIXES = (".o", ".a", ".make", "Makefile", "cmake_install.cmake")
-# The executables' common device code is ~100 MB each: a dictionary larger than one holds it once.
-FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 6, "dict_size": 768 << 20}]
+# The programs' common device code is ~100 MB in each: a dictionary spanning them holds it once.
+FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 6, "dict_size": 512 << 20}]  # ~5.5 GB to pack
 
 
 def sources(root):
@@ -97,6 +98,9 @@ def pack(build, out):
             "programs": programs, "sources": now}
     os.makedirs(out, exist_ok=True)
     archive = os.path.join(out, "build.tar.xz")
+    for stale in (archive, archive + ".tmp"):  # a refused or broken pack must not travel
+        if os.path.exists(stale):
+            os.remove(stale)
     with lzma.open(archive + ".tmp", "wb", format=lzma.FORMAT_XZ, filters=FILTERS) as xz, \
             tarfile.open(fileobj=xz, mode="w") as tar:
         for folder, dirs, files in os.walk(build):
@@ -117,6 +121,50 @@ def refuse(why):
     sys.exit(1)
 
 
+def has_plot_modules(python):
+    try:
+        return subprocess.run([python, "-c", "import h5py, numpy, matplotlib"],
+                              capture_output=True).returncode == 0
+    except OSError:
+        return False
+
+
+def retarget_tools(build, info):
+    """The tests' Python and mpiexec as this machine has them: ctest's files name the packing
+    machine's (/usr/bin/python3 with h5py, numpy, matplotlib); where that one is missing or
+    lacks a module, this script's own Python (which must have them) or PATH's mpiexec is written
+    in instead. Returns the Python the tests use, or refuses."""
+    swaps = {}
+    python = info["python"]
+    if python and not has_plot_modules(python):
+        if not has_plot_modules(sys.executable):
+            refuse(f"neither {python} nor {sys.executable} imports h5py, numpy and matplotlib")
+        swaps[python] = sys.executable
+        python = sys.executable
+    mpiexec = info["mpiexec"]
+    if mpiexec and not os.access(mpiexec, os.X_OK):
+        found = shutil.which("mpiexec")
+        if not found:
+            refuse(f"no {mpiexec} and no mpiexec on PATH (the MPI test runs it)")
+        swaps[mpiexec] = found
+    files = [os.path.join(folder, name) for folder, _, names in os.walk(build) for name in names
+             if name == "CTestTestfile.cmake" or name.endswith("_tests.cmake")]
+    absolute = set()
+    for path in files:
+        with open(path) as f:
+            text = f.read()
+        for old, new in swaps.items():
+            text = text.replace(f'"{old}"', f'"{new}"')
+        with open(path, "w") as f:
+            f.write(text)
+        # Every command ctest will start (the first word after the test's name) must be here.
+        absolute |= set(re.findall(r'add_test\(\s*\S+\s+"(/[^"]+)"', text))
+    gone = sorted(p for p in absolute if not os.access(p, os.X_OK))
+    if gone:
+        refuse("ctest would run what is not here: " + ", ".join(gone[:5]))
+    return python
+
+
 def unpack(build, out):
     with open(os.path.join(out, "info.json")) as f:
         info = json.load(f)
@@ -127,9 +175,13 @@ def unpack(build, out):
             state = ("is new" if path not in info["sources"] else
                      "is gone" if path not in now else "changed")
             refuse(f"{path} {state} since it was packed ({info['commit']}, {info['date']})")
+    if info["architectures"] not in ("90", "90-real", "90a", "90a-real"):
+        refuse(f"it was built for sm_{info['architectures']}, not sm_90")
     # The build's absolute paths (ctest's commands, the tests' compiled-in paths) must lead here.
     root = info["root"]
     if os.path.realpath(root) != os.path.realpath(here):
+        if os.path.islink(root):  # a warm machine: the link an earlier call made
+            os.remove(root)
         if os.path.lexists(root):
             refuse(f"it was built in {root}, which exists here and is not this checkout")
         try:
@@ -139,27 +191,40 @@ def unpack(build, out):
             refuse(f"cannot link {root} to this checkout: {e}")
     if os.path.realpath(info["build"]) != os.path.realpath(os.path.join(here, build)):
         refuse(f"it holds {info['build']}, not {build}")
-    shutil.rmtree(build, ignore_errors=True)
-    with tarfile.open(os.path.join(out, "build.tar.xz"), "r:xz") as tar:
-        try:
-            tar.extractall(build, filter="tar")  # Python >= 3.11.4: no links out of BUILD
-        except TypeError:
-            tar.extractall(build)
-    missing = []
-    for program in info["programs"]:
-        ldd = subprocess.run(["ldd", os.path.join(build, program)], capture_output=True, text=True)
-        missing += [f"{program}: {line.strip()}" for line in ldd.stdout.splitlines()
-                    if "not found" in line]
-    needs = [(info["python"], [info["python"], "-c", "import h5py, numpy, matplotlib"]),
-             (info["mpiexec"], [info["mpiexec"], "--version"])]
-    for exe, check in needs:
-        if exe and subprocess.run(check, capture_output=True).returncode != 0:
-            missing.append(f"{' '.join(check)} fails")
-    if missing:
+    # Unpacked beside BUILD and renamed into place only when everything fits: a refused or
+    # broken pack leaves no half-made build for the fallback to configure over.
+    staging = build.rstrip("/") + ".unpacking"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        with tarfile.open(os.path.join(out, "build.tar.xz"), "r:xz") as tar:
+            try:
+                tar.extractall(staging, filter="data")  # Python >= 3.11.4: nothing outside
+            except TypeError:
+                tar.extractall(staging)
+        missing = [p for p in info["programs"] if not os.access(os.path.join(staging, p), os.X_OK)]
+        if missing:
+            refuse("programs missing from the pack: " + ", ".join(missing))
+        for program in info["programs"]:
+            ldd = subprocess.run(["ldd", os.path.join(staging, program)], capture_output=True,
+                                 text=True)
+            missing += [f"{program}: {line.strip()}" for line in ldd.stdout.splitlines()
+                        if "not found" in line]
+        if missing:
+            refuse("; ".join(missing[:5]))
         shutil.rmtree(build, ignore_errors=True)
-        refuse("; ".join(missing[:5]))
+        os.rename(staging, build)
+        try:
+            python = retarget_tools(build, info)
+        except SystemExit:
+            shutil.rmtree(build, ignore_errors=True)
+            raise
+    except (OSError, tarfile.TarError, lzma.LZMAError) as e:
+        shutil.rmtree(build, ignore_errors=True)
+        refuse(f"{type(e).__name__}: {e}")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     print(f"prebuilt pack: {info['commit']}, built {info['date']} for sm_{info['architectures']}, "
-          f"{len(info['programs'])} programs")
+          f"{len(info['programs'])} programs; tests' Python {python}")
 
 
 if __name__ == "__main__":
