@@ -207,7 +207,8 @@ else
     step "1e10 walkers" "skipped (budget)"
 fi
 for n in 1000 10000 100000 1000000 10000000 100000000 1000000000; do
-    [ "$quick" != 1 ] && [ "$(left)" -gt 40 ] || break
+    [ "$quick" != 1 ] || break
+    [ "$(left)" -gt 40 ] || { step "N sweep from N=$n" "skipped (budget)"; break; }
     steps=$((2000000000 / n)); [ $steps -lt 100 ] && steps=100; [ $steps -gt 20000 ] && steps=20000
     run_bench "N sweep EM f32 N=$n" $dw --backend cuda --set ensemble.walkers=$n \
         --set run.steps=$steps --repeats 3

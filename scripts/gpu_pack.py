@@ -98,7 +98,8 @@ def pack(build, out):
             "programs": programs, "sources": now}
     os.makedirs(out, exist_ok=True)
     archive = os.path.join(out, "build.tar.xz")
-    for stale in (archive, archive + ".tmp"):  # a refused or broken pack must not travel
+    info_path = os.path.join(out, "info.json")
+    for stale in (info_path, archive, archive + ".tmp"):  # a broken pack must not travel
         if os.path.exists(stale):
             os.remove(stale)
     with lzma.open(archive + ".tmp", "wb", format=lzma.FORMAT_XZ, filters=FILTERS) as xz, \
@@ -110,7 +111,7 @@ def pack(build, out):
                     full = os.path.join(folder, name)
                     tar.add(full, arcname=os.path.relpath(full, build))
     os.replace(archive + ".tmp", archive)
-    with open(os.path.join(out, "info.json"), "w") as f:
+    with open(info_path, "w") as f:
         json.dump(info, f, indent=1)
     print(f"{archive}: {os.path.getsize(archive) / 2**20:.1f} MiB, {len(programs)} programs, "
           f"{len(info['sources'])} sources, commit {commit}")
