@@ -15,9 +15,12 @@ build=build-gpu
 pack=.gpu-prebuilt
 # The CUDA build for sm_90 (-jJOBS), logs in $1.
 build_gpu() { # log-folder jobs
-    local toml_args=()
+    local toml_args=() generator=()
     [ -d .toml/toml++ ] && toml_args=(-DLANGEVIN_TOMLPP_INCLUDE="$PWD/.toml")
-    cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DLANGEVIN_ENABLE_CUDA=ON \
+    # A fresh folder builds with Ninja where it is installed (the GPU image has it): unlike
+    # Make, it compiles a target's objects while the libraries it links are still building.
+    [ ! -f "$build/CMakeCache.txt" ] && command -v ninja >/dev/null && generator=(-G Ninja)
+    cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DLANGEVIN_ENABLE_CUDA=ON \
         -DCMAKE_CUDA_ARCHITECTURES=90 "${toml_args[@]}" >>"$1/cmake.log" 2>&1 || {
         tail -30 "$1/cmake.log"; return 1; }
     cmake --build "$build" -j"$2" >>"$1/build.log" 2>&1 || {

@@ -31,7 +31,8 @@ SOURCE_ROOTS = ("CMakeLists.txt", "src", "kernels", "include", "tests", "bench")
 SOURCE_SUFFIXES = (".cpp", ".cu", ".cuh", ".hpp", ".h", ".txt", ".cmake", ".in")
 # Not needed to run the tests and benchmarks (objects, libraries, build rules, old test logs).
 SKIPPED_DIRS = {"CMakeFiles", "Testing", "__pycache__"}
-SKIPPED_SUFFIXES = (".o", ".a", ".make", "Makefile", "cmake_install.cmake")
+SKIPPED_SUFFIXES = (".o", ".a", ".make", "Makefile", "cmake_install.cmake", ".ninja",
+                    ".ninja_log", ".ninja_deps")
 # The programs' common device code is ~100 MB in each: a dictionary spanning them holds it once.
 FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 6, "dict_size": 512 << 20}]  # ~5.5 GB to pack
 
