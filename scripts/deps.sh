@@ -27,8 +27,9 @@ then run this again.
 MSG
     exit 1
 fi
-packages=(cmake g++ make libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libboost-dev
-          libgtest-dev libhdf5-dev python3-h5py python3-matplotlib libopenmpi-dev openmpi-bin)
+packages=(cmake g++ make ninja-build libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
+          libboost-dev libgtest-dev libhdf5-dev python3-h5py python3-matplotlib libopenmpi-dev
+          openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do
     # dpkg -s also succeeds for removed packages whose configuration files remain.

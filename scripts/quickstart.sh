@@ -11,7 +11,11 @@ fi
 # Said each time: a build folder configured before nvcc was installed would keep CUDA off.
 cuda=OFF
 command -v "${CUDACXX:-nvcc}" >/dev/null 2>&1 && cuda=ON
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLANGEVIN_BUILD_TESTS=OFF -DLANGEVIN_ENABLE_CUDA=$cuda
+# A fresh folder builds with Ninja (it compiles targets' objects while their libraries build).
+generator=()
+[ ! -f build/CMakeCache.txt ] && command -v ninja >/dev/null && generator=(-G Ninja)
+cmake -S . -B build "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DLANGEVIN_BUILD_TESTS=OFF \
+    -DLANGEVIN_ENABLE_CUDA=$cuda
 cmake --build build -j"$(nproc)" --target langevin
 ./build/langevin info
 ./build/langevin run data/examples/double_well.toml "$@"

@@ -14,7 +14,10 @@ build=${LANGEVIN_BUILD_DIR:-build}
 # LANGEVIN_CMAKE_ARGS come last and win.
 cuda=OFF
 command -v "${CUDACXX:-nvcc}" >/dev/null 2>&1 && cuda=ON
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DLANGEVIN_BUILD_TESTS=ON \
+# A fresh folder builds with Ninja (it compiles targets' objects while their libraries build).
+generator=()
+[ ! -f "$build/CMakeCache.txt" ] && command -v ninja >/dev/null && generator=(-G Ninja)
+cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DLANGEVIN_BUILD_TESTS=ON \
     -DLANGEVIN_ENABLE_CUDA=$cuda ${LANGEVIN_CMAKE_ARGS:-}
 cmake --build "$build" -j"$(nproc)"
 # --no-tests=error: a build that found no tests is a failure, not a pass.
