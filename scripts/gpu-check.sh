@@ -106,8 +106,12 @@ grep -E "tests passed|tests failed|\(Failed\)|\(Timeout\)" "$out/ctest.log" | ta
 echo "tests: $(($(date +%s) - t0)) s"
 { grep -E "tests passed|tests failed|\(Failed\)|\(Timeout\)" "$out/ctest.log"
   grep -h "lgv_sin_2pi" "$build"/Testing/Temporary/LastTest*.log
-  # what a failing test said (the log itself does not come back)
-  grep -h -A6 "Failure$" "$build"/Testing/Temporary/LastTest*.log | head -200; } >"$out/tests.txt" 2>/dev/null
+  # what a failing test said (the log itself does not come back): gtest's failures, and the
+  # output of each failed test (script tests print no "Failure" line), 80 lines each
+  grep -h -A6 "Failure$" "$build"/Testing/Temporary/LastTest*.log | head -200
+  awk '/^ *[0-9]+\/[0-9]+ Test +#/ { p = /\*\*\*(Failed|Timeout|Exception)/; n = 0 }
+       /^ +Start +[0-9]+: |% tests passed/ { p = 0 } p && n++ < 80' "$out/ctest.log" |
+      head -400; } >"$out/tests.txt" 2>/dev/null
 save_results
 
 bench="$build/bench/langevin_bench"

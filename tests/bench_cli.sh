@@ -3,6 +3,8 @@
 # they cannot time as asked is refused before any work, naming the option or key, the value and
 # what is allowed; small runs give the documented JSON. Args: langevin_bench python source-dir.
 set -euo pipefail
+# A failing check says where (a failed grep -q prints nothing of its own).
+trap 'echo "$0:$LINENO: failed (exit $?): $BASH_COMMAND" >&2' ERR
 bench=$1 python=$2 root=$3
 study=$root/bench/studies/double_well_em.toml
 small=(--backend cpu --set ensemble.walkers=1000 --set run.steps=200)
