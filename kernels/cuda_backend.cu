@@ -381,7 +381,9 @@ private:
                                                 after_segment(k / slices);
                                         });
             } catch (...) {
-                cudaDeviceSynchronize(); // its error, if any, is the one being reported
+                // Its error, if any, is the one being reported: cleared, not reported twice.
+                cudaDeviceSynchronize();
+                cudaGetLastError();
                 // The half of the last segment whose every slice was queued (a partly queued
                 // segment only wrote into the other half).
                 current_ ^= int(launched / slices % 2);

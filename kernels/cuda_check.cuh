@@ -9,9 +9,13 @@
 namespace langevin {
 
 inline void cuda_check(cudaError_t status, const char *expr, const char *file, int line) {
-    if (status != cudaSuccess)
+    if (status != cudaSuccess) {
+        // Reported here, so cleared (unless sticky): a caller that goes on must not see it again
+        // from the next launch check.
+        cudaGetLastError();
         throw CudaError(detail::concat(file, ":", line, ": ", expr, " failed: ",
                                        cudaGetErrorName(status), ": ", cudaGetErrorString(status)));
+    }
 }
 
 /// LANGEVIN_CUDA_SYNC=1 synchronises after each launch so an error names its kernel.

@@ -49,6 +49,7 @@ public:
         return true;
     }
     void *get() const { return ptr_; }
+    std::size_t size() const { return size_; }
     /// Frees the allocation.
     void release() {
         if (ptr_)
@@ -111,7 +112,10 @@ struct Workspace {
     /// constant schedule sends its one entry once, not at every launch).
     const void *upload_coeffs(const void *table, std::size_t bytes) {
         const auto *bytes_of = static_cast<const unsigned char *>(table);
-        // Reallocated only to grow, and then the sizes differ: the table is sent again.
+        // Growing reallocates: nothing is sent any more, even if the new allocation fails (a
+        // caller that goes on must not find the old table's match in a fresh buffer).
+        if (bytes > coeffs.size())
+            sent_coeffs.clear();
         void *device = coeffs.reserve(bytes);
         if (sent_coeffs.size() != bytes ||
             (bytes > 0 && std::memcmp(sent_coeffs.data(), table, bytes) != 0)) {

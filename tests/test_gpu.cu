@@ -14,6 +14,7 @@
 
 #include <cuda_runtime.h>
 
+#include "../kernels/cuda_launch.cuh"
 #include "langevin/rng.hpp"
 #include "langevin/stats.hpp"
 #include "test_support.hpp"
@@ -86,11 +87,11 @@ struct ScopedEnv {
 };
 
 /// Every bad value of the environment variable makes `run` throw an Error that names the
-/// variable (before anything is queued); the variable is unset afterwards.
+/// variable (before anything is queued); the variable is put back as it was afterwards.
 void expect_refused(const char *variable, std::initializer_list<const char *> bad,
                     const std::function<void()> &run) {
     for (const char *value : bad) {
-        setenv(variable, value, 1);
+        const ScopedEnv setting(variable, value);
         try {
             run();
             ADD_FAILURE() << "accepted " << variable << " = \"" << value << "\"";
@@ -98,7 +99,6 @@ void expect_refused(const char *variable, std::initializer_list<const char *> ba
             EXPECT_NE(std::string(e.what()).find(variable), std::string::npos) << e.what();
         }
     }
-    unsetenv(variable);
 }
 
 } // namespace
@@ -456,7 +456,7 @@ TEST(Gpu, ObserverGridSettingChangesNoResult) {
     const std::vector<Observation> serial =
         gpu->Backend::advance_and_observe(s.model, 0, 300, kT, spec, at);
     for (const char *value : {"0", "1", "3", "32"}) {
-        setenv("LANGEVIN_OBSERVER_BLOCKS", value, 1);
+        const ScopedEnv blocks("LANGEVIN_OBSERVER_BLOCKS", value);
         gpu->initialize(s.model, s.init, 0, s.walkers);
         const std::vector<Observation> queued =
             gpu->advance_and_observe(s.model, 0, 300, kT, spec, at);
@@ -465,7 +465,6 @@ TEST(Gpu, ObserverGridSettingChangesNoResult) {
             test::expect_same_observation(queued[k], serial[k],
                                           std::string("blocks per SM ") + value);
     }
-    unsetenv("LANGEVIN_OBSERVER_BLOCKS");
     expect_refused("LANGEVIN_OBSERVER_BLOCKS", {"", "x", "-1", "33", "2k"}, [&] {
         gpu->initialize(s.model, s.init, 0, s.walkers);
         gpu->advance_and_observe(s.model, 0, 300, kT, spec, at);
@@ -546,6 +545,32 @@ TEST(Gpu, StepSlicesChangeNoResult) {
         gpu->initialize(s.model, s.init, 0, s.walkers);
         gpu->advance_and_observe(s.model, 0, 200, s.schedule.table(0, 200), spec, at);
     });
+}
+
+TEST(Gpu, CoefficientTableIsSentAgainAfterAFailedGrowth) {
+    // Growing the coefficient buffer frees the old one first: if the new allocation fails, the
+    // table that was sent before must not count as sent, or its next upload would skip the copy
+    // into the fresh (uninitialised) buffer and the kernels would read garbage.
+    require_device();
+    if (IsSkipped() || HasFatalFailure())
+        return;
+    cuda::Workspace ws;
+    const std::vector<double> table = {1.5, -2.25, 3.125, 4.0};
+    const std::size_t bytes = sizeof(double) * table.size();
+    ws.upload_coeffs(table.data(), bytes);
+    // More than any device holds: the allocation fails before anything is read from the host.
+    EXPECT_THROW(ws.upload_coeffs(table.data(), std::size_t(1) << 52), Error);
+    // An allocation of the same size, held and filled with another pattern, takes the place the
+    // freed buffer (and its old contents) most likely had.
+    void *other = nullptr;
+    ASSERT_EQ(cudaMalloc(&other, bytes), cudaSuccess);
+    ASSERT_EQ(cudaMemset(other, 0xff, bytes), cudaSuccess);
+    const void *device = ws.upload_coeffs(table.data(), bytes);
+    std::vector<double> back(table.size());
+    const cudaError_t copied = cudaMemcpy(back.data(), device, bytes, cudaMemcpyDeviceToHost);
+    cudaFree(other);
+    ASSERT_EQ(copied, cudaSuccess);
+    EXPECT_EQ(back, table);
 }
 
 TEST(Gpu, RequireCudaMeansTheCudaBackendIsUsedByAuto) {
