@@ -16,6 +16,8 @@ wait_for() { # file...: waits up to 10 s until every file exists
         [ "$missing" = 0 ] && return 0
         sleep 0.01
     done
+    echo "waited 10 s for: $*" >&2
+    return 1
 }
 # 5 moment blocks of 4096 walkers: 4 shards hold 1, 1, 1 and 2 blocks; 7 shards leave 2 empty.
 # Kramers: first passage, a point start, trajectories of walkers 0..2.

@@ -7,8 +7,9 @@
 // Basins: 200 steps of capped steepest descent (h = 1e-4, moves at most 0.02 per step), then
 // the nearest of the three minima. The descent stops early, with the same answer, once it is
 // inside a trusted disc around a minimum (radii 0.18, 0.12, 0.09): E is convex there with
-// Hessian eigenvalues in (0, 2/h), so each step x' - m = (I - s h H)(x - m), 0 < s <= 1 (H the
-// Hessian averaged from m to x), is a contraction and the descent can no longer leave the disc
+// Hessian eigenvalues in (0, 2/h), so each step x' - m = (I - s h H)(x - m), 0 < s <= 1 (m the
+// exact minimum, within 1e-6 of the given one; H the Hessian averaged from m to x), is a
+// contraction: the distance to m never grows, and the full descent would end nearest m too
 // (tests/test_potentials.cpp checks the eigenvalues over each disc and the answers against the
 // full descent).
 // Reference: K. Muller & L. D. Brown, Theor. Chim. Acta 53, 75 (1979).
