@@ -1,5 +1,6 @@
 // CPU backend: OpenMP over walkers, structure-of-arrays storage, the shared per-walker body.
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <unistd.h>
@@ -36,15 +37,36 @@ std::string cpu_model() {
     return "";
 }
 
+constexpr const char *kIsaNames[] = {"portable", "avx2", "avx512"}; // cpu::Isa's order
+
+/// LANGEVIN_CPU_ISA = avx512, avx2 or portable: the vector code the normals run as (a tuning
+/// knob: each gives the same bits); unset: the widest this processor runs.
+cpu::Isa chosen_isa() {
+    const cpu::Isa best = cpu::best_isa();
+    const char *env = std::getenv("LANGEVIN_CPU_ISA");
+    if (!env)
+        return best;
+    const std::string value = env;
+    int k = 0;
+    while (k < 3 && value != kIsaNames[k])
+        ++k;
+    LGV_REQUIRE(k < 3, "LANGEVIN_CPU_ISA = \"", value,
+                "\": want avx512, avx2 or portable (unset: the widest this processor runs)");
+    LGV_REQUIRE(k <= int(best), "LANGEVIN_CPU_ISA = \"", value, "\": this processor runs at most ",
+                kIsaNames[int(best)]);
+    return cpu::Isa(k);
+}
+
 class CpuBackend final : public Backend {
 public:
-    explicit CpuBackend(const BackendOptions &options) : options_(options) {}
+    explicit CpuBackend(const BackendOptions &options) : options_(options), isa_(chosen_isa()) {}
 
     std::string name() const override { return "cpu"; }
     std::string device() const override {
         static const std::string model = cpu_model();
         return detail::concat("CPU", model.empty() ? "" : " (" + model + ")", ", ",
-                              thread_count(options_.threads), " OpenMP thread(s)");
+                              thread_count(options_.threads), " OpenMP thread(s), ",
+                              kIsaNames[int(isa_)], " normals");
     }
     std::uint64_t max_chunk_walkers(const Model &model) const override {
         const double bytes = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGESIZE));
@@ -90,8 +112,8 @@ public:
                 coeffs.push_back(
                     step_coefficients<T>(integ, kT[kT.size() == 1 ? 0 : k], first_step + k));
             // Mini-batch (SGD) steps are dominated by their B gradients: one walker at a time.
-            if constexpr (std::is_same_v<T, float> && !is_minibatch<Integ>)
-                advance_batched<D>(model, pot, integ, coeffs, first_step, n_steps);
+            if constexpr (!is_minibatch<Integ>)
+                advance_batched<T, D>(model, pot, integ, coeffs, first_step, n_steps);
             else
                 advance_each<T, D>(model, pot, integ, coeffs, first_step, n_steps);
         });
@@ -165,7 +187,7 @@ private:
         }
     }
 
-    /// One walker at a time, normals drawn by cuRAND's host code (float64).
+    /// One walker at a time with cuRAND's host code (mini-batch SGD: its indices and noise).
     template <class T, int D, class Pot, class Integ, class Coeffs>
     void advance_each(const Model &model, const Pot &pot, const Integ &integ,
                       const std::vector<Coeffs> &coeffs, std::uint64_t first_step,
@@ -188,36 +210,36 @@ private:
         }
     }
 
-    /// float32: kLanes walkers in lockstep. Their normals are generated together in vector
+    /// kLanes walkers in lockstep. Their normals are generated together in vector
     /// registers (cpu_normals.hpp) for up to kSegment steps, then every step runs the shared
     /// integrator step across the lanes (a loop the compiler vectorises). The slots follow
     /// advance_walker_from(): normal slot m drives step m - lookahead, the first slots prime.
-    template <int D, class Pot, class Integ, class Coeffs>
+    template <class T, int D, class Pot, class Integ, class Coeffs>
     void advance_batched(const Model &model, const Pot &pot, const Integ &integ,
                          const std::vector<Coeffs> &coeffs, std::uint64_t first_step,
                          std::uint64_t n_steps) {
-        using Layout = NormalLayout<float, D>;
+        using Layout = NormalLayout<T, D>;
         constexpr int W = cpu::kLanes;
         constexpr int L = Layout::group_steps;
         constexpr std::uint64_t ahead = Integ::lookahead;
         constexpr std::uint64_t kSegment = 256; // steps per batch of normals
         constexpr int kMaxGroups = int((kSegment + ahead) / L + 2);
-        using Carry = typename Integ::template Carry<float, D>;
+        using Carry = typename Integ::template Carry<T, D>;
         const bool varying = coeffs.size() > 1;
         const bool watch = model.target.active();
-        float *xs = data<float>(x_);
-        float *vs = data<float>(v_);
+        T *xs = data<T>(x_);
+        T *vs = data<T>(v_);
         std::uint64_t *hits = hit_.empty() ? nullptr : hit_.data();
         const std::int64_t tiles = std::int64_t((count_ + W - 1) / W);
 #pragma omp parallel num_threads(thread_count(options_.threads))
         {
-            std::vector<float> normals(std::size_t(kMaxGroups) * Layout::group_normals * W);
+            std::vector<T> normals(std::size_t(kMaxGroups) * Layout::group_normals * W);
 #pragma omp for schedule(static)
             for (std::int64_t tile = 0; tile < tiles; ++tile) {
                 const std::uint64_t i0 = std::uint64_t(tile) * W;
                 const int lanes = int(std::min<std::uint64_t>(W, count_ - i0));
                 // Idle lanes of the last tile step a harmless copy of lane 0 and are not stored.
-                Vec<float, D> x[W], v[W];
+                Vec<T, D> x[W], v[W];
                 std::uint64_t hit[W];
                 Carry carry[W];
                 for (int l = 0; l < W; ++l) {
@@ -231,12 +253,13 @@ private:
                     const std::uint64_t se = std::min(m_end, s + kSegment);
                     const std::uint64_t g0 = s / L, g1 = (se - 1) / L;
                     cpu::philox_normals(model.seed, first_ + i0, g0 * Layout::group_calls,
-                                        int(g1 - g0 + 1) * Layout::group_calls, normals.data());
+                                        int(g1 - g0 + 1) * Layout::group_calls, normals.data(),
+                                        isa_);
                     for (std::uint64_t m = s; m < se; ++m) {
-                        const float *xi0 = normals.data() + (m - g0 * L) * D * W;
+                        const T *xi0 = normals.data() + (m - g0 * L) * D * W;
                         if (ahead > 0 && m < m_begin + ahead) {
                             for (int l = 0; l < W; ++l) {
-                                Vec<float, D> xi;
+                                Vec<T, D> xi;
                                 for (int d = 0; d < D; ++d)
                                     xi[d] = xi0[d * W + l];
                                 integ.prime(carry[l], xi);
@@ -247,7 +270,7 @@ private:
                         const Coeffs c = coeffs[varying ? n - first_step : 0];
 #pragma omp simd
                         for (int l = 0; l < W; ++l) {
-                            Vec<float, D> xi;
+                            Vec<T, D> xi;
                             for (int d = 0; d < D; ++d)
                                 xi[d] = xi0[d * W + l];
                             integ.step(pot, c, x[l], v[l], xi, carry[l]);
@@ -379,6 +402,7 @@ private:
     }
 
     BackendOptions options_;
+    cpu::Isa isa_;
     Precision precision_ = Precision::float32;
     int dim_ = 1;
     std::uint64_t first_ = 0, count_ = 0;

@@ -1,17 +1,18 @@
-// Float32 normals for the CPU backend, several walkers at a time: the same Philox4_32_10
-// integers as cuRAND (curand_init(key, walker, 4 c); curand4() gives counter c), turned into
-// normals by curand_normal4's Box-Muller with branch-free polynomial log and sin/cos (Cephes)
-// that the compiler vectorises across walkers. The integers are bitwise cuRAND's; the normals
-// differ from libm's by an ulp or two, as the device's already do.
+// Normals for the CPU backend, several walkers at a time: the same Philox4_32_10 integers as
+// cuRAND (curand_init(key, walker, 4 c); curand4() gives counter c), turned into normals by
+// curand_normal4's (float32) or curand_normal2_double's (float64) Box-Muller with branch-free
+// polynomial log and sin/cos that the compiler vectorises across walkers. The integers are
+// bitwise cuRAND's; the normals differ from libm's by an ulp or two, as the device's already do.
 #pragma once
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 namespace langevin::cpu {
 
 /// Walkers per vectorised batch.
-constexpr int kLanes = 8;
+constexpr int kLanes = 16;
 
 namespace detail {
 
@@ -77,6 +78,101 @@ inline void sincos_poly(float x, float &s, float &c) {
     c = bits_to_float(float_to_bits(cv) ^ (std::uint32_t((j + 2) & 4) << 29));
 }
 
+/// Philox4_32_10 block `call` of subsequence `walker` under `key`: curand4's words (x, y, z, w).
+inline void philox(std::uint64_t key, std::uint64_t call, std::uint64_t walker, std::uint32_t &x,
+                   std::uint32_t &y, std::uint32_t &z, std::uint32_t &w) {
+    std::uint32_t c0 = std::uint32_t(call), c1 = std::uint32_t(call >> 32);
+    std::uint32_t c2 = std::uint32_t(walker), c3 = std::uint32_t(walker >> 32);
+    std::uint32_t a = std::uint32_t(key), b = std::uint32_t(key >> 32);
+#pragma GCC unroll 10
+    for (int round = 0; round < 10; ++round) {
+        const std::uint64_t p0 = std::uint64_t(0xD2511F53u) * c0;
+        const std::uint64_t p1 = std::uint64_t(0xCD9E8D57u) * c2;
+        const std::uint32_t n0 = std::uint32_t(p1 >> 32) ^ c1 ^ a;
+        const std::uint32_t n2 = std::uint32_t(p0 >> 32) ^ c3 ^ b;
+        c1 = std::uint32_t(p1);
+        c3 = std::uint32_t(p0);
+        c0 = n0;
+        c2 = n2;
+        a += 0x9E3779B9u;
+        b += 0xBB67AE85u;
+    }
+    x = c0;
+    y = c1;
+    z = c2;
+    w = c3;
+}
+
+inline double bits_to_double(std::uint64_t u) {
+    double d;
+    std::memcpy(&d, &u, sizeof d);
+    return d;
+}
+inline std::uint64_t double_to_bits(double d) {
+    std::uint64_t u;
+    std::memcpy(&u, &d, sizeof u);
+    return u;
+}
+inline double select(std::uint64_t flag, double a, double b) {
+    const std::uint64_t mask = 0u - flag;
+    return bits_to_double((double_to_bits(a) & mask) | (double_to_bits(b) & ~mask));
+}
+
+/// Natural log for normal 0 < x < inf, < 1 ulp (the FreeBSD/musl e_log.c reduction to
+/// [sqrt(2)/2, sqrt(2)) and its polynomial in s = f / (2 + f), which has no branch for such x).
+inline double log_poly(double x) {
+    const std::uint64_t u = double_to_bits(x);
+    std::uint32_t hx = std::uint32_t(u >> 32) + (0x3ff00000u - 0x3fe6a09eu);
+    const int k = int(hx >> 20) - 0x3ff;
+    hx = (hx & 0x000fffffu) + 0x3fe6a09eu;
+    const double f = bits_to_double((std::uint64_t(hx) << 32) | (u & 0xffffffffu)) - 1.0;
+    const double hfsq = 0.5 * f * f, s = f / (2.0 + f), z = s * s, w = z * z;
+    const double t1 = w * (3.999999999940941908e-01 +
+                           w * (2.222219843214978396e-01 + w * 1.531383769920937332e-01));
+    const double t2 = z * (6.666666666666735130e-01 +
+                           w * (2.857142874366239149e-01 +
+                                w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)));
+    const double r = t2 + t1, dk = double(k);
+    return s * (hfsq + r) + dk * 1.90821492927058770002e-10 - hfsq + f +
+           dk * 6.93147180369123816490e-01; // ln 2 = hi + lo
+}
+
+/// sin(pi v) and cos(pi v) for 0 <= v <= 2, as CUDA's sincospi (which the device's
+/// curand_normal2_double calls): 2v = k + f exactly with |f| <= 1/2, then the fdlibm kernels of
+/// sin and cos (~1 ulp) at x = f pi / 2 and the quadrant k.
+inline void sincospi_poly(double v, double &s, double &c) {
+    const double t = v + v;
+    // rint(t) by adding 1.5 * 2^52, whose low mantissa bits then hold k (no conversion to an
+    // integer: x86 has no vector one from double to int64 below AVX-512).
+    const double big = t + 6755399441055744.0, kd = big - 6755399441055744.0;
+    const std::uint64_t k = double_to_bits(big);
+    const double x = (t - kd) * 1.57079632679489661923, z = x * x;
+    const double sp =
+        x + x * z *
+                (((((1.58969099521155010221e-10 * z - 2.50507602534068634195e-08) * z +
+                    2.75573137070700676789e-06) *
+                       z -
+                   1.98412698298579493134e-04) *
+                      z +
+                  8.33333333332248946124e-03) *
+                     z -
+                 1.66666666666666324348e-01);
+    const double cp = 1.0 - 0.5 * z +
+                      z * z *
+                          (((((-1.13596475577881948265e-11 * z + 2.08757232129817482790e-09) * z -
+                              2.75573143513906633035e-07) *
+                                 z +
+                             2.48015872894767294178e-05) *
+                                z -
+                            1.38888888888741095749e-03) *
+                               z +
+                           4.16666666666666019037e-02);
+    const std::uint64_t swap = k & 1;
+    const double sv = select(swap, cp, sp), cv = select(swap, sp, cp);
+    s = bits_to_double(double_to_bits(sv) ^ ((k & 2) << 62)); // sign bit
+    c = bits_to_double(double_to_bits(cv) ^ (((k + 1) & 2) << 62));
+}
+
 } // namespace detail
 
 /// Box-Muller exactly as _curand_box_muller on the words (a, b), with the polynomial log/sincos.
@@ -90,48 +186,101 @@ inline void box_muller(std::uint32_t a, std::uint32_t b, float &n0, float &n1) {
     n1 = c * r;
 }
 
-/// normals[(4 k + j) * kLanes + l] = normal j of curand_normal4 call `first_call + k` of walker
-/// first_walker + l under `key`, for l < kLanes and k < calls (lane-minor: the stepping loop
-/// reads the same normal of every lane contiguously).
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target_clones("avx2", "default")))
-#endif
-inline void
-philox_normals(std::uint64_t key, std::uint64_t first_walker, std::uint64_t first_call, int calls,
-               float *normals) {
-    const std::uint32_t k0 = std::uint32_t(key), k1 = std::uint32_t(key >> 32);
-    alignas(32) float o0[kLanes], o1[kLanes], o2[kLanes], o3[kLanes];
-    for (int k = 0; k < calls; ++k) {
-        const std::uint64_t call = first_call + std::uint64_t(k);
+/// Box-Muller exactly as _curand_box_muller_double on the words (x, y, z, w), with the polynomial
+/// log and sincospi (the device's form; cuRAND's host code takes sin(v pi) and cos(v pi)).
+inline void box_muller(std::uint32_t x, std::uint32_t y, std::uint32_t z, std::uint32_t w,
+                       double &n0, double &n1) {
+    // zx = x ^ (y << 21) < 2^53 as a double, exactly, from int32 conversions (which vectorise).
+    auto to_double = [](std::uint32_t lo, std::uint32_t hi) {
+        const std::uint64_t zx = lo ^ (std::uint64_t(hi) << 21);
+        return double(std::int32_t(zx >> 32)) * 4294967296.0 +
+               (double(std::int32_t(std::uint32_t(zx) ^ 0x80000000u)) + 2147483648.0);
+    };
+    const double u = to_double(x, y) * 0x1p-53 + 0x1p-54; // CURAND_2POW53_INV_DOUBLE (/ 2)
+    const double v = to_double(z, w) * 0x1p-52 + 0x1p-53;
+    const double r = __builtin_sqrt(-2.0 * detail::log_poly(u));
+    double s, c;
+    detail::sincospi_poly(v, s, c);
+    n0 = s * r;
+    n1 = c * r;
+}
+
+/// Vector instruction sets the normals are compiled for (x86-64; elsewhere only `portable`).
+enum class Isa { portable, avx2, avx512 };
+
+namespace detail {
+
+/// The normals of `calls` cuRAND calls for kLanes walkers, Sub lanes per vector loop (as many as
+/// the instruction set holds without spilling: 16 with AVX-512, 8 with AVX2 or SSE2).
+template <class T, int Sub>
+[[gnu::always_inline]] inline void philox_lanes(std::uint64_t key, std::uint64_t first_walker,
+                                                std::uint64_t first_call, int calls, T *normals) {
+    constexpr int per_call = std::is_same_v<T, float> ? 4 : 2; // normals per cuRAND call
+    alignas(64) T out[per_call][Sub];
+    for (int part = 0; part < kLanes; part += Sub)
+        for (int k = 0; k < calls; ++k) {
+            const std::uint64_t call = first_call + std::uint64_t(k);
 #pragma omp simd
-        for (int l = 0; l < kLanes; ++l) {
-            const std::uint64_t walker = first_walker + std::uint64_t(l);
-            std::uint32_t c0 = std::uint32_t(call), c1 = std::uint32_t(call >> 32);
-            std::uint32_t c2 = std::uint32_t(walker), c3 = std::uint32_t(walker >> 32);
-            std::uint32_t a = k0, b = k1;
-#pragma GCC unroll 10
-            for (int round = 0; round < 10; ++round) {
-                const std::uint64_t p0 = std::uint64_t(0xD2511F53u) * c0;
-                const std::uint64_t p1 = std::uint64_t(0xCD9E8D57u) * c2;
-                const std::uint32_t n0 = std::uint32_t(p1 >> 32) ^ c1 ^ a;
-                const std::uint32_t n2 = std::uint32_t(p0 >> 32) ^ c3 ^ b;
-                c1 = std::uint32_t(p1);
-                c3 = std::uint32_t(p0);
-                c0 = n0;
-                c2 = n2;
-                a += 0x9E3779B9u;
-                b += 0xBB67AE85u;
+            for (int l = 0; l < Sub; ++l) {
+                std::uint32_t x, y, z, w;
+                philox(key, call, first_walker + std::uint64_t(part + l), x, y, z, w);
+                if constexpr (per_call == 4) {
+                    box_muller(x, y, out[0][l], out[1][l]);
+                    box_muller(z, w, out[2][l], out[3][l]);
+                } else {
+                    box_muller(x, y, z, w, out[0][l], out[1][l]);
+                }
             }
-            box_muller(c0, c1, o0[l], o1[l]);
-            box_muller(c2, c3, o2[l], o3[l]);
+            for (int j = 0; j < per_call; ++j)
+                for (int l = 0; l < Sub; ++l)
+                    normals[(per_call * k + j) * kLanes + part + l] = out[j][l];
         }
-        for (int l = 0; l < kLanes; ++l) {
-            normals[(4 * k + 0) * kLanes + l] = o0[l];
-            normals[(4 * k + 1) * kLanes + l] = o1[l];
-            normals[(4 * k + 2) * kLanes + l] = o2[l];
-            normals[(4 * k + 3) * kLanes + l] = o3[l];
-        }
-    }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+template <class T>
+__attribute__((target("avx512f"))) void philox_avx512(std::uint64_t key, std::uint64_t walker,
+                                                      std::uint64_t call, int calls, T *normals) {
+    philox_lanes<T, 16>(key, walker, call, calls, normals);
+}
+template <class T>
+__attribute__((target("avx2"))) void philox_avx2(std::uint64_t key, std::uint64_t walker,
+                                                 std::uint64_t call, int calls, T *normals) {
+    philox_lanes<T, 8>(key, walker, call, calls, normals);
+}
+#endif
+
+} // namespace detail
+
+/// The widest instruction set this processor runs.
+inline Isa best_isa() {
+#if defined(__x86_64__) && defined(__GNUC__)
+    static const Isa isa = __builtin_cpu_supports("avx512f") ? Isa::avx512
+                           : __builtin_cpu_supports("avx2")  ? Isa::avx2
+                                                             : Isa::portable;
+    return isa;
+#else
+    return Isa::portable;
+#endif
+}
+
+/// normals[(P k + j) * kLanes + l] = normal j of call `first_call + k` of walker first_walker + l
+/// under `key`, for l < kLanes, k < calls and j < P: curand_normal4 (float, P = 4) or
+/// curand_normal2_double (double, P = 2). Lane-minor: the stepping loop reads the same normal of
+/// every lane contiguously. Every instruction set gives the same bits (integer and IEEE
+/// operations only, no FMA contraction: -ffp-contract=off); `isa` must be one this processor
+/// runs (best_isa() and below).
+template <class T>
+void philox_normals(std::uint64_t key, std::uint64_t first_walker, std::uint64_t first_call,
+                    int calls, T *normals, Isa isa = best_isa()) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (isa == Isa::avx512)
+        return detail::philox_avx512(key, first_walker, first_call, calls, normals);
+    if (isa == Isa::avx2)
+        return detail::philox_avx2(key, first_walker, first_call, calls, normals);
+#endif
+    (void)isa;
+    detail::philox_lanes<T, 8>(key, first_walker, first_call, calls, normals);
 }
 
 } // namespace langevin::cpu

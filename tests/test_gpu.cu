@@ -20,6 +20,7 @@
 #include "test_support.hpp"
 
 using namespace langevin;
+using test::ScopedEnv;
 
 namespace {
 
@@ -62,29 +63,6 @@ __global__ void radius_mismatches(unsigned long long *mismatches, unsigned *firs
         }
     }
 }
-
-/// Sets an environment variable for a scope, or unsets it (value null: the default), and puts
-/// back what was there before (a failed ASSERT leaves no setting to later tests).
-struct ScopedEnv {
-    const char *name;
-    std::optional<std::string> before;
-    ScopedEnv(const char *variable, const char *value) : name(variable) {
-        if (const char *old = std::getenv(variable))
-            before = old;
-        if (value)
-            setenv(variable, value, 1);
-        else
-            unsetenv(variable);
-    }
-    ~ScopedEnv() {
-        if (before)
-            setenv(name, before->c_str(), 1);
-        else
-            unsetenv(name);
-    }
-    ScopedEnv(const ScopedEnv &) = delete;
-    ScopedEnv &operator=(const ScopedEnv &) = delete;
-};
 
 /// Every bad value of the environment variable makes `run` throw an Error that names the
 /// variable (before anything is queued); the variable is put back as it was afterwards.

@@ -1,11 +1,14 @@
 // Bitwise reproducibility: a walker's trajectory depends on (seed, walker id, initial state,
 // model, schedule) only, never on chunking, threads, block sizes, or how steps are split.
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "test_support.hpp"
 
 using namespace langevin;
 using test::BackendTest;
+using test::ScopedEnv;
 using test::study_from;
 
 namespace {
@@ -190,6 +193,63 @@ TEST_P(Reproducibility, ThreadCountsAndBlockSizesChangeNothing) {
             EXPECT_EQ(ref.x, other.x) << ::testing::PrintToString(variant) << " option " << k;
             EXPECT_EQ(ref.v, other.v) << ::testing::PrintToString(variant) << " option " << k;
             expect_same_samples(ref_run, run_study(s, *b));
+        }
+    }
+}
+
+TEST(CpuBackend, EveryInstructionSetGivesTheSameTrajectories) {
+    // LANGEVIN_CPU_ISA picks the vector code of the CPU backend's normals (a tuning knob): every
+    // choice this processor runs gives the same walkers bitwise, in both precisions and with
+    // D = 1, 2 and 8 (lanes of one, two and eight normals a step).
+    const std::vector<std::vector<std::string>> variants = {
+        {"integrator.kind=euler_maruyama", "ensemble.precision=float32"},
+        {"integrator.kind=baoab", "ensemble.precision=float64"},
+        {"integrator.kind=leimkuhler_matthews", "ensemble.precision=float64",
+         "potential.kind=muller_brown", "integrator.dt=1e-4", "temperature.T=10",
+         "ensemble.init=point", "ensemble.init_point=[-0.5, 1.5]"},
+        {"integrator.kind=euler_maruyama", "ensemble.precision=float32", "potential.kind=rastrigin",
+         "potential.dim=8"},
+    };
+    int compared = 0;
+    for (const char *isa : {"portable", "avx2", "avx512"}) {
+        const ScopedEnv setting("LANGEVIN_CPU_ISA", isa);
+        std::unique_ptr<Backend> b;
+        try {
+            b = make_backend("cpu");
+        } catch (const Error &e) { // an instruction set this processor lacks
+            EXPECT_NE(std::string(e.what()).find("this processor runs at most"), std::string::npos)
+                << e.what();
+            continue;
+        }
+        EXPECT_NE(b->device().find(std::string(isa) + " normals"), std::string::npos)
+            << b->device();
+        for (const auto &variant : variants) {
+            const Study s = study_from(kDoubleWell, variant);
+            unsetenv("LANGEVIN_CPU_ISA"); // the reference: the widest
+            auto widest = make_backend("cpu");
+            setenv("LANGEVIN_CPU_ISA", isa, 1);
+            const State ref = run_state(*widest, s, 0, 3001, {61});
+            const State other = run_state(*b, s, 0, 3001, {61});
+            EXPECT_EQ(ref.x, other.x) << isa << " " << ::testing::PrintToString(variant);
+            EXPECT_EQ(ref.v, other.v) << isa << " " << ::testing::PrintToString(variant);
+        }
+        ++compared;
+    }
+    EXPECT_GE(compared, 1);
+    std::printf("compared %d instruction set(s) with the widest\n", compared);
+}
+
+TEST(CpuBackend, RefusesAnUnknownInstructionSet) {
+    for (const char *value : {"", "AVX2", "sse2", "avx-512", "avx2 "}) {
+        const ScopedEnv setting("LANGEVIN_CPU_ISA", value);
+        try {
+            make_backend("cpu");
+            ADD_FAILURE() << "accepted LANGEVIN_CPU_ISA = \"" << value << "\"";
+        } catch (const Error &e) {
+            EXPECT_EQ(
+                std::string(e.what()),
+                "LANGEVIN_CPU_ISA = \"" + std::string(value) +
+                    "\": want avx512, avx2 or portable (unset: the widest this processor runs)");
         }
     }
 }

@@ -1,5 +1,9 @@
 // The random streams: golden known answers, offsets, purposes.
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "cpu_normals.hpp"
@@ -118,6 +122,103 @@ TEST(Rng, CpuBatchedNormalsAreCurandNormal4) {
             }
         }
     }
+}
+
+TEST(Rng, CpuBatchedNormalsAreCurandNormal2Double) {
+    // float64: the words of curand_normal2_double, Box-Muller with polynomial log and sincospi.
+    // cuRAND's host code takes libm's sin(v pi) with v pi rounded: an argument (< 2 pi) up to
+    // 2^-51 off, then an ulp; ours is within 2^-52 of sin(pi v) (the test below). Under 8e-16
+    // apart, times a radius <= 8.7 (u >= 2^-54): under 7e-15, plus a few ulp of the radius.
+    const int calls = 37;
+    std::vector<double> batch(cpu::kLanes * 2 * calls);
+    double worst = 0;
+    for (std::uint64_t first_walker : {0ull, 17ull, 4294967290ull}) {
+        for (std::uint64_t first_call : {0ull, 5ull, 1ull << 33}) {
+            cpu::philox_normals(2024, first_walker, first_call, calls, batch.data());
+            for (int l = 0; l < cpu::kLanes; ++l) {
+                WalkerRng rng(2024, first_walker + l, 4 * first_call);
+                for (int k = 0; k < calls; ++k) {
+                    Vec<double, 2> ref;
+                    rng.normals(ref);
+                    for (int j = 0; j < 2; ++j) {
+                        const double ours = batch[(2 * k + j) * cpu::kLanes + l];
+                        worst = std::max(worst, std::fabs(ours - ref[j]));
+                        ASSERT_NEAR(ours, ref[j], 7e-15 + 1e-15 * std::fabs(ref[j]))
+                            << "walker " << first_walker + l << " call " << first_call + k;
+                    }
+                }
+            }
+        }
+    }
+    EXPECT_GT(worst, 0.0); // the polynomials are not libm's: a test that could not tell
+}
+
+TEST(Rng, CpuNormalsAreTheSameBitsOnEveryInstructionSet) {
+    // The batched normals run as AVX-512, AVX2 or portable code, whichever the processor has: a
+    // run is reproducible across machines only if every one gives the same bits. Compared here:
+    // each instruction set this processor runs against the portable code.
+    const int calls = 19;
+    std::vector<float> f_ref(cpu::kLanes * 4 * calls), f(f_ref.size());
+    std::vector<double> d_ref(cpu::kLanes * 2 * calls), d(d_ref.size());
+    int compared = 0;
+    for (cpu::Isa isa : {cpu::Isa::avx2, cpu::Isa::avx512}) {
+        if (int(isa) > int(cpu::best_isa()))
+            continue;
+        for (std::uint64_t first_walker : {0ull, 4294967290ull}) {
+            for (std::uint64_t first_call : {0ull, 1ull << 33}) {
+                cpu::philox_normals(99, first_walker, first_call, calls, f_ref.data(),
+                                    cpu::Isa::portable);
+                cpu::philox_normals(99, first_walker, first_call, calls, f.data(), isa);
+                cpu::philox_normals(99, first_walker, first_call, calls, d_ref.data(),
+                                    cpu::Isa::portable);
+                cpu::philox_normals(99, first_walker, first_call, calls, d.data(), isa);
+                ASSERT_EQ(std::memcmp(f.data(), f_ref.data(), sizeof(float) * f.size()), 0)
+                    << "float, isa " << int(isa);
+                ASSERT_EQ(std::memcmp(d.data(), d_ref.data(), sizeof(double) * d.size()), 0)
+                    << "double, isa " << int(isa);
+            }
+        }
+        ++compared;
+    }
+    std::printf("compared %d instruction set(s) with the portable code\n", compared);
+}
+
+TEST(Rng, CpuDoubleLogAndSincospiAreWithinAnUlp) {
+    // Against long double over the arguments Box-Muller meets: u = z 2^-53 + 2^-54 and
+    // v = z 2^-52 + 2^-53 for z < 2^53 (the ends included), every power of two down to 2^-54.
+    std::mt19937_64 gen(7);
+    std::vector<std::uint64_t> zs = {0, 1, 2, (1ull << 52) - 1, 1ull << 52, (1ull << 53) - 1};
+    for (int i = 0; i < 200000; ++i)
+        zs.push_back(gen() >> 11);
+    const long double pi = 3.141592653589793238462643383279502884L;
+    double worst_log = 0, worst_sin = 0, worst_cos = 0;
+    for (std::uint64_t z : zs) {
+        const double u = double(z) * 0x1p-53 + 0x1p-54, v = double(z) * 0x1p-52 + 0x1p-53;
+        const long double exact_log = std::log(static_cast<long double>(u));
+        if (exact_log != 0)
+            worst_log = std::max(
+                worst_log, double(std::fabs((cpu::detail::log_poly(u) - exact_log) / exact_log)));
+        // sin(pi v) from the exact reduction 2v = k + f, so the reference itself keeps its digits.
+        const long double t = 2.0L * v, k = std::nearbyint(t), f = t - k;
+        const long double ps = std::sin(f * pi / 2), pc = std::cos(f * pi / 2);
+        const int q = int(k) & 3;
+        const long double rs = q == 0 ? ps : q == 1 ? pc : q == 2 ? -ps : -pc;
+        const long double rc = q == 0 ? pc : q == 1 ? -ps : q == 2 ? -pc : ps;
+        double s, c;
+        cpu::detail::sincospi_poly(v, s, c);
+        worst_sin = std::max(worst_sin, double(std::fabs(s - rs)));
+        worst_cos = std::max(worst_cos, double(std::fabs(c - rc)));
+    }
+    for (int e = 1; e <= 54; ++e) { // log 2^-e = -e ln 2: the exponent's part alone
+        const double u = std::ldexp(1.0, -e);
+        const long double exact_log = -e * std::log(2.0L);
+        worst_log = std::max(worst_log,
+                             double(std::fabs((cpu::detail::log_poly(u) - exact_log) / exact_log)));
+    }
+    EXPECT_EQ(cpu::detail::log_poly(1.0), 0.0);
+    EXPECT_LT(worst_log, 0x1p-52);     // relative
+    EXPECT_LT(worst_sin, 2 * 0x1p-53); // absolute: |sin| <= 1
+    EXPECT_LT(worst_cos, 2 * 0x1p-53);
 }
 
 TEST(Rng, BoxMullerOfTheSmallestWordIsCurands) {

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,29 @@
 #include "langevin/study.hpp"
 
 namespace langevin::test {
+
+/// Sets an environment variable for a scope, or unsets it (value null: the default), and puts
+/// back what was there before (a failed ASSERT leaves no setting to later tests).
+struct ScopedEnv {
+    const char *name;
+    std::optional<std::string> before;
+    ScopedEnv(const char *variable, const char *value) : name(variable) {
+        if (const char *old = std::getenv(variable))
+            before = old;
+        if (value)
+            setenv(variable, value, 1);
+        else
+            unsetenv(variable);
+    }
+    ~ScopedEnv() {
+        if (before)
+            setenv(name, before->c_str(), 1);
+        else
+            unsetenv(name);
+    }
+    ScopedEnv(const ScopedEnv &) = delete;
+    ScopedEnv &operator=(const ScopedEnv &) = delete;
+};
 
 /// LANGEVIN_REQUIRE_CUDA=1: a missing CUDA backend or device fails instead of skipping.
 inline bool cuda_required() {
