@@ -16,21 +16,33 @@ constexpr int kLanes = 16;
 
 namespace detail {
 
+/// The unsigned integer of T's width.
+template <class T> using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+
+/// The same bits as another type of the same width (std::bit_cast before C++20).
+template <class To, class From> inline To bit_cast(From from) {
+    static_assert(sizeof(To) == sizeof(From), "same width");
+    To to;
+    std::memcpy(&to, &from, sizeof to);
+    return to;
+}
 inline float bits_to_float(std::uint32_t u) {
-    float f;
-    std::memcpy(&f, &u, sizeof f);
-    return f;
+    return bit_cast<float>(u);
 }
 inline std::uint32_t float_to_bits(float f) {
-    std::uint32_t u;
-    std::memcpy(&u, &f, sizeof u);
-    return u;
+    return bit_cast<std::uint32_t>(f);
+}
+inline double bits_to_double(std::uint64_t u) {
+    return bit_cast<double>(u);
+}
+inline std::uint64_t double_to_bits(double d) {
+    return bit_cast<std::uint64_t>(d);
 }
 
 /// a when flag is 1, b when 0: a bitwise select, exact and branch-free.
-inline float select(int flag, float a, float b) {
-    const std::uint32_t mask = 0u - std::uint32_t(flag);
-    return bits_to_float((float_to_bits(a) & mask) | (float_to_bits(b) & ~mask));
+template <class T> inline T select(Bits<T> flag, T a, T b) {
+    const Bits<T> mask = Bits<T>(0) - flag;
+    return bit_cast<T>((bit_cast<Bits<T>>(a) & mask) | (bit_cast<Bits<T>>(b) & ~mask));
 }
 
 /// Natural log for 0 < x < inf (Cephes logf, ~1 ulp).
@@ -101,21 +113,6 @@ inline void philox(std::uint64_t key, std::uint64_t call, std::uint64_t walker, 
     y = c1;
     z = c2;
     w = c3;
-}
-
-inline double bits_to_double(std::uint64_t u) {
-    double d;
-    std::memcpy(&d, &u, sizeof d);
-    return d;
-}
-inline std::uint64_t double_to_bits(double d) {
-    std::uint64_t u;
-    std::memcpy(&u, &d, sizeof u);
-    return u;
-}
-inline double select(std::uint64_t flag, double a, double b) {
-    const std::uint64_t mask = 0u - flag;
-    return bits_to_double((double_to_bits(a) & mask) | (double_to_bits(b) & ~mask));
 }
 
 /// Natural log for normal 0 < x < inf, < 1 ulp (the FreeBSD/musl e_log.c reduction to

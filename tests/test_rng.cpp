@@ -101,36 +101,14 @@ TEST(Rng, NormalsHaveUnitVariance) {
     EXPECT_LT(std::fabs(v - 1) / std::sqrt(2.0 / (4.0 * n)), test::kZ);
 }
 
-TEST(Rng, CpuBatchedNormalsAreCurandNormal4) {
-    // The CPU backend's vectorised normals: cuRAND's integers, Box-Muller with polynomial
-    // log/sin/cos; within a few ulp of curand_normal4 on the host.
-    const int calls = 37;
-    std::vector<float> batch(cpu::kLanes * 4 * calls);
-    for (std::uint64_t first_walker : {0ull, 17ull, 4294967290ull}) {
-        for (std::uint64_t first_call : {0ull, 5ull, 1ull << 33}) {
-            cpu::philox_normals(2024, first_walker, first_call, calls, batch.data());
-            for (int l = 0; l < cpu::kLanes; ++l) {
-                WalkerRng rng(2024, first_walker + l, 4 * first_call);
-                for (int k = 0; k < calls; ++k) {
-                    Vec<float, 4> ref;
-                    rng.normals(ref);
-                    for (int j = 0; j < 4; ++j)
-                        ASSERT_NEAR(batch[(4 * k + j) * cpu::kLanes + l], ref[j],
-                                    4e-7f * (1 + std::fabs(ref[j])))
-                            << "walker " << first_walker + l << " call " << first_call + k;
-                }
-            }
-        }
-    }
-}
+namespace {
 
-TEST(Rng, CpuBatchedNormalsAreCurandNormal2Double) {
-    // float64: the words of curand_normal2_double, Box-Muller with polynomial log and sincospi.
-    // cuRAND's host code takes libm's sin(v pi) with v pi rounded: an argument (< 2 pi) up to
-    // 2^-51 off, then an ulp; ours is within 2^-52 of sin(pi v) (the test below). Under 8e-16
-    // apart, times a radius <= 8.7 (u >= 2^-54): under 7e-15, plus a few ulp of the radius.
+/// The CPU backend's batched normals of type T (P a cuRAND call) against cuRAND's host calls,
+/// each within `tolerance(reference)`, across lanes, large walker ids and call counters; returns
+/// the largest difference.
+template <class T, int P, class Tolerance> double batched_against_curand(Tolerance tolerance) {
     const int calls = 37;
-    std::vector<double> batch(cpu::kLanes * 2 * calls);
+    std::vector<T> batch(cpu::kLanes * P * calls);
     double worst = 0;
     for (std::uint64_t first_walker : {0ull, 17ull, 4294967290ull}) {
         for (std::uint64_t first_call : {0ull, 5ull, 1ull << 33}) {
@@ -138,18 +116,38 @@ TEST(Rng, CpuBatchedNormalsAreCurandNormal2Double) {
             for (int l = 0; l < cpu::kLanes; ++l) {
                 WalkerRng rng(2024, first_walker + l, 4 * first_call);
                 for (int k = 0; k < calls; ++k) {
-                    Vec<double, 2> ref;
+                    Vec<T, P> ref;
                     rng.normals(ref);
-                    for (int j = 0; j < 2; ++j) {
-                        const double ours = batch[(2 * k + j) * cpu::kLanes + l];
-                        worst = std::max(worst, std::fabs(ours - ref[j]));
-                        ASSERT_NEAR(ours, ref[j], 7e-15 + 1e-15 * std::fabs(ref[j]))
+                    for (int j = 0; j < P; ++j) {
+                        const T ours = batch[(P * k + j) * cpu::kLanes + l];
+                        worst = std::max(worst, double(std::fabs(ours - ref[j])));
+                        EXPECT_NEAR(ours, ref[j], tolerance(ref[j]))
                             << "walker " << first_walker + l << " call " << first_call + k;
+                        if (::testing::Test::HasFailure())
+                            return worst;
                     }
                 }
             }
         }
     }
+    return worst;
+}
+
+} // namespace
+
+TEST(Rng, CpuBatchedNormalsAreCurandNormal4) {
+    // The CPU backend's vectorised normals: cuRAND's integers, Box-Muller with polynomial
+    // log/sin/cos; within a few ulp of curand_normal4 on the host.
+    batched_against_curand<float, 4>([](float ref) { return 4e-7f * (1 + std::fabs(ref)); });
+}
+
+TEST(Rng, CpuBatchedNormalsAreCurandNormal2Double) {
+    // float64: the words of curand_normal2_double, Box-Muller with polynomial log and sincospi.
+    // cuRAND's host code takes libm's sin(v pi) with v pi rounded: an argument (< 2 pi) up to
+    // 2^-51 off, then an ulp; ours is within 2^-52 of sin(pi v) (the test below). Under 8e-16
+    // apart, times a radius <= 8.7 (u >= 2^-54): under 7e-15, plus a few ulp of the radius.
+    const double worst = batched_against_curand<double, 2>(
+        [](double ref) { return 7e-15 + 1e-15 * std::fabs(ref); });
     EXPECT_GT(worst, 0.0); // the polynomials are not libm's: a test that could not tell
 }
 
