@@ -183,18 +183,30 @@ inline void box_muller(std::uint32_t a, std::uint32_t b, float &n0, float &n1) {
     n1 = c * r;
 }
 
+namespace detail {
+/// _curand_box_muller_double's uniforms of the words: u = zx 2^-53 + 2^-54 in (0, 1] and
+/// v = zy 2^-52 + 2^-53 in (0, 2] with zx = x ^ (y << 21), zy = z ^ (w << 21)
+/// (CURAND_2POW53_INV_DOUBLE).
+inline void box_muller_uniforms(std::uint32_t x, std::uint32_t y, std::uint32_t z, std::uint32_t w,
+                                double &u, double &v) {
+    // z < 2^53 as a double, exactly, from int32 conversions (which vectorise; uint64 ones do not
+    // below AVX-512).
+    auto to_double = [](std::uint32_t lo, std::uint32_t hi) {
+        const std::uint64_t z = lo ^ (std::uint64_t(hi) << 21);
+        return double(std::int32_t(z >> 32)) * 4294967296.0 +
+               (double(std::int32_t(std::uint32_t(z) ^ 0x80000000u)) + 2147483648.0);
+    };
+    u = to_double(x, y) * 0x1p-53 + 0x1p-54;
+    v = to_double(z, w) * 0x1p-52 + 0x1p-53;
+}
+} // namespace detail
+
 /// Box-Muller exactly as _curand_box_muller_double on the words (x, y, z, w), with the polynomial
 /// log and sincospi (the device's form; cuRAND's host code takes sin(v pi) and cos(v pi)).
 inline void box_muller(std::uint32_t x, std::uint32_t y, std::uint32_t z, std::uint32_t w,
                        double &n0, double &n1) {
-    // zx = x ^ (y << 21) < 2^53 as a double, exactly, from int32 conversions (which vectorise).
-    auto to_double = [](std::uint32_t lo, std::uint32_t hi) {
-        const std::uint64_t zx = lo ^ (std::uint64_t(hi) << 21);
-        return double(std::int32_t(zx >> 32)) * 4294967296.0 +
-               (double(std::int32_t(std::uint32_t(zx) ^ 0x80000000u)) + 2147483648.0);
-    };
-    const double u = to_double(x, y) * 0x1p-53 + 0x1p-54; // CURAND_2POW53_INV_DOUBLE (/ 2)
-    const double v = to_double(z, w) * 0x1p-52 + 0x1p-53;
+    double u, v;
+    detail::box_muller_uniforms(x, y, z, w, u, v);
     const double r = __builtin_sqrt(-2.0 * detail::log_poly(u));
     double s, c;
     detail::sincospi_poly(v, s, c);

@@ -1,9 +1,12 @@
 // Bitwise reproducibility: a walker's trajectory depends on (seed, walker id, initial state,
 // model, schedule) only, never on chunking, threads, block sizes, or how steps are split.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include "cpu_normals.hpp"
+#include "langevin/advance.hpp"
 #include "test_support.hpp"
 
 using namespace langevin;
@@ -237,6 +240,112 @@ TEST(CpuBackend, EveryInstructionSetGivesTheSameTrajectories) {
     }
     EXPECT_GE(compared, 1);
     std::printf("compared %d instruction set(s) with the widest\n", compared);
+}
+
+/// Normals of one walker from the CPU backend's batched generator: lane 0 of a batch that starts
+/// at that walker (a step-group source for advance_walker_from).
+template <class T> struct LaneZeroNormals {
+    std::uint64_t key, walker, group;
+    int group_calls;
+    std::vector<T> batch;
+    template <int N> void fill_group(Vec<T, N> &out) {
+        batch.resize(std::size_t(cpu::kLanes) * NormalsPerCall<T>::value * group_calls);
+        cpu::philox_normals(key, walker, group * group_calls, group_calls, batch.data(),
+                            cpu::Isa::portable);
+        for (int q = 0; q < N; ++q)
+            out[q] = batch[std::size_t(q) * cpu::kLanes];
+        ++group;
+    }
+    template <int N> void fill_last_group(Vec<T, N> &out) { fill_group(out); }
+};
+
+TEST(CpuBackend, TilesStepEachWalkerAsTheOneWalkerCodeDoes) {
+    // The backend steps 16 walkers in lockstep from a shared buffer of normals; every walker must
+    // end exactly where advance_walker_from() (the code the GPU runs per thread) puts it when fed
+    // that walker's own normals in stream order. A lane reading its neighbour's normals, normals
+    // permuted within a step group, or a lookahead slot primed from the wrong step changes bits
+    // here while the statistics and the CPU's own reproducibility stay intact.
+    const std::vector<std::vector<std::string>> potentials = {
+        {"potential.kind=double_well", "first_passage.region=below", "first_passage.level=-0.5"},
+        {"potential.kind=muller_brown", "integrator.dt=1e-4", "temperature.T0=12",
+         "temperature.T1=8", "ensemble.init=point", "ensemble.init_point=[-0.5, 1.5]"},
+        {"potential.kind=harmonic", "potential.dim=3", "temperature.kind=constant",
+         "temperature.T=0.5"},
+        {"potential.kind=rastrigin", "potential.dim=8", "integrator.dt=0.001",
+         "temperature.kind=constant", "temperature.T=0.5"},
+        {"potential.kind=styblinski_tang", "potential.dim=10", "integrator.dt=0.001"},
+    };
+    const char *toml = "[ensemble]\nseed = 77\ninit = \"gaussian\"\ninit_sigma = 0.5\n"
+                       "[integrator]\ndt = 0.01\n[temperature]\nkind = \"geometric\"\nT0 = 1\n"
+                       "T1 = 0.2\n";
+    const std::uint64_t first = 4294967290ull, count = 37; // a partial last tile, ids past 2^32
+    const std::vector<std::uint64_t> splits = {3, 61, 257, 1};
+    for (const char *precision : {"float64", "float32"})
+        for (const char *integrator : {"euler_maruyama", "leimkuhler_matthews", "baoab"})
+            for (std::vector<std::string> sets : potentials) {
+                sets.push_back(std::string("ensemble.precision=") + precision);
+                sets.push_back(std::string("integrator.kind=") + integrator);
+                const Study s = study_from(toml, sets);
+                auto b = make_backend("cpu");
+                b->initialize(s.model, s.init, first, count);
+                WalkerState start, got;
+                b->save(start);
+                std::uint64_t steps = 0;
+                for (std::uint64_t n : splits) {
+                    b->advance(s.model, steps, n, s.schedule.table(steps, n));
+                    steps += n;
+                }
+                b->save(got);
+                WalkerState want = start;
+                const std::vector<double> kT = s.schedule.table(0, steps);
+                visit_model(s.model, [&](const auto &pot, const auto &integ, auto t, auto Dc) {
+                    using T = decltype(t);
+                    constexpr int D = decltype(Dc)::value;
+                    using Integ = std::decay_t<decltype(integ)>;
+                    if constexpr (!is_minibatch<Integ>) {
+                        using Layout = NormalLayout<T, D>;
+                        std::vector<typename Integ::template Coeffs<T>> coeffs;
+                        for (double k : kT)
+                            coeffs.push_back(step_coefficients<T>(integ, k, 0));
+                        const bool varying = coeffs.size() > 1; // else one constant T
+                        for (std::uint64_t i = 0; i < count; ++i) {
+                            Vec<T, D> x, v;
+                            for (int d = 0; d < D; ++d) {
+                                x[d] = T(start.x[d * count + i]);
+                                v[d] = T(start.v[d * count + i]);
+                            }
+                            std::uint64_t hit = start.hit.empty() ? kNotHit : start.hit[i];
+                            std::uint64_t step = 0;
+                            for (std::uint64_t n : splits) {
+                                LaneZeroNormals<T> normals{s.model.seed,
+                                                           first + i,
+                                                           step / Layout::group_steps,
+                                                           Layout::group_calls,
+                                                           {}};
+                                advance_walker_from(integ, pot,
+                                                    coeffs.data() + (varying ? step : 0), varying,
+                                                    s.model.target, x, v, hit, normals, step, n);
+                                step += n;
+                            }
+                            for (int d = 0; d < D; ++d) {
+                                want.x[d * count + i] = double(x[d]);
+                                want.v[d * count + i] = double(v[d]);
+                            }
+                            if (!want.hit.empty())
+                                want.hit[i] = hit;
+                        }
+                    }
+                });
+                const std::string what = ::testing::PrintToString(sets);
+                EXPECT_EQ(got.x, want.x) << what;
+                EXPECT_EQ(got.v, want.v) << what;
+                EXPECT_EQ(got.hit, want.hit) << what;
+                if (!got.hit.empty())
+                    EXPECT_GT(std::count_if(got.hit.begin(), got.hit.end(),
+                                            [](std::uint64_t h) { return h != kNotHit; }),
+                              0)
+                        << what; // the target is reached: hit steps are compared too
+            }
 }
 
 TEST(CpuBackend, RefusesAnUnknownInstructionSet) {
