@@ -26,19 +26,6 @@ template <class To, class From> inline To bit_cast(From from) {
     std::memcpy(&to, &from, sizeof to);
     return to;
 }
-inline float bits_to_float(std::uint32_t u) {
-    return bit_cast<float>(u);
-}
-inline std::uint32_t float_to_bits(float f) {
-    return bit_cast<std::uint32_t>(f);
-}
-inline double bits_to_double(std::uint64_t u) {
-    return bit_cast<double>(u);
-}
-inline std::uint64_t double_to_bits(double d) {
-    return bit_cast<std::uint64_t>(d);
-}
-
 /// a when flag is 1, b when 0: a bitwise select, exact and branch-free.
 template <class T> inline T select(Bits<T> flag, T a, T b) {
     const Bits<T> mask = Bits<T>(0) - flag;
@@ -47,9 +34,9 @@ template <class T> inline T select(Bits<T> flag, T a, T b) {
 
 /// Natural log for 0 < x < inf (Cephes logf, ~1 ulp).
 inline float log_poly(float x) {
-    const std::uint32_t u = float_to_bits(x);
+    const std::uint32_t u = bit_cast<std::uint32_t>(x);
     int e = int((u >> 23) & 0xff) - 126; // x = m 2^e, m in [0.5, 1)
-    float m = bits_to_float((u & 0x007fffffu) | 0x3f000000u);
+    float m = bit_cast<float>((u & 0x007fffffu) | 0x3f000000u);
     // Branch-free (vectorisable): below sqrt(1/2) use 2m and e - 1.
     const int small = m < 0.707106781186547524f;
     e -= small;
@@ -86,8 +73,8 @@ inline void sincos_poly(float x, float &s, float &c) {
         0.5f * z + 1.0f;
     const int swap = (j & 2) != 0;
     const float sv = select(swap, cp, sp), cv = select(swap, sp, cp);
-    s = bits_to_float(float_to_bits(sv) ^ (std::uint32_t(j & 4) << 29)); // sign bit
-    c = bits_to_float(float_to_bits(cv) ^ (std::uint32_t((j + 2) & 4) << 29));
+    s = bit_cast<float>(bit_cast<std::uint32_t>(sv) ^ (std::uint32_t(j & 4) << 29)); // sign bit
+    c = bit_cast<float>(bit_cast<std::uint32_t>(cv) ^ (std::uint32_t((j + 2) & 4) << 29));
 }
 
 /// Philox4_32_10 block `call` of subsequence `walker` under `key`: curand4's words (x, y, z, w).
@@ -118,11 +105,11 @@ inline void philox(std::uint64_t key, std::uint64_t call, std::uint64_t walker, 
 /// Natural log for normal 0 < x < inf, < 1 ulp (the FreeBSD/musl e_log.c reduction to
 /// [sqrt(2)/2, sqrt(2)) and its polynomial in s = f / (2 + f), which has no branch for such x).
 inline double log_poly(double x) {
-    const std::uint64_t u = double_to_bits(x);
+    const std::uint64_t u = bit_cast<std::uint64_t>(x);
     std::uint32_t hx = std::uint32_t(u >> 32) + (0x3ff00000u - 0x3fe6a09eu);
     const int k = int(hx >> 20) - 0x3ff;
     hx = (hx & 0x000fffffu) + 0x3fe6a09eu;
-    const double f = bits_to_double((std::uint64_t(hx) << 32) | (u & 0xffffffffu)) - 1.0;
+    const double f = bit_cast<double>((std::uint64_t(hx) << 32) | (u & 0xffffffffu)) - 1.0;
     const double hfsq = 0.5 * f * f, s = f / (2.0 + f), z = s * s, w = z * z;
     const double t1 = w * (3.999999999940941908e-01 +
                            w * (2.222219843214978396e-01 + w * 1.531383769920937332e-01));
@@ -142,7 +129,7 @@ inline void sincospi_poly(double v, double &s, double &c) {
     // rint(t) by adding 1.5 * 2^52, whose low mantissa bits then hold k (no conversion to an
     // integer: x86 has no vector one from double to int64 below AVX-512).
     const double big = t + 6755399441055744.0, kd = big - 6755399441055744.0;
-    const std::uint64_t k = double_to_bits(big);
+    const std::uint64_t k = bit_cast<std::uint64_t>(big);
     const double x = (t - kd) * 1.57079632679489661923, z = x * x;
     const double sp =
         x + x * z *
@@ -166,8 +153,8 @@ inline void sincospi_poly(double v, double &s, double &c) {
                            4.16666666666666019037e-02);
     const std::uint64_t swap = k & 1;
     const double sv = select(swap, cp, sp), cv = select(swap, sp, cp);
-    s = bits_to_double(double_to_bits(sv) ^ ((k & 2) << 62)); // sign bit
-    c = bits_to_double(double_to_bits(cv) ^ (((k + 1) & 2) << 62));
+    s = bit_cast<double>(bit_cast<std::uint64_t>(sv) ^ ((k & 2) << 62)); // sign bit
+    c = bit_cast<double>(bit_cast<std::uint64_t>(cv) ^ (((k + 1) & 2) << 62));
 }
 
 } // namespace detail
