@@ -6,8 +6,9 @@
 #pragma once
 
 #include <cstdint>
-#include <cstring>
 #include <type_traits>
+
+#include "langevin/host_math.hpp"
 
 namespace langevin::cpu {
 
@@ -16,21 +17,8 @@ constexpr int kLanes = 16;
 
 namespace detail {
 
-/// The unsigned integer of T's width.
-template <class T> using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
-
-/// The same bits as another type of the same width (std::bit_cast before C++20).
-template <class To, class From> inline To bit_cast(From from) {
-    static_assert(sizeof(To) == sizeof(From), "same width");
-    To to;
-    std::memcpy(&to, &from, sizeof to);
-    return to;
-}
-/// a when flag is 1, b when 0: a bitwise select, exact and branch-free.
-template <class T> inline T select(Bits<T> flag, T a, T b) {
-    const Bits<T> mask = Bits<T>(0) - flag;
-    return bit_cast<T>((bit_cast<Bits<T>>(a) & mask) | (bit_cast<Bits<T>>(b) & ~mask));
-}
+using host_math::bit_cast;
+using host_math::select;
 
 /// Natural log for 0 < x < inf (Cephes logf, ~1 ulp).
 inline float log_poly(float x) {
@@ -121,42 +109,6 @@ inline double log_poly(double x) {
            dk * 6.93147180369123816490e-01; // ln 2 = hi + lo
 }
 
-/// sin(pi v) and cos(pi v) for 0 <= v <= 2, as CUDA's sincospi (which the device's
-/// curand_normal2_double calls): 2v = k + f exactly with |f| <= 1/2, then the fdlibm kernels of
-/// sin and cos (~1 ulp) at x = f pi / 2 and the quadrant k.
-inline void sincospi_poly(double v, double &s, double &c) {
-    const double t = v + v;
-    // rint(t) by adding 1.5 * 2^52, whose low mantissa bits then hold k (no conversion to an
-    // integer: x86 has no vector one from double to int64 below AVX-512).
-    const double big = t + 6755399441055744.0, kd = big - 6755399441055744.0;
-    const std::uint64_t k = bit_cast<std::uint64_t>(big);
-    const double x = (t - kd) * 1.57079632679489661923, z = x * x;
-    const double sp =
-        x + x * z *
-                (((((1.58969099521155010221e-10 * z - 2.50507602534068634195e-08) * z +
-                    2.75573137070700676789e-06) *
-                       z -
-                   1.98412698298579493134e-04) *
-                      z +
-                  8.33333333332248946124e-03) *
-                     z -
-                 1.66666666666666324348e-01);
-    const double cp = 1.0 - 0.5 * z +
-                      z * z *
-                          (((((-1.13596475577881948265e-11 * z + 2.08757232129817482790e-09) * z -
-                              2.75573143513906633035e-07) *
-                                 z +
-                             2.48015872894767294178e-05) *
-                                z -
-                            1.38888888888741095749e-03) *
-                               z +
-                           4.16666666666666019037e-02);
-    const std::uint64_t swap = k & 1;
-    const double sv = select(swap, cp, sp), cv = select(swap, sp, cp);
-    s = bit_cast<double>(bit_cast<std::uint64_t>(sv) ^ ((k & 2) << 62)); // sign bit
-    c = bit_cast<double>(bit_cast<std::uint64_t>(cv) ^ (((k + 1) & 2) << 62));
-}
-
 } // namespace detail
 
 /// Box-Muller exactly as _curand_box_muller on the words (a, b), with the polynomial log/sincos.
@@ -196,7 +148,7 @@ inline void box_muller(std::uint32_t x, std::uint32_t y, std::uint32_t z, std::u
     detail::box_muller_uniforms(x, y, z, w, u, v);
     const double r = __builtin_sqrt(-2.0 * detail::log_poly(u));
     double s, c;
-    detail::sincospi_poly(v, s, c);
+    host_math::sincospi_kernel(v, s, c); // v in (0, 2]
     n0 = s * r;
     n1 = c * r;
 }

@@ -230,3 +230,72 @@ TEST(PotentialParams, InvalidValuesAreNamed) {
     ParamValues c{{"k", {1.0}}, {"centre", {0.0, 1.0, 2.0}}};
     EXPECT_THROW(Harmonic::make(c, 2), Error); // 3 values for D = 2
 }
+
+// host_math.hpp (the host's exp, sinpi and cospi, which potentials call through core.hpp): against
+// long double references. The bounds are the kernels' (< 1 ulp for exp; fdlibm's sin and cos
+// ~1 ulp on |value| <= 1 after an exact reduction, as in the float64 normals' test).
+TEST(HostMath, Float32ExpIsWithinAnUlp) {
+    // Every 99991st float in the range where e^x is neither inf nor 0 (all 2.24e9 of them, run
+    // once: worst 0.91 ulp, 0.8 % not correctly rounded).
+    double worst = 0;
+    int checked = 0, not_rounded = 0;
+    for (std::uint32_t bits = 0; bits < 0xffffffffu - 99991; bits += 99991) {
+        const float x = host_math::bit_cast<float>(bits);
+        if (!(x > -104.0f && x < 89.0f))
+            continue;
+        ++checked;
+        const long double exact = std::exp(static_cast<long double>(x));
+        const float got = host_math::exp(x);
+        not_rounded += got != float(exact);
+        // The float ulp at e^x: 2^-149 below 2^-126 (subnormal floats).
+        const long double ulp =
+            exact < 0x1p-126L ? 0x1p-149L : std::ldexp(1.0L, std::ilogb(double(exact)) - 23);
+        worst = std::max(worst, double(std::fabs(got - exact) / ulp));
+    }
+    EXPECT_GT(checked, 20000);
+    EXPECT_LT(worst, 1.0);
+    EXPECT_GT(not_rounded, 0); // float arithmetic, not the float64 value rounded
+    EXPECT_EQ(host_math::exp(0.0f), 1.0f);
+    EXPECT_EQ(host_math::exp(88.8f), INFINITY); // float's overflow, not double's
+    EXPECT_LT(host_math::exp(88.72f), INFINITY);
+    EXPECT_EQ(host_math::exp(-104.0f), 0.0f);
+    EXPECT_EQ(host_math::exp(-INFINITY), 0.0f);
+    EXPECT_EQ(host_math::exp(float(INFINITY)), INFINITY);
+    EXPECT_TRUE(std::isnan(host_math::exp(float(NAN))));
+    EXPECT_TRUE(std::isnan(host_math::exp(-float(NAN)))); // a NaN whose sign bit is set
+}
+
+TEST(HostMath, SinpiAndCospiAreWithin2ToMinus52ForEveryArgument) {
+    std::mt19937_64 gen(7);
+    std::uniform_real_distribution<double> wide(-20.0, 20.0);
+    const long double pi = 3.141592653589793238462643383279502884L;
+    double worst = 0;
+    for (int i = 0; i < 1000000; ++i) {
+        double x = wide(gen);
+        if (i % 3 == 0) // up to 2^60: x = 4m + v must stay exact where doubles are sparse
+            x = std::ldexp(x, int(gen() % 56));
+        // x = h/2 + r exactly (long double holds x's 53 bits with room), |r| <= 1/4.
+        const long double xl = x, half = std::nearbyint(2 * xl) / 2, r = xl - half;
+        const long double s = std::sin(pi * r), c = std::cos(pi * r);
+        int h = int(std::fmod(2 * half, 4.0L));
+        h = (h + 4) % 4;
+        const long double rs = h == 0 ? s : h == 1 ? c : h == 2 ? -s : -c;
+        const long double rc = h == 0 ? c : h == 1 ? -s : h == 2 ? -c : s;
+        worst = std::max(worst, double(std::fabs(host_math::sinpi(x) - rs)));
+        worst = std::max(worst, double(std::fabs(host_math::cospi(x) - rc)));
+    }
+    EXPECT_LT(worst, 0x1p-52);
+    EXPECT_GT(worst, 0x1p-55); // the reference is not the function itself
+    for (double n : {0.0, 1.0, -3.0, 1e6 + 1, 4503599627370497.0 /* 2^52 + 1 */, 0x1p53, 1e300}) {
+        EXPECT_EQ(host_math::sinpi(n), 0.0) << n;
+        EXPECT_EQ(host_math::cospi(n), std::fmod(n, 2.0) == 0 ? 1.0 : -1.0) << n;
+    }
+    EXPECT_EQ(host_math::sinpi(0.5), 1.0);
+    EXPECT_EQ(host_math::sinpi(-0.5), -1.0);
+    EXPECT_EQ(host_math::sinpi(2251799813685248.5), 1.0); // 2^51 + 1/2
+    EXPECT_EQ(host_math::cospi(1.5), 0.0);
+    EXPECT_TRUE(std::isnan(host_math::sinpi(INFINITY)));
+    EXPECT_TRUE(std::isnan(host_math::cospi(-INFINITY)));
+    EXPECT_TRUE(std::isnan(host_math::sinpi(NAN)));
+    EXPECT_EQ(host_math::sinpi(0.25f), float(std::sqrt(0.5L))); // float32: rounded once
+}

@@ -237,7 +237,7 @@ TEST(Rng, CpuDoubleLogAndSincospiAreWithin2ToMinus52) {
         const long double rs = q == 0 ? ps : q == 1 ? pc : q == 2 ? -ps : -pc;
         const long double rc = q == 0 ? pc : q == 1 ? -ps : q == 2 ? -pc : ps;
         double s, c;
-        cpu::detail::sincospi_poly(v, s, c);
+        host_math::sincospi_kernel(v, s, c);
         worst_sin = std::max(worst_sin, double(std::fabs(s - rs)));
         worst_cos = std::max(worst_cos, double(std::fabs(c - rc)));
     }

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "host_math.hpp"
+
 #if defined(__CUDACC__)
 #define LGV_HD __host__ __device__
 #define LGV_INLINE __forceinline__
@@ -12,7 +14,8 @@
 #else
 #define LGV_HD
 #define LGV_INLINE inline
-#define LGV_UNROLL
+// Unrolled before vectorisation, so the CPU backend's loop over walkers holds no inner loop.
+#define LGV_UNROLL _Pragma("GCC unroll 16")
 #endif
 
 namespace langevin {
@@ -20,10 +23,15 @@ namespace langevin {
 /// Float or double, selected per run (`ensemble.precision`).
 enum class Precision { float32, float64 };
 
-// Overloads that resolve to the CUDA math library on the device and libm on the host; std::
-// functions are not callable from device code.
+// Overloads that resolve to the CUDA math library on the device and to libm or host_math.hpp
+// on the host; std:: functions are not callable from device code.
+/// e^x: in float32 host_math::exp on the host (branch-free, so the CPU backend's lanes vectorise).
 LGV_HD LGV_INLINE float lgv_exp(float x) {
+#if defined(__CUDA_ARCH__)
     return ::expf(x);
+#else
+    return host_math::exp(x);
+#endif
 }
 LGV_HD LGV_INLINE double lgv_exp(double x) {
     return ::exp(x);
@@ -65,44 +73,34 @@ LGV_HD LGV_INLINE double lgv_fma(double a, double b, double c) {
 #endif
 }
 
-namespace detail {
-/// sin(pi x) or cos(pi x) on the host: x = n + r with n the nearest integer and |r| <= 1/2
-/// (exact), so no large-argument reduction is needed; an odd n flips the sign.
-template <class T> inline T host_trig_pi(T x, bool cosine) {
-    const T n = std::nearbyint(x), r = x - n, pi_r = T(3.141592653589793238463) * r;
-    const T value = cosine ? std::cos(pi_r) : std::sin(pi_r);
-    return std::fmod(n, T(2)) == 0 ? value : -value;
-}
-} // namespace detail
-
 /// sin(pi x), cos(pi x): periodic arguments without the cost (or the slow path) of reducing
-/// 2 pi x; CUDA's sinpif/cospif on the device.
+/// 2 pi x; CUDA's sinpif/cospif on the device, host_math's branch-free ones on the host.
 LGV_HD LGV_INLINE float lgv_sinpi(float x) {
 #if defined(__CUDA_ARCH__)
     return ::sinpif(x);
 #else
-    return detail::host_trig_pi(x, false);
+    return host_math::sinpi(x);
 #endif
 }
 LGV_HD LGV_INLINE double lgv_sinpi(double x) {
 #if defined(__CUDA_ARCH__)
     return ::sinpi(x);
 #else
-    return detail::host_trig_pi(x, false);
+    return host_math::sinpi(x);
 #endif
 }
 LGV_HD LGV_INLINE float lgv_cospi(float x) {
 #if defined(__CUDA_ARCH__)
     return ::cospif(x);
 #else
-    return detail::host_trig_pi(x, true);
+    return host_math::cospi(x);
 #endif
 }
 LGV_HD LGV_INLINE double lgv_cospi(double x) {
 #if defined(__CUDA_ARCH__)
     return ::cospi(x);
 #else
-    return detail::host_trig_pi(x, true);
+    return host_math::cospi(x);
 #endif
 }
 /// sin(2 pi x) for forces. float32 on the device: the hardware sine (__sinf) of 2 pi r after the
