@@ -296,8 +296,9 @@ private:
             return -1;
         char *end = nullptr;
         const long value = std::strtol(env, &end, 10);
-        LGV_REQUIRE(*env && *end == '\0' && value >= lo && value <= hi, name, " = \"", env,
-                    "\": want ", want);
+        // Digits only: strtol alone would also take " 2" and "+2".
+        LGV_REQUIRE(*env >= '0' && *env <= '9' && *end == '\0' && value >= lo && value <= hi, name,
+                    " = \"", env, "\": want ", want);
         return int(value);
     }
 

@@ -50,7 +50,7 @@ echo "$backend: $steps steps, $elapsed_ms ms from the first checkpoint to the en
 
 "$langevin" "${args[@]}" -o "$dir/killed.h5" >/dev/null &
 pid=$!
-for _ in $(seq 1 400); do
+for _ in $(seq 1 1000); do # up to 10 s: a CUDA context starts first
     [ -f "$dir/killed.h5.partial" ] && break
     sleep 0.01
 done
@@ -73,7 +73,7 @@ echo "half-written" >"$dir/killed.h5.partial.tmp"
 # SIGTERM: checkpoint, non-zero exit, advice.
 "$langevin" "${args[@]}" -o "$dir/term.h5" >/dev/null 2>"$dir/term.err" &
 pid=$!
-for _ in $(seq 1 400); do
+for _ in $(seq 1 1000); do # up to 10 s: a CUDA context starts first
     [ -f "$dir/term.h5.partial" ] && break
     sleep 0.01
 done

@@ -443,7 +443,7 @@ TEST(Gpu, ObserverGridSettingChangesNoResult) {
             test::expect_same_observation(queued[k], serial[k],
                                           std::string("blocks per SM ") + value);
     }
-    expect_refused("LANGEVIN_OBSERVER_BLOCKS", {"", "x", "-1", "33", "2k"}, [&] {
+    expect_refused("LANGEVIN_OBSERVER_BLOCKS", {"", "x", "-1", "33", "2k", " 1", "+1"}, [&] {
         gpu->initialize(s.model, s.init, 0, s.walkers);
         gpu->advance_and_observe(s.model, 0, 300, kT, spec, at);
     });
@@ -519,7 +519,7 @@ TEST(Gpu, StepSlicesChangeNoResult) {
     const Study s = test::study_from(well);
     const ObserveSpec spec{s.grid, s.init, Axis{0, 1, 0}};
     auto gpu = make_backend("cuda");
-    expect_refused("LANGEVIN_STEP_SLICES", {"", "x", "0", "9", "2k"}, [&] {
+    expect_refused("LANGEVIN_STEP_SLICES", {"", "x", "0", "9", "2k", " 2", "+2"}, [&] {
         gpu->initialize(s.model, s.init, 0, s.walkers);
         gpu->advance_and_observe(s.model, 0, 200, s.schedule.table(0, 200), spec, at);
     });
