@@ -37,10 +37,13 @@ std::string cpu_model() {
     return "";
 }
 
+/// Steps per batch of a tile's normals.
+constexpr std::uint64_t kTileSegment = 256;
+
 constexpr const char *kIsaNames[] = {"portable", "avx2", "avx512"}; // cpu::Isa's order
 
-/// LANGEVIN_CPU_ISA = avx512, avx2 or portable: the vector code the normals run as (a tuning
-/// knob: each gives the same bits); unset: the widest this processor runs.
+/// LANGEVIN_CPU_ISA = avx512, avx2 or portable: the vector code the normals and steps run as (a
+/// tuning knob: each gives the same bits); unset: the widest this processor runs.
 cpu::Isa chosen_isa() {
     const cpu::Isa best = cpu::best_isa();
     const char *env = std::getenv("LANGEVIN_CPU_ISA");
@@ -57,6 +60,120 @@ cpu::Isa chosen_isa() {
     return cpu::Isa(k);
 }
 
+/// What every tile of one advance() shares: the model, the integrator's constants and the
+/// walkers' structure-of-arrays storage (coordinate d of walker i at [d * count + i]).
+template <class T, class Pot, class Integ, class Coeffs> struct TileJob {
+    const Model &model;
+    const Pot &pot;
+    const Integ &integ;
+    const Coeffs *coeffs;
+    bool varying; ///< one entry of coeffs per step
+    T *xs, *vs;
+    std::uint64_t *hits; ///< nullptr without a first-passage target
+    std::uint64_t count, first_walker, first_step, n_steps;
+    cpu::Isa isa;
+};
+
+/// kLanes walkers from i0 (the first `lanes` of them stored) in lockstep for the job's steps.
+/// Their normals are generated together in vector registers (cpu_normals.hpp) for up to
+/// kTileSegment steps, then every step runs the shared integrator step across the lanes (a loop the
+/// compiler vectorises). The slots follow advance_walker_from(): normal slot m drives step m -
+/// lookahead, the first slots prime. `normals` holds the thread's buffer for a segment.
+template <class T, int D, class Pot, class Integ, class Coeffs>
+[[gnu::always_inline]] inline void step_tile(const TileJob<T, Pot, Integ, Coeffs> &job,
+                                             std::uint64_t i0, int lanes, T *normals) {
+    using Layout = NormalLayout<T, D>;
+    constexpr int W = cpu::kLanes;
+    constexpr int L = Layout::group_steps;
+    constexpr std::uint64_t ahead = Integ::lookahead;
+    using Carry = typename Integ::template Carry<T, D>;
+    const Pot &pot = job.pot;
+    const Integ &integ = job.integ;
+    const Model &model = job.model;
+    // Idle lanes of the last tile step a harmless copy of lane 0 and are not stored.
+    Vec<T, D> x[W], v[W];
+    std::uint64_t hit[W];
+    Carry carry[W];
+    for (int l = 0; l < W; ++l) {
+        const std::uint64_t i = i0 + std::uint64_t(l < lanes ? l : 0);
+        for (int d = 0; d < D; ++d) {
+            x[l][d] = job.xs[std::size_t(d) * job.count + i];
+            v[l][d] = job.vs[std::size_t(d) * job.count + i];
+        }
+        hit[l] = job.hits ? job.hits[i] : kNotHit;
+        carry[l] = integ.begin(pot, x[l]);
+    }
+    const std::uint64_t m_begin = job.first_step, m_end = job.first_step + job.n_steps + ahead;
+    for (std::uint64_t s = m_begin; s < m_end; s += kTileSegment) {
+        const std::uint64_t se = std::min(m_end, s + kTileSegment);
+        const std::uint64_t g0 = s / L, g1 = (se - 1) / L;
+        cpu::philox_normals(model.seed, job.first_walker + i0, g0 * Layout::group_calls,
+                            int(g1 - g0 + 1) * Layout::group_calls, normals, job.isa);
+        for (std::uint64_t m = s; m < se; ++m) {
+            const T *xi0 = normals + (m - g0 * L) * D * W;
+            if (ahead > 0 && m < m_begin + ahead) {
+                for (int l = 0; l < W; ++l) {
+                    Vec<T, D> xi;
+                    for (int d = 0; d < D; ++d)
+                        xi[d] = xi0[d * W + l];
+                    integ.prime(carry[l], xi);
+                }
+                continue;
+            }
+            const std::uint64_t n = m - ahead;
+            const Coeffs c = job.coeffs[job.varying ? n - job.first_step : 0];
+            // Lanes are independent. ivdep, not omp simd: omp simd's per-lane copies of xi did
+            // not survive step_tile's inlining into the wrappers below (the loop stopped
+            // vectorising).
+#pragma GCC ivdep
+            for (int l = 0; l < W; ++l) {
+                Vec<T, D> xi;
+                for (int d = 0; d < D; ++d)
+                    xi[d] = xi0[d * W + l];
+                integ.step(pot, c, x[l], v[l], xi, carry[l]);
+            }
+            if (job.hits)
+                for (int l = 0; l < W; ++l)
+                    if (hit[l] == kNotHit && model.target.contains(x[l]))
+                        hit[l] = n + 1;
+        }
+    }
+    for (int l = 0; l < lanes; ++l) {
+        for (int d = 0; d < D; ++d) {
+            job.xs[std::size_t(d) * job.count + i0 + l] = x[l][d];
+            job.vs[std::size_t(d) * job.count + i0 + l] = v[l][d];
+        }
+        if (job.hits)
+            job.hits[i0 + l] = hit[l];
+    }
+}
+
+// step_tile compiled for each instruction set the normals have: the same IEEE operations in
+// wider vectors (no FMA contraction: -ffp-contract=off), so the same bits.
+#if defined(__x86_64__) && defined(__GNUC__)
+template <class T, int D, class Pot, class Integ, class Coeffs>
+__attribute__((target("avx512f"))) void step_tile_avx512(const TileJob<T, Pot, Integ, Coeffs> &job,
+                                                         std::uint64_t i0, int lanes, T *normals) {
+    step_tile<T, D>(job, i0, lanes, normals);
+}
+template <class T, int D, class Pot, class Integ, class Coeffs>
+__attribute__((target("avx2"))) void step_tile_avx2(const TileJob<T, Pot, Integ, Coeffs> &job,
+                                                    std::uint64_t i0, int lanes, T *normals) {
+    step_tile<T, D>(job, i0, lanes, normals);
+}
+#endif
+template <class T, int D, class Pot, class Integ, class Coeffs>
+void step_tile_as(const TileJob<T, Pot, Integ, Coeffs> &job, std::uint64_t i0, int lanes,
+                  T *normals) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (job.isa == cpu::Isa::avx512)
+        return step_tile_avx512<T, D>(job, i0, lanes, normals);
+    if (job.isa == cpu::Isa::avx2)
+        return step_tile_avx2<T, D>(job, i0, lanes, normals);
+#endif
+    step_tile<T, D>(job, i0, lanes, normals);
+}
+
 class CpuBackend final : public Backend {
 public:
     explicit CpuBackend(const BackendOptions &options) : options_(options), isa_(chosen_isa()) {}
@@ -66,7 +183,7 @@ public:
         static const std::string model = cpu_model();
         return detail::concat("CPU", model.empty() ? "" : " (" + model + ")", ", ",
                               thread_count(options_.threads), " OpenMP thread(s), ",
-                              kIsaNames[int(isa_)], " normals");
+                              kIsaNames[int(isa_)], " code");
     }
     std::uint64_t max_chunk_walkers(const Model &model) const override {
         const double bytes = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGESIZE));
@@ -210,26 +327,28 @@ private:
         }
     }
 
-    /// kLanes walkers in lockstep. Their normals are generated together in vector
-    /// registers (cpu_normals.hpp) for up to kSegment steps, then every step runs the shared
-    /// integrator step across the lanes (a loop the compiler vectorises). The slots follow
-    /// advance_walker_from(): normal slot m drives step m - lookahead, the first slots prime.
+    /// Tiles of kLanes walkers in lockstep (step_tile), each with the code of the instruction
+    /// set chosen (LANGEVIN_CPU_ISA).
     template <class T, int D, class Pot, class Integ, class Coeffs>
     void advance_batched(const Model &model, const Pot &pot, const Integ &integ,
                          const std::vector<Coeffs> &coeffs, std::uint64_t first_step,
                          std::uint64_t n_steps) {
         using Layout = NormalLayout<T, D>;
         constexpr int W = cpu::kLanes;
-        constexpr int L = Layout::group_steps;
-        constexpr std::uint64_t ahead = Integ::lookahead;
-        constexpr std::uint64_t kSegment = 256; // steps per batch of normals
-        constexpr int kMaxGroups = int((kSegment + ahead) / L + 2);
-        using Carry = typename Integ::template Carry<T, D>;
-        const bool varying = coeffs.size() > 1;
-        const bool watch = model.target.active();
-        T *xs = data<T>(x_);
-        T *vs = data<T>(v_);
-        std::uint64_t *hits = hit_.empty() ? nullptr : hit_.data();
+        constexpr int kMaxGroups = int((kTileSegment + Integ::lookahead) / Layout::group_steps + 2);
+        const TileJob<T, Pot, Integ, Coeffs> job{model,
+                                                 pot,
+                                                 integ,
+                                                 coeffs.data(),
+                                                 coeffs.size() > 1,
+                                                 data<T>(x_),
+                                                 data<T>(v_),
+                                                 hit_.empty() ? nullptr : hit_.data(),
+                                                 count_,
+                                                 first_,
+                                                 first_step,
+                                                 n_steps,
+                                                 isa_};
         const std::int64_t tiles = std::int64_t((count_ + W - 1) / W);
 #pragma omp parallel num_threads(thread_count(options_.threads))
         {
@@ -237,55 +356,8 @@ private:
 #pragma omp for schedule(static)
             for (std::int64_t tile = 0; tile < tiles; ++tile) {
                 const std::uint64_t i0 = std::uint64_t(tile) * W;
-                const int lanes = int(std::min<std::uint64_t>(W, count_ - i0));
-                // Idle lanes of the last tile step a harmless copy of lane 0 and are not stored.
-                Vec<T, D> x[W], v[W];
-                std::uint64_t hit[W];
-                Carry carry[W];
-                for (int l = 0; l < W; ++l) {
-                    const std::int64_t i = std::int64_t(i0 + (l < lanes ? l : 0));
-                    fetch(xs, vs, i, x[l], v[l]);
-                    hit[l] = hits ? hits[i] : kNotHit;
-                    carry[l] = integ.begin(pot, x[l]);
-                }
-                const std::uint64_t m_begin = first_step, m_end = first_step + n_steps + ahead;
-                for (std::uint64_t s = m_begin; s < m_end; s += kSegment) {
-                    const std::uint64_t se = std::min(m_end, s + kSegment);
-                    const std::uint64_t g0 = s / L, g1 = (se - 1) / L;
-                    cpu::philox_normals(model.seed, first_ + i0, g0 * Layout::group_calls,
-                                        int(g1 - g0 + 1) * Layout::group_calls, normals.data(),
-                                        isa_);
-                    for (std::uint64_t m = s; m < se; ++m) {
-                        const T *xi0 = normals.data() + (m - g0 * L) * D * W;
-                        if (ahead > 0 && m < m_begin + ahead) {
-                            for (int l = 0; l < W; ++l) {
-                                Vec<T, D> xi;
-                                for (int d = 0; d < D; ++d)
-                                    xi[d] = xi0[d * W + l];
-                                integ.prime(carry[l], xi);
-                            }
-                            continue;
-                        }
-                        const std::uint64_t n = m - ahead;
-                        const Coeffs c = coeffs[varying ? n - first_step : 0];
-#pragma omp simd
-                        for (int l = 0; l < W; ++l) {
-                            Vec<T, D> xi;
-                            for (int d = 0; d < D; ++d)
-                                xi[d] = xi0[d * W + l];
-                            integ.step(pot, c, x[l], v[l], xi, carry[l]);
-                        }
-                        if (watch)
-                            for (int l = 0; l < W; ++l)
-                                if (hit[l] == kNotHit && model.target.contains(x[l]))
-                                    hit[l] = n + 1;
-                    }
-                }
-                for (int l = 0; l < lanes; ++l) {
-                    store(xs, vs, std::int64_t(i0 + l), x[l], v[l]);
-                    if (hits)
-                        hits[i0 + l] = hit[l];
-                }
+                step_tile_as<T, D>(job, i0, int(std::min<std::uint64_t>(W, count_ - i0)),
+                                   normals.data());
             }
         }
     }
