@@ -60,8 +60,26 @@ cpu::Isa chosen_isa() {
     return cpu::Isa(k);
 }
 
+/// Walker i of structure-of-arrays storage for `count` walkers (coordinate d at [d count + i]).
+template <class T, int D>
+void fetch(const T *xs, const T *vs, std::uint64_t count, std::uint64_t i, Vec<T, D> &x,
+           Vec<T, D> &v) {
+    for (int d = 0; d < D; ++d) {
+        x[d] = xs[std::size_t(d) * count + i];
+        v[d] = vs[std::size_t(d) * count + i];
+    }
+}
+template <class T, int D>
+void store(T *xs, T *vs, std::uint64_t count, std::uint64_t i, const Vec<T, D> &x,
+           const Vec<T, D> &v) {
+    for (int d = 0; d < D; ++d) {
+        xs[std::size_t(d) * count + i] = x[d];
+        vs[std::size_t(d) * count + i] = v[d];
+    }
+}
+
 /// What every tile of one advance() shares: the model, the integrator's constants and the
-/// walkers' structure-of-arrays storage (coordinate d of walker i at [d * count + i]).
+/// walkers' structure-of-arrays storage.
 template <class T, class Pot, class Integ, class Coeffs> struct TileJob {
     const Model &model;
     const Pot &pot;
@@ -96,10 +114,7 @@ template <class T, int D, class Pot, class Integ, class Coeffs>
     Carry carry[W];
     for (int l = 0; l < W; ++l) {
         const std::uint64_t i = i0 + std::uint64_t(l < lanes ? l : 0);
-        for (int d = 0; d < D; ++d) {
-            x[l][d] = job.xs[std::size_t(d) * job.count + i];
-            v[l][d] = job.vs[std::size_t(d) * job.count + i];
-        }
+        fetch(job.xs, job.vs, job.count, i, x[l], v[l]);
         hit[l] = job.hits ? job.hits[i] : kNotHit;
         carry[l] = integ.begin(pot, x[l]);
     }
@@ -139,10 +154,7 @@ template <class T, int D, class Pot, class Integ, class Coeffs>
         }
     }
     for (int l = 0; l < lanes; ++l) {
-        for (int d = 0; d < D; ++d) {
-            job.xs[std::size_t(d) * job.count + i0 + l] = x[l][d];
-            job.vs[std::size_t(d) * job.count + i0 + l] = v[l][d];
-        }
+        store(job.xs, job.vs, job.count, i0 + l, x[l], v[l]);
         if (job.hits)
             job.hits[i0 + l] = hit[l];
     }
@@ -219,7 +231,7 @@ public:
             for (std::int64_t i = 0; i < n; ++i) {
                 Vec<T, D> x, v;
                 init_walker(init, model.seed, first_ + std::uint64_t(i), x, v);
-                store(xs, vs, i, x, v);
+                store(xs, vs, count_, std::uint64_t(i), x, v);
                 if (!hit_.empty())
                     hit_[i] = model.target.contains(x) ? 0 : kNotHit;
             }
@@ -302,21 +314,6 @@ private:
         else
             return s.d.data();
     }
-    template <class T, int D>
-    void fetch(const T *xs, const T *vs, std::int64_t i, Vec<T, D> &x, Vec<T, D> &v) const {
-        for (int d = 0; d < D; ++d) {
-            x[d] = xs[std::size_t(d) * count_ + i];
-            v[d] = vs[std::size_t(d) * count_ + i];
-        }
-    }
-    template <class T, int D>
-    void store(T *xs, T *vs, std::int64_t i, const Vec<T, D> &x, const Vec<T, D> &v) const {
-        for (int d = 0; d < D; ++d) {
-            xs[std::size_t(d) * count_ + i] = x[d];
-            vs[std::size_t(d) * count_ + i] = v[d];
-        }
-    }
-
     /// One walker at a time with cuRAND's host code (mini-batch SGD: its indices and noise).
     template <class T, int D, class Pot, class Integ, class Coeffs>
     void advance_each(const Model &model, const Pot &pot, const Integ &integ,
@@ -330,11 +327,11 @@ private:
 #pragma omp parallel for schedule(static) num_threads(thread_count(options_.threads))
         for (std::int64_t i = 0; i < n; ++i) {
             Vec<T, D> x, v;
-            fetch(xs, vs, i, x, v);
+            fetch(xs, vs, count_, std::uint64_t(i), x, v);
             std::uint64_t hit = hits ? hits[i] : kNotHit;
             advance_walker(integ, pot, coeffs.data(), varying, model.target, x, v, hit, model.seed,
                            first_ + std::uint64_t(i), first_step, n_steps);
-            store(xs, vs, i, x, v);
+            store(xs, vs, count_, std::uint64_t(i), x, v);
             if (hits)
                 hits[i] = hit;
         }
@@ -434,7 +431,7 @@ private:
                 const std::uint64_t end = std::min<std::uint64_t>(count_, (b + 1) * kMomentBlock);
                 for (std::uint64_t i = b * kMomentBlock; i < end; ++i) {
                     Vec<T, D> x, v, x0;
-                    fetch(xs, vs, std::int64_t(i), x, v);
+                    fetch(xs, vs, count_, std::uint64_t(i), x, v);
                     init_position(spec.init, seed, first_ + i, x0);
                     const std::uint64_t hit = hit_.empty() ? kNotHit : hit_[i];
                     if (passage_size)
@@ -480,7 +477,7 @@ private:
         out.best = best;
         if (best.walker != ~std::uint64_t(0)) {
             Vec<T, D> x, v;
-            fetch(xs, vs, std::int64_t(best.walker - first_), x, v);
+            fetch(xs, vs, count_, best.walker - first_, x, v);
             for (int d = 0; d < D; ++d)
                 out.best_position.push_back(double(x[d]));
         }
