@@ -37,8 +37,8 @@ namespace detail {
 constexpr double kRound = 6755399441055744.0;
 /// 1 where a - b is negative (a < b; a NaN's sign where either is NaN), else 0: the sign bit.
 /// Not `a < b`: SSE2 has no vector form of a double comparison's 0/1 as a 64-bit integer.
-inline std::uint64_t below(double a, double b) {
-    return bit_cast<std::uint64_t>(a - b) >> 63;
+template <class T> inline Bits<T> below(T a, T b) {
+    return bit_cast<Bits<T>>(a - b) >> (8 * sizeof(T) - 1);
 }
 } // namespace detail
 
@@ -49,13 +49,11 @@ inline std::uint64_t below(double a, double b) {
 /// lost to glibc's table-driven scalar code, e.g. Muller-Brown BAOAB 4.5e7 vs 5.4e7 steps/s.)
 inline float exp(float x) {
     constexpr float kRoundF = 12582912.0f; // 1.5 * 2^23: as detail::kRound, in float
-    // 1 where a < b (a NaN's sign where x is NaN): as detail::below. A NaN with its sign bit set
-    // is "below" both ends and left alone.
-    const auto below = [](float a, float b) { return bit_cast<std::uint32_t>(a - b) >> 31; };
-    const auto two_to = [](float k) { // 2^k for an integer k from -126 to 127
+    const auto two_to = [](float k) {      // 2^k for an integer k from -126 to 127
         return bit_cast<float>((bit_cast<std::uint32_t>(k + kRoundF) + 127) << 23);
     };
-    const std::uint32_t high = below(89.0f, x), low = below(x, -104.0f);
+    // A NaN with its sign bit set is "below" both ends: it is left alone.
+    const std::uint32_t high = detail::below(89.0f, x), low = detail::below(x, -104.0f);
     x = select(high & ~low, 89.0f, select(low & ~high, -104.0f, x));
     const float k = (x * 1.4426950216e+00f + kRoundF) - kRoundF;
     // ln 2 = hi + lo with hi's low 9 bits 0: k hi is exact.
