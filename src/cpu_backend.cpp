@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <type_traits>
 #include <unistd.h>
 
 #ifdef _OPENMP
@@ -61,17 +62,19 @@ cpu::Isa chosen_isa() {
 }
 
 /// Walker i of structure-of-arrays storage for `count` walkers (coordinate d at [d count + i]).
+/// Always inlined, as everything step_tile calls per lane: an out-of-line copy is baseline code,
+/// and calling it (SSE code) from the AVX step code cost Harmonic D = 2 a quarter of its speed.
 template <class T, int D>
-void fetch(const T *xs, const T *vs, std::uint64_t count, std::uint64_t i, Vec<T, D> &x,
-           Vec<T, D> &v) {
+[[gnu::always_inline]] inline void fetch(const T *xs, const T *vs, std::uint64_t count,
+                                         std::uint64_t i, Vec<T, D> &x, Vec<T, D> &v) {
     for (int d = 0; d < D; ++d) {
         x[d] = xs[std::size_t(d) * count + i];
         v[d] = vs[std::size_t(d) * count + i];
     }
 }
 template <class T, int D>
-void store(T *xs, T *vs, std::uint64_t count, std::uint64_t i, const Vec<T, D> &x,
-           const Vec<T, D> &v) {
+[[gnu::always_inline]] inline void store(T *xs, T *vs, std::uint64_t count, std::uint64_t i,
+                                         const Vec<T, D> &x, const Vec<T, D> &v) {
     for (int d = 0; d < D; ++d) {
         xs[std::size_t(d) * count + i] = x[d];
         vs[std::size_t(d) * count + i] = v[d];
@@ -92,6 +95,47 @@ template <class T, class Pot, class Integ, class Coeffs> struct TileJob {
     cpu::Isa isa;
 };
 
+/// One S per lane of a tile, stored word-major (word k of lane l at [k][l]) so the lane loop
+/// loads and stores whole vectors. Lane-major arrays of small structs (Vec<T, 2>[kLanes]) are
+/// strided accesses: GCC stepped a quarter of Müller-Brown's lanes in a scalar epilogue for
+/// their gaps, and did not vectorise 10 coordinates at all.
+template <class T, class S> struct LaneWords {
+    static constexpr int words = std::is_empty_v<S> ? 0 : int(sizeof(S) / sizeof(T));
+    static_assert(std::is_trivially_copyable_v<S> && (words == 0 || sizeof(S) == words * sizeof(T)),
+                  "a lane's state is whole words of T");
+    struct Words {
+        T w[words > 0 ? words : 1];
+    };
+    T word[words > 0 ? words : 1][cpu::kLanes];
+
+    [[gnu::always_inline]] S get(int l) const {
+        if constexpr (words == 0) {
+            return S{};
+        } else {
+            Words w;
+            for (int k = 0; k < words; ++k)
+                w.w[k] = word[k][l];
+            return __builtin_bit_cast(S, w);
+        }
+    }
+    [[gnu::always_inline]] void set(int l, const S &s) {
+        if constexpr (words > 0) {
+            const Words w = __builtin_bit_cast(Words, s);
+            for (int k = 0; k < words; ++k)
+                word[k][l] = w.w[k];
+        }
+    }
+};
+
+/// Lane l's normals of one step, from a segment's buffer (normal d of lane l at [d kLanes + l]).
+template <class T, int D>
+[[gnu::always_inline]] inline Vec<T, D> lane_normals(const T *step_normals, int l) {
+    Vec<T, D> xi;
+    for (int d = 0; d < D; ++d)
+        xi[d] = step_normals[d * cpu::kLanes + l];
+    return xi;
+}
+
 /// kLanes walkers from i0 (the first `lanes` of them stored) in lockstep for the job's steps.
 /// Their normals are generated together in vector registers (cpu_normals.hpp) for up to
 /// kTileSegment steps, then every step runs the shared integrator step across the lanes (a loop the
@@ -109,14 +153,17 @@ template <class T, int D, class Pot, class Integ, class Coeffs>
     const Integ &integ = job.integ;
     const Model &model = job.model;
     // Idle lanes of the last tile step a harmless copy of lane 0 and are not stored.
-    Vec<T, D> x[W], v[W];
+    LaneWords<T, Vec<T, D>> x_lanes, v_lanes;
+    LaneWords<T, Carry> carry_lanes;
     std::uint64_t hit[W];
-    Carry carry[W];
     for (int l = 0; l < W; ++l) {
         const std::uint64_t i = i0 + std::uint64_t(l < lanes ? l : 0);
-        fetch(job.xs, job.vs, job.count, i, x[l], v[l]);
+        Vec<T, D> x, v;
+        fetch(job.xs, job.vs, job.count, i, x, v);
+        x_lanes.set(l, x);
+        v_lanes.set(l, v);
+        carry_lanes.set(l, integ.begin(pot, x));
         hit[l] = job.hits ? job.hits[i] : kNotHit;
-        carry[l] = integ.begin(pot, x[l]);
     }
     const std::uint64_t m_begin = job.first_step, m_end = job.first_step + job.n_steps + ahead;
     for (std::uint64_t s = m_begin; s < m_end; s += kTileSegment) {
@@ -128,10 +175,9 @@ template <class T, int D, class Pot, class Integ, class Coeffs>
             const T *xi0 = normals + (m - g0 * L) * D * W;
             if (ahead > 0 && m < m_begin + ahead) {
                 for (int l = 0; l < W; ++l) {
-                    Vec<T, D> xi;
-                    for (int d = 0; d < D; ++d)
-                        xi[d] = xi0[d * W + l];
-                    integ.prime(carry[l], xi);
+                    Carry carry = carry_lanes.get(l);
+                    integ.prime(carry, lane_normals<T, D>(xi0, l));
+                    carry_lanes.set(l, carry);
                 }
                 continue;
             }
@@ -142,19 +188,21 @@ template <class T, int D, class Pot, class Integ, class Coeffs>
             // vectorising).
 #pragma GCC ivdep
             for (int l = 0; l < W; ++l) {
-                Vec<T, D> xi;
-                for (int d = 0; d < D; ++d)
-                    xi[d] = xi0[d * W + l];
-                integ.step(pot, c, x[l], v[l], xi, carry[l]);
+                Vec<T, D> x = x_lanes.get(l), v = v_lanes.get(l);
+                Carry carry = carry_lanes.get(l);
+                integ.step(pot, c, x, v, lane_normals<T, D>(xi0, l), carry);
+                x_lanes.set(l, x);
+                v_lanes.set(l, v);
+                carry_lanes.set(l, carry);
             }
             if (job.hits)
                 for (int l = 0; l < W; ++l)
-                    if (hit[l] == kNotHit && model.target.contains(x[l]))
+                    if (hit[l] == kNotHit && model.target.contains(x_lanes.get(l)))
                         hit[l] = n + 1;
         }
     }
     for (int l = 0; l < lanes; ++l) {
-        store(job.xs, job.vs, job.count, i0 + l, x[l], v[l]);
+        store(job.xs, job.vs, job.count, i0 + l, x_lanes.get(l), v_lanes.get(l));
         if (job.hits)
             job.hits[i0 + l] = hit[l];
     }

@@ -203,8 +203,8 @@ TEST_P(Reproducibility, ThreadCountsAndBlockSizesChangeNothing) {
 TEST(CpuBackend, EveryInstructionSetGivesTheSameTrajectories) {
     // LANGEVIN_CPU_ISA picks the vector code of the CPU backend's normals and steps (a tuning
     // knob): every choice this processor runs gives the same walkers bitwise, in both precisions
-    // and with D = 1, 2, 3 and 8 (lanes of one, two, three and eight normals a step), also where
-    // the force takes host_math's exp and sin (Muller-Brown float32, Rastrigin).
+    // and with D = 1, 2, 3, 8 and 10 (lanes of one, two, three, eight and ten normals a step),
+    // also where the force takes host_math's exp and sin (Muller-Brown float32, Rastrigin).
     const std::vector<std::vector<std::string>> variants = {
         {"integrator.kind=euler_maruyama", "ensemble.precision=float32"},
         {"integrator.kind=baoab", "ensemble.precision=float64"},
@@ -218,6 +218,8 @@ TEST(CpuBackend, EveryInstructionSetGivesTheSameTrajectories) {
          "ensemble.init_point=[-0.5, 1.5]"},
         {"integrator.kind=leimkuhler_matthews", "ensemble.precision=float64",
          "potential.kind=rastrigin", "potential.dim=3"},
+        {"integrator.kind=baoab", "ensemble.precision=float32", "potential.kind=styblinski_tang",
+         "potential.dim=10", "integrator.dt=1e-3"},
     };
     int compared = 0;
     for (const char *isa : {"portable", "avx2", "avx512"}) {
