@@ -498,8 +498,10 @@ private:
                         ++marginal[offset[d] + slots[d]];
                     if (joint)
                         ++jointc[joint_slot(slots[0], slots[D - 1], grid.axes[D - 1])];
-                    if (n_basins > 0)
-                        ++basins[pot.basin(x)];
+                    // basin() is -1 only for potentials without basins (n_basins 0); the
+                    // test lets the compiler see that too.
+                    if (const int b = n_basins > 0 ? pot.basin(x) : -1; b >= 0)
+                        ++basins[b];
                     local_best.consider(energy, first_ + i);
                 }
             }

@@ -13,7 +13,7 @@
 #define LGV_UNROLL _Pragma("unroll")
 #else
 #define LGV_HD
-#define LGV_INLINE inline
+#define LGV_INLINE LGV_HOST_INLINE
 // Unrolled before vectorisation, so the CPU backend's loop over walkers holds no inner loop.
 #define LGV_UNROLL _Pragma("GCC unroll 16")
 #endif

@@ -12,13 +12,22 @@
 #include <cstring>
 #include <type_traits>
 
+// Always inlined, as the host's LGV_INLINE (core.hpp): the CPU backend compiles its step code once
+// per instruction set, and a call from that AVX code to an out-of-line copy (baseline SSE code)
+// pays an SSE/AVX transition per call and keeps the loop over walkers scalar.
+#if defined(__GNUC__)
+#define LGV_HOST_INLINE __attribute__((always_inline)) inline
+#else
+#define LGV_HOST_INLINE inline
+#endif
+
 namespace langevin::host_math {
 
 /// The unsigned integer of T's width.
 template <class T> using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
 
 /// The same bits as another type of the same width (std::bit_cast before C++20).
-template <class To, class From> inline To bit_cast(From from) {
+template <class To, class From> LGV_HOST_INLINE To bit_cast(From from) {
     static_assert(sizeof(To) == sizeof(From), "same width");
     To to;
     std::memcpy(&to, &from, sizeof to);
@@ -26,7 +35,7 @@ template <class To, class From> inline To bit_cast(From from) {
 }
 /// a when flag is 1, b when 0: a bitwise select, exact and branch-free. (A ?: on floating-point
 /// values is a branch the vectoriser refuses under the default -ftrapping-math.)
-template <class T> inline T select(Bits<T> flag, T a, T b) {
+template <class T> LGV_HOST_INLINE T select(Bits<T> flag, T a, T b) {
     const Bits<T> mask = Bits<T>(0) - flag;
     return bit_cast<T>((bit_cast<Bits<T>>(a) & mask) | (bit_cast<Bits<T>>(b) & ~mask));
 }
@@ -37,7 +46,7 @@ namespace detail {
 constexpr double kRound = 6755399441055744.0;
 /// 1 where a - b is negative (a < b; a NaN's sign where either is NaN), else 0: the sign bit.
 /// Not `a < b`: SSE2 has no vector form of a double comparison's 0/1 as a 64-bit integer.
-template <class T> inline Bits<T> below(T a, T b) {
+template <class T> LGV_HOST_INLINE Bits<T> below(T a, T b) {
     return bit_cast<Bits<T>>(a - b) >> (8 * sizeof(T) - 1);
 }
 } // namespace detail
@@ -47,7 +56,7 @@ template <class T> inline Bits<T> below(T a, T b) {
 /// scaled in two halves so that subnormal results round once. inf above 88.72, 0 below -103.97;
 /// NaN stays NaN. (float64 keeps libm's exp: fdlibm's float64 kernel, in two-lane SSE2 vectors,
 /// lost to glibc's table-driven scalar code, e.g. Muller-Brown BAOAB 4.5e7 vs 5.4e7 steps/s.)
-inline float exp(float x) {
+LGV_HOST_INLINE float exp(float x) {
     constexpr float kRoundF = 12582912.0f; // 1.5 * 2^23: as detail::kRound, in float
     const auto two_to = [](float k) {      // 2^k for an integer k from -126 to 127
         return bit_cast<float>((bit_cast<std::uint32_t>(k + kRoundF) + 127) << 23);
@@ -67,7 +76,7 @@ inline float exp(float x) {
 
 /// sin(pi v) and cos(pi v) for |v| <= 2, as CUDA's sincospi: 2v = k + f exactly with |f| <= 1/2,
 /// then the fdlibm kernels of sin and cos (~1 ulp) at f pi / 2 and the quadrant k mod 4.
-inline void sincospi_kernel(double v, double &s, double &c) {
+LGV_HOST_INLINE void sincospi_kernel(double v, double &s, double &c) {
     using detail::kRound;
     const double t = v + v;
     const double big = t + kRound, kd = big - kRound;
@@ -101,28 +110,28 @@ inline void sincospi_kernel(double v, double &s, double &c) {
 
 /// sin(pi x) and cos(pi x) for every x: x = 4m + v exactly with |v| <= 2 (for |x| < 2^53;
 /// beyond, x is an even integer: sin 0, cos 1), then sincospi_kernel. NaN and inf give NaN.
-inline void sincospi(double x, double &s, double &c) {
+LGV_HOST_INLINE void sincospi(double x, double &s, double &c) {
     using detail::kRound;
     const double m = (x * 0.25 + kRound) - kRound;
     const double ax = bit_cast<double>(bit_cast<std::uint64_t>(x) & 0x7fffffffffffffffu);
     const double v = select(detail::below(ax, 9007199254740992.0), x - 4.0 * m, x * 0.0);
     sincospi_kernel(v, s, c);
 }
-inline double sinpi(double x) {
+LGV_HOST_INLINE double sinpi(double x) {
     double s, c;
     sincospi(x, s, c);
     return s;
 }
-inline double cospi(double x) {
+LGV_HOST_INLINE double cospi(double x) {
     double s, c;
     sincospi(x, s, c);
     return c;
 }
 /// float32: the float64 values rounded once.
-inline float sinpi(float x) {
+LGV_HOST_INLINE float sinpi(float x) {
     return float(sinpi(double(x)));
 }
-inline float cospi(float x) {
+LGV_HOST_INLINE float cospi(float x) {
     return float(cospi(double(x)));
 }
 
