@@ -265,6 +265,37 @@ TEST(HostMath, Float32ExpIsWithinAnUlp) {
     EXPECT_TRUE(std::isnan(host_math::exp(-float(NAN)))); // a NaN whose sign bit is set
 }
 
+TEST(HostMath, Float64ExpIsWithinAnUlp) {
+    // 2 million doubles spread over the range where e^x is neither inf nor 0, against long double
+    // (11 more bits), subnormal results included.
+    std::mt19937_64 gen(11);
+    std::uniform_real_distribution<double> wide(-745.2, 709.78), near(-1.0, 1.0);
+    double worst = 0;
+    int not_rounded = 0;
+    for (int i = 0; i < 2000000; ++i) {
+        const double x = i % 4 == 0 ? near(gen) : i % 4 == 1 ? wide(gen) / 16 : wide(gen);
+        const long double exact = std::exp(static_cast<long double>(x));
+        const double got = host_math::exp(x);
+        not_rounded += got != double(exact);
+        // The double ulp at e^x: 2^-1074 below 2^-1022 (subnormal doubles).
+        const long double ulp =
+            exact < 0x1p-1022L ? 0x1p-1074L : std::ldexp(1.0L, std::ilogb(exact) - 52);
+        worst = std::max(worst, double(std::fabs(got - exact) / ulp));
+    }
+    EXPECT_LT(worst, 1.0);
+    EXPECT_GT(worst, 0.5);     // the reference is not the function itself
+    EXPECT_GT(not_rounded, 0); // ... nor a correctly rounded one
+    EXPECT_EQ(host_math::exp(0.0), 1.0);
+    EXPECT_EQ(host_math::exp(709.79), INFINITY);
+    EXPECT_LT(host_math::exp(709.78), INFINITY);
+    EXPECT_GT(host_math::exp(-745.1), 0.0); // 2^-1074, the least subnormal
+    EXPECT_EQ(host_math::exp(-745.2), 0.0);
+    EXPECT_EQ(host_math::exp(-INFINITY), 0.0);
+    EXPECT_EQ(host_math::exp(double(INFINITY)), INFINITY);
+    EXPECT_TRUE(std::isnan(host_math::exp(double(NAN))));
+    EXPECT_TRUE(std::isnan(host_math::exp(-double(NAN)))); // a NaN whose sign bit is set
+}
+
 TEST(HostMath, SinpiAndCospiAreWithin2ToMinus52ForEveryArgument) {
     std::mt19937_64 gen(7);
     std::uniform_real_distribution<double> wide(-20.0, 20.0);

@@ -25,7 +25,7 @@ enum class Precision { float32, float64 };
 
 // Overloads that resolve to the CUDA math library on the device and to libm or host_math.hpp
 // on the host; std:: functions are not callable from device code.
-/// e^x: in float32 host_math::exp on the host (branch-free, so the CPU backend's lanes vectorise).
+/// e^x: host_math::exp on the host (branch-free, so the CPU backend's lanes vectorise).
 LGV_HD LGV_INLINE float lgv_exp(float x) {
 #if defined(__CUDA_ARCH__)
     return ::expf(x);
@@ -34,7 +34,11 @@ LGV_HD LGV_INLINE float lgv_exp(float x) {
 #endif
 }
 LGV_HD LGV_INLINE double lgv_exp(double x) {
+#if defined(__CUDA_ARCH__)
     return ::exp(x);
+#else
+    return host_math::exp(x);
+#endif
 }
 LGV_HD LGV_INLINE float lgv_sqrt(float x) {
     return ::sqrtf(x);

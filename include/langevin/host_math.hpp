@@ -1,10 +1,10 @@
-// float32 exp, sin(pi x) and cos(pi x) on the host as straight-line IEEE arithmetic: no branch and
-// no libm call, so a loop over walkers that calls them vectorises (libm's expf in the step loop
-// kept Muller-Brown at a tenth of the double well's CPU rate), every x86 instruction set gives
-// the same bits (the build never contracts a * b + c: -ffp-contract=off), and the results do
-// not depend on the C library's version. Accuracy: exp < 1 ulp (FreeBSD's float port of fdlibm's
-// kernel); sinpi and cospi within 2^-52 in float64, rounded once to float32. The device uses
-// CUDA's own functions (core.hpp).
+// exp, sin(pi x) and cos(pi x) on the host as straight-line IEEE arithmetic: no branch and no libm
+// call, so a loop over walkers that calls them vectorises (libm's expf in the step loop kept
+// Muller-Brown at a tenth of the double well's CPU rate), every x86 instruction set gives the
+// same bits (the build never contracts a * b + c: -ffp-contract=off), and the results do not
+// depend on the C library's version. Accuracy: exp < 1 ulp (fdlibm's kernel; FreeBSD's float
+// port in float32); sinpi and cospi within 2^-52 in float64, rounded once to float32. The device
+// uses CUDA's own functions (core.hpp).
 // References: fdlibm 5.3 e_exp.c, k_sin.c, k_cos.c (Sun Microsystems, 1993); FreeBSD e_expf.c.
 #pragma once
 
@@ -54,8 +54,7 @@ template <class T> LGV_HOST_INLINE Bits<T> below(T a, T b) {
 /// e^x in float32, < 1 ulp: fdlibm's reduction x = k ln2 + r, |r| <= ln2 / 2, and rational kernel
 /// e^r = 1 + 2r / (2 - r + r R(r^2)) in float (FreeBSD's e_expf.c: R of degree 2); e^x = 2^k e^r,
 /// scaled in two halves so that subnormal results round once. inf above 88.72, 0 below -103.97;
-/// NaN stays NaN. (float64 keeps libm's exp: fdlibm's float64 kernel, in two-lane SSE2 vectors,
-/// lost to glibc's table-driven scalar code, e.g. Muller-Brown BAOAB 4.5e7 vs 5.4e7 steps/s.)
+/// NaN stays NaN.
 LGV_HOST_INLINE float exp(float x) {
     constexpr float kRoundF = 12582912.0f; // 1.5 * 2^23: as detail::kRound, in float
     const auto two_to = [](float k) {      // 2^k for an integer k from -126 to 127
@@ -71,6 +70,31 @@ LGV_HOST_INLINE float exp(float x) {
     const float c = r - t * (1.6666625440e-1f + t * -2.7667332906e-3f);
     const float y = 1.0f - ((lo - (r * c) / (2.0f - c)) - hi);
     const float k1 = (k * 0.5f + kRoundF) - kRoundF, k2 = k - k1; // each from -75 to 64
+    return y * two_to(k1) * two_to(k2);
+}
+
+/// e^x in float64, < 1 ulp: fdlibm's e_exp.c, branch-free. x = k ln2 + r with |r| <= ln2 / 2 and
+/// e^r = 1 + 2r / (2 - r + r R(r^2)) (R of degree 5); e^x = 2^k e^r, scaled in two halves so that
+/// subnormal results round once. inf above 709.78, 0 below -745.13; NaN stays NaN.
+LGV_HOST_INLINE double exp(double x) {
+    using detail::kRound;
+    const auto two_to = [](double k) { // 2^k for an integer k from -1022 to 1023
+        return bit_cast<double>((bit_cast<std::uint64_t>(k + kRound) + 1023) << 52);
+    };
+    // A NaN with its sign bit set is "below" both ends: it is left alone.
+    const std::uint64_t high = detail::below(710.0, x), low = detail::below(x, -746.0);
+    x = select(high & ~low, 710.0, select(low & ~high, -746.0, x));
+    const double k = (x * 1.44269504088896338700e+00 + kRound) - kRound;
+    // ln 2 = hi + lo with hi's low 21 bits 0: k hi is exact.
+    const double hi = x - k * 6.93147180369123816490e-01, lo = k * 1.90821492927058770002e-10;
+    const double r = hi - lo, t = r * r;
+    const double c =
+        r - t * (1.66666666666666019037e-01 +
+                 t * (-2.77777777770155933842e-03 +
+                      t * (6.61375632143793436117e-05 +
+                           t * (-1.65339022054652515390e-06 + t * 4.13813679705723846039e-08))));
+    const double y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi);
+    const double k1 = (k * 0.5 + kRound) - kRound, k2 = k - k1; // each from -538 to 512
     return y * two_to(k1) * two_to(k2);
 }
 
