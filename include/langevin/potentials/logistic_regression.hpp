@@ -30,8 +30,10 @@ struct LogisticRegression : DataLoss<LogisticRegression> {
     LGV_HD LGV_INLINE Vec<T, D> sample_force(const Vec<T, D> &w, std::uint64_t i) const {
         const T x = T(data.x[i]), y = T(data.y[i]);
         const T t = -y * (w[0] * x + w[1]);
-        // sigmoid(t) = 1 / (1 + e^-t), written so neither branch overflows.
-        const T s = t >= T(0) ? T(1) / (T(1) + lgv_exp(-t)) : lgv_exp(t) / (T(1) + lgv_exp(t));
+        // sigmoid(t) = 1 / (1 + e^-t): where e^-t overflows to inf (t < -88.7 in float32, -709.8
+        // in float64) this is 0, against a true value below 1e-38 (1e-308). No branch: its sign
+        // was a coin toss per sample, and the data loop ran at the mispredictions' pace.
+        const T s = T(1) / (T(1) + lgv_exp(-t));
         Vec<T, D> f;
         f[0] = y * s * x; // -(d/da) softplus(t) = -s * (-y x)
         f[1] = y * s;
