@@ -204,7 +204,8 @@ TEST(CpuBackend, EveryInstructionSetGivesTheSameTrajectories) {
     // LANGEVIN_CPU_ISA picks the vector code of the CPU backend's normals and steps (a tuning
     // knob): every choice this processor runs gives the same walkers bitwise, in both precisions
     // and with D = 1, 2, 3, 8 and 10 (lanes of one, two, three, eight and ten normals a step),
-    // also where the force takes host_math's exp and sin (Muller-Brown float32, Rastrigin).
+    // also where the force takes host_math's exp, sin and cos (Muller-Brown float32, Rastrigin,
+    // Ackley float64).
     const std::vector<std::vector<std::string>> variants = {
         {"integrator.kind=euler_maruyama", "ensemble.precision=float32"},
         {"integrator.kind=baoab", "ensemble.precision=float64"},
@@ -220,6 +221,8 @@ TEST(CpuBackend, EveryInstructionSetGivesTheSameTrajectories) {
          "potential.kind=rastrigin", "potential.dim=3"},
         {"integrator.kind=baoab", "ensemble.precision=float32", "potential.kind=styblinski_tang",
          "potential.dim=10", "integrator.dt=1e-3"},
+        {"integrator.kind=euler_maruyama", "ensemble.precision=float64", "potential.kind=ackley",
+         "potential.dim=2"},
     };
     int compared = 0;
     for (const char *isa : {"portable", "avx2", "avx512"}) {

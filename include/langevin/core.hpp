@@ -23,6 +23,9 @@ namespace langevin {
 /// Float or double, selected per run (`ensemble.precision`).
 enum class Precision { float32, float64 };
 
+/// pi, rounded to double.
+constexpr double kPi = 3.141592653589793238462643383279502884;
+
 // Overloads that resolve to the CUDA math library on the device and to libm or host_math.hpp
 // on the host; std:: functions are not callable from device code.
 /// e^x: host_math::exp on the host (branch-free, so the CPU backend's lanes vectorise).

@@ -6,6 +6,10 @@
 // E is bounded (far away it stays within [a, a + e - 1/e]), so exp(-E/T) has no law on the
 // whole space: the Boltzmann references are normalised over the histogram grid (D = 2) or the
 // default range [-5, 5] (D = 1) only, a metastable law that holds while walkers stay there.
+// cos(c x) and sin(c x) are taken as cos(pi k x) and sin(pi k x) with k = c / pi (exactly 2 by
+// default): their reduction is exact, and on the host branch-free, so the CPU backend's lanes
+// vectorise. The radial term's 1/r is taken at r = 1 where r = 0, by arithmetic rather than a
+// branch; its force a b x / D is then 0 at x = 0, and negligible where |x|^2 underflows.
 // Basins: "global" when every |x_d| < 1/2 (the local minima sit near the integer lattice; the
 // central funnel's ridge lies a little further out, ~0.62-0.67), "other" otherwise.
 // Reference: D. H. Ackley, A Connectionist Machine for Genetic Hillclimbing (1987).
@@ -28,29 +32,32 @@ struct Ackley {
     double a = 20.0, b = 0.2, c = 6.283185307179586476925;
 
     template <class T, int D> LGV_HD LGV_INLINE T energy(const Vec<T, D> &x) const {
+        const T k = T(c / kPi);
         T r2 = T(0), cs = T(0);
         LGV_UNROLL
         for (int d = 0; d < D; ++d) {
             r2 += x[d] * x[d];
-            cs += lgv_cos(T(c) * x[d]);
+            cs += lgv_cospi(k * x[d]);
         }
         return -T(a) * lgv_exp(-T(b) * lgv_sqrt(r2 / T(D))) - lgv_exp(cs / T(D)) + T(a) +
                T(2.718281828459045235360);
     }
     template <class T, int D> LGV_HD LGV_INLINE Vec<T, D> force(const Vec<T, D> &x) const {
+        const T k = T(c / kPi);
         T r2 = T(0), cs = T(0);
         LGV_UNROLL
         for (int d = 0; d < D; ++d) {
             r2 += x[d] * x[d];
-            cs += lgv_cos(T(c) * x[d]);
+            cs += lgv_cospi(k * x[d]);
         }
         const T r = lgv_sqrt(r2 / T(D));
-        const T radial = r > T(0) ? T(a) * T(b) * lgv_exp(-T(b) * r) / (T(D) * r) : T(0);
+        const T r_or_1 = r + (T(1) - T(r > T(0))); // see above: ?: would stay a branch
+        const T radial = T(a) * T(b) * lgv_exp(-T(b) * r) / (T(D) * r_or_1);
         const T ripple = lgv_exp(cs / T(D)) * T(c) / T(D);
         Vec<T, D> f;
         LGV_UNROLL
         for (int d = 0; d < D; ++d)
-            f[d] = -(radial * x[d] + ripple * lgv_sin(T(c) * x[d]));
+            f[d] = -(radial * x[d] + ripple * lgv_sinpi(k * x[d]));
         return f;
     }
     template <class T> LGV_HD LGV_INLINE T coord_energy(int, T) const { return T(0); }
