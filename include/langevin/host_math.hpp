@@ -51,51 +51,67 @@ template <class T> LGV_HOST_INLINE Bits<T> below(T a, T b) {
 }
 } // namespace detail
 
-/// e^x in float32, < 1 ulp: fdlibm's reduction x = k ln2 + r, |r| <= ln2 / 2, and rational kernel
-/// e^r = 1 + 2r / (2 - r + r R(r^2)) in float (FreeBSD's e_expf.c: R of degree 2); e^x = 2^k e^r,
-/// scaled in two halves so that subnormal results round once. inf above 88.72, 0 below -103.97;
-/// NaN stays NaN.
-LGV_HOST_INLINE float exp(float x) {
-    constexpr float kRoundF = 12582912.0f; // 1.5 * 2^23: as detail::kRound, in float
-    const auto two_to = [](float k) {      // 2^k for an integer k from -126 to 127
-        return bit_cast<float>((bit_cast<std::uint32_t>(k + kRoundF) + 127) << 23);
+namespace detail {
+/// The constants of fdlibm's exp in each precision (float32: FreeBSD's e_expf.c).
+template <class T> struct ExpConstants;
+template <> struct ExpConstants<float> {
+    static constexpr float round = 12582912.0f; // 1.5 * 2^23: as kRound, in float
+    static constexpr int bias = 127, mantissa_bits = 23;
+    static constexpr float top = 89.0f, bottom = -104.0f; // beyond e^x's inf and 0
+    // ln 2 = ln2_hi + ln2_lo with ln2_hi's low 9 bits 0: k ln2_hi is exact.
+    static constexpr float inv_ln2 = 1.4426950216e+00f, ln2_hi = 6.9314575195e-01f,
+                           ln2_lo = 1.4286067653e-06f;
+    /// R(t) of the kernel, degree 2.
+    LGV_HOST_INLINE static float poly(float t) { return 1.6666625440e-1f + t * -2.7667332906e-3f; }
+};
+template <> struct ExpConstants<double> {
+    static constexpr double round = kRound;
+    static constexpr int bias = 1023, mantissa_bits = 52;
+    static constexpr double top = 710.0, bottom = -746.0;
+    // ln2_hi's low 21 bits 0.
+    static constexpr double inv_ln2 = 1.44269504088896338700e+00,
+                            ln2_hi = 6.93147180369123816490e-01,
+                            ln2_lo = 1.90821492927058770002e-10;
+    /// R(t), degree 5.
+    LGV_HOST_INLINE static double poly(double t) {
+        return 1.66666666666666019037e-01 +
+               t * (-2.77777777770155933842e-03 +
+                    t * (6.61375632143793436117e-05 +
+                         t * (-1.65339022054652515390e-06 + t * 4.13813679705723846039e-08)));
+    }
+};
+
+/// fdlibm's exp, branch-free: x = k ln2 + r with |r| <= ln2 / 2, e^r = 1 + 2r / (2 - r + r R(r^2))
+/// (written 1 - ((lo - r c / (2 - c)) - hi)), e^x = 2^k e^r, scaled in two halves so that
+/// subnormal results round once.
+template <class T> LGV_HOST_INLINE T exp(T x) {
+    using C = ExpConstants<T>;
+    const auto two_to = [](T k) { // 2^k for an integer k in the normal exponents' range
+        return bit_cast<T>((bit_cast<Bits<T>>(k + C::round) + C::bias) << C::mantissa_bits);
     };
     // A NaN with its sign bit set is "below" both ends: it is left alone.
-    const std::uint32_t high = detail::below(89.0f, x), low = detail::below(x, -104.0f);
-    x = select(high & ~low, 89.0f, select(low & ~high, -104.0f, x));
-    const float k = (x * 1.4426950216e+00f + kRoundF) - kRoundF;
-    // ln 2 = hi + lo with hi's low 9 bits 0: k hi is exact.
-    const float hi = x - k * 6.9314575195e-01f, lo = k * 1.4286067653e-06f;
-    const float r = hi - lo, t = r * r;
-    const float c = r - t * (1.6666625440e-1f + t * -2.7667332906e-3f);
-    const float y = 1.0f - ((lo - (r * c) / (2.0f - c)) - hi);
-    const float k1 = (k * 0.5f + kRoundF) - kRoundF, k2 = k - k1; // each from -75 to 64
+    const Bits<T> high = below(C::top, x), low = below(x, C::bottom);
+    x = select(high & ~low, C::top, select(low & ~high, C::bottom, x));
+    const T k = (x * C::inv_ln2 + C::round) - C::round;
+    const T hi = x - k * C::ln2_hi, lo = k * C::ln2_lo;
+    const T r = hi - lo, t = r * r;
+    const T c = r - t * C::poly(t);
+    const T y = T(1) - ((lo - (r * c) / (T(2) - c)) - hi);
+    // Each half from -75 to 64 (float32), -538 to 512 (float64).
+    const T k1 = (k * T(0.5) + C::round) - C::round, k2 = k - k1;
     return y * two_to(k1) * two_to(k2);
 }
+} // namespace detail
 
-/// e^x in float64, < 1 ulp: fdlibm's e_exp.c, branch-free. x = k ln2 + r with |r| <= ln2 / 2 and
-/// e^r = 1 + 2r / (2 - r + r R(r^2)) (R of degree 5); e^x = 2^k e^r, scaled in two halves so that
-/// subnormal results round once. inf above 709.78, 0 below -745.13; NaN stays NaN.
+/// e^x in float32, < 1 ulp (FreeBSD's e_expf.c: R of degree 2). inf above 88.72, 0 below
+/// -103.97; NaN stays NaN.
+LGV_HOST_INLINE float exp(float x) {
+    return detail::exp(x);
+}
+/// e^x in float64, < 1 ulp (fdlibm's e_exp.c: R of degree 5). inf above 709.78, 0 below -745.13;
+/// NaN stays NaN.
 LGV_HOST_INLINE double exp(double x) {
-    using detail::kRound;
-    const auto two_to = [](double k) { // 2^k for an integer k from -1022 to 1023
-        return bit_cast<double>((bit_cast<std::uint64_t>(k + kRound) + 1023) << 52);
-    };
-    // A NaN with its sign bit set is "below" both ends: it is left alone.
-    const std::uint64_t high = detail::below(710.0, x), low = detail::below(x, -746.0);
-    x = select(high & ~low, 710.0, select(low & ~high, -746.0, x));
-    const double k = (x * 1.44269504088896338700e+00 + kRound) - kRound;
-    // ln 2 = hi + lo with hi's low 21 bits 0: k hi is exact.
-    const double hi = x - k * 6.93147180369123816490e-01, lo = k * 1.90821492927058770002e-10;
-    const double r = hi - lo, t = r * r;
-    const double c =
-        r - t * (1.66666666666666019037e-01 +
-                 t * (-2.77777777770155933842e-03 +
-                      t * (6.61375632143793436117e-05 +
-                           t * (-1.65339022054652515390e-06 + t * 4.13813679705723846039e-08))));
-    const double y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi);
-    const double k1 = (k * 0.5 + kRound) - kRound, k2 = k - k1; // each from -538 to 512
-    return y * two_to(k1) * two_to(k2);
+    return detail::exp(x);
 }
 
 /// sin(pi v) and cos(pi v) for |v| <= 2, as CUDA's sincospi: 2v = k + f exactly with |f| <= 1/2,
