@@ -97,8 +97,8 @@ template <class T, class Pot, class Integ, class Coeffs> struct TileJob {
 
 /// One S per lane of a tile, stored word-major (word k of lane l at [k][l]) so the lane loop
 /// loads and stores whole vectors. Lane-major arrays of small structs (Vec<T, 2>[kLanes]) are
-/// strided accesses: GCC stepped a quarter of Müller-Brown's lanes in a scalar epilogue for
-/// their gaps, and did not vectorise 10 coordinates at all.
+/// strided accesses: GCC stepped Müller-Brown's last lanes in a scalar epilogue for their gaps,
+/// and did not vectorise 10 coordinates at all.
 template <class T, class S> struct LaneWords {
     static constexpr int words = std::is_empty_v<S> ? 0 : int(sizeof(S) / sizeof(T));
     static_assert(std::is_trivially_copyable_v<S> && (words == 0 || sizeof(S) == words * sizeof(T)),
