@@ -5,6 +5,7 @@
 #include <string>
 #include <type_traits>
 #include <unistd.h>
+#include <utility>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -208,43 +209,150 @@ template <class T, int D, class Pot, class Integ, class Coeffs>
     }
 }
 
-// step_tile compiled for each instruction set the normals have: the same IEEE operations in
-// wider vectors (no FMA contraction: -ffp-contract=off), so the same bits. With AVX-512, tiles of
-// one or two coordinates step in 256-bit vectors (the double well's EM float32 ran at 9.1e8
-// walker-steps/s so, 8.5e8 in 512-bit ones), more in 512-bit ones (Rastrigin float32: D = 3 and
-// 4 +12 %, D = 8 +34 %; D = 1 -14 %).
-#if defined(__x86_64__) && defined(__GNUC__)
-template <class T, int D, class Pot, class Integ, class Coeffs>
-__attribute__((target("avx512f"))) void step_tile_avx512(const TileJob<T, Pot, Integ, Coeffs> &job,
-                                                         std::uint64_t i0, int lanes, T *normals) {
-    step_tile<T, D>(job, i0, lanes, normals);
-}
-template <class T, int D, class Pot, class Integ, class Coeffs>
-__attribute__((target("avx512f,prefer-vector-width=256"))) void
-step_tile_avx512_ymm(const TileJob<T, Pot, Integ, Coeffs> &job, std::uint64_t i0, int lanes,
-                     T *normals) {
-    step_tile<T, D>(job, i0, lanes, normals);
-}
-template <class T, int D, class Pot, class Integ, class Coeffs>
-__attribute__((target("avx2"))) void step_tile_avx2(const TileJob<T, Pot, Integ, Coeffs> &job,
-                                                    std::uint64_t i0, int lanes, T *normals) {
-    step_tile<T, D>(job, i0, lanes, normals);
-}
-#endif
-template <class T, int D, class Pot, class Integ, class Coeffs>
-void step_tile_as(const TileJob<T, Pot, Integ, Coeffs> &job, std::uint64_t i0, int lanes,
-                  T *normals) {
-#if defined(__x86_64__) && defined(__GNUC__)
-    if (job.isa == cpu::Isa::avx512) {
-        if constexpr (D <= 2)
-            return step_tile_avx512_ymm<T, D>(job, i0, lanes, normals);
-        else
-            return step_tile_avx512<T, D>(job, i0, lanes, normals);
+/// step_tile as an ISA kernel (run_as): tiles of one or two coordinates step in 256-bit vectors
+/// with AVX-512 (the double well's EM float32 ran at 9.1e8 walker-steps/s so, 8.5e8 in 512-bit
+/// ones), more in 512-bit ones (Rastrigin float32: D = 3 and 4 +12 %, D = 8 +34 %; D = 1 -14 %).
+template <class T, int D> struct StepTile {
+    static constexpr bool narrow = D <= 2;
+    template <class Job>
+    [[gnu::always_inline]] static void run(const Job &job, std::uint64_t i0, int lanes,
+                                           T *normals) {
+        step_tile<T, D>(job, i0, lanes, normals);
     }
-    if (job.isa == cpu::Isa::avx2)
-        return step_tile_avx2<T, D>(job, i0, lanes, normals);
+};
+
+/// The energies of kLanes walkers from i0 of structure-of-arrays storage (lanes from `lanes` on
+/// repeat walker i0): the potential's energy for each lane in one lane loop, which the compiler
+/// vectorises as step_tile's, with the same operations per walker (the same bits).
+template <class T, int D, class Pot>
+[[gnu::always_inline]] inline void tile_energies(const Pot &pot, const T *xs, std::uint64_t count,
+                                                 std::uint64_t i0, int lanes, double *energy) {
+    LaneWords<T, Vec<T, D>> x_lanes;
+    for (int l = 0; l < cpu::kLanes; ++l) {
+        Vec<T, D> x;
+        for (int d = 0; d < D; ++d)
+            x[d] = xs[std::size_t(d) * count + i0 + std::uint64_t(l < lanes ? l : 0)];
+        x_lanes.set(l, x);
+    }
+    T e[cpu::kLanes];
+#pragma GCC ivdep
+    for (int l = 0; l < cpu::kLanes; ++l)
+        e[l] = pot.energy(x_lanes.get(l));
+    for (int l = 0; l < cpu::kLanes; ++l)
+        energy[l] = double(e[l]);
+}
+
+/// Copies of the marginal histograms per thread, taken by walkers in turn (summed at the end):
+/// neighbouring walkers mostly fall in the same bin, and one copy's adds wait on each other.
+constexpr std::uint64_t kHistogramCopies = 4;
+
+/// One thread's share of an observation: histogram slots, walkers outside the grid, best walker.
+struct ObserveCounts {
+    std::vector<std::uint64_t> marginal, joint, basins, passage;
+    std::size_t marginal_size = 0; ///< one copy's
+    std::uint64_t outside = 0;
+    Best best;
+};
+
+/// What every moment block of one observe() shares.
+template <class T, int D, class Pot> struct ObserveJob {
+    const Pot &pot;
+    const ObserveSpec &spec;
+    std::uint64_t seed;
+    const T *xs, *vs;
+    const std::uint64_t *hits; ///< nullptr without a first-passage target
+    std::uint64_t count, first_walker;
+    std::size_t offset[D]; ///< each axis' first slot in the marginal histograms
+    double shift[D];       ///< the moments' shift (grid_centres)
+};
+
+/// Adds the walkers of moment block b (sums: its partial sums) to a thread's counts, their
+/// energies kLanes at a time (tile_energies). Run as an ISA kernel (run_as), the per-walker code
+/// too is compiled for the instruction set chosen.
+template <class T, int D> struct ObserveBlock {
+    // 256-bit vectors with AVX-512 at any D: Styblinski-Tang D = 10 and Rastrigin D = 8 were no
+    // faster in 512-bit ones (within this machine's noise).
+    static constexpr bool narrow = true;
+    template <class Pot>
+    [[gnu::always_inline]] static void run(const ObserveJob<T, D, Pot> &job, std::uint64_t b,
+                                           ObserveCounts &counts, double *sums) {
+        const Pot &pot = job.pot;
+        const Grid &grid = job.spec.grid;
+        const bool joint = !counts.joint.empty(), passage = !counts.passage.empty();
+        const std::uint64_t end = std::min<std::uint64_t>(job.count, (b + 1) * kMomentBlock);
+        // The block's sums in locals, which the compiler may keep in registers (the same adds in
+        // the same order).
+        double local_sums[moment_width(D)];
+        std::copy(sums, sums + moment_width(D), local_sums);
+        double tile_energy[cpu::kLanes];
+        for (std::uint64_t i = b * kMomentBlock; i < end; ++i) {
+            const int lane = int(i % cpu::kLanes); // blocks are whole tiles
+            if (lane == 0)
+                tile_energies<T, D>(pot, job.xs, job.count, i,
+                                    int(std::min<std::uint64_t>(cpu::kLanes, end - i)),
+                                    tile_energy);
+            Vec<T, D> x, v, x0;
+            fetch(job.xs, job.vs, job.count, i, x, v);
+            init_position(job.spec.init, job.seed, job.first_walker + i, x0);
+            const std::uint64_t hit = job.hits ? job.hits[i] : kNotHit;
+            if (passage)
+                ++counts.passage[passage_slot(hit, job.spec.passage)];
+            const double energy = add_moments([&] { return tile_energy[lane]; }, x, v, x0, hit,
+                                              job.shift, local_sums);
+            if (!walker_is_finite(x, v)) {
+                for (int d = 0; d < D; ++d)
+                    ++counts.marginal[job.offset[d] + grid.axes[d].bins + 1];
+                if (joint)
+                    ++counts.joint.back();
+                continue;
+            }
+            int slots[D];
+            counts.outside += grid_slots(x, grid, slots) ? 0 : 1;
+            std::uint64_t *marginal =
+                &counts.marginal[(i % kHistogramCopies) * counts.marginal_size];
+            for (int d = 0; d < D; ++d)
+                ++marginal[job.offset[d] + slots[d]];
+            if (joint)
+                ++counts.joint[joint_slot(slots[0], slots[D - 1], grid.axes[D - 1])];
+            // basin() is -1 only for potentials without basins (none counted); the test lets
+            // the compiler see that too.
+            if (const int k = counts.basins.empty() ? -1 : pot.basin(x); k >= 0)
+                ++counts.basins[k];
+            counts.best.consider(energy, job.first_walker + i);
+        }
+        std::copy(local_sums, local_sums + moment_width(D), sums);
+    }
+};
+
+// Kernel::run compiled for each instruction set the normals have: the same IEEE operations in
+// wider vectors (no FMA contraction: -ffp-contract=off), so the same bits. Kernel::narrow: with
+// AVX-512, in 256-bit vectors.
+#if defined(__x86_64__) && defined(__GNUC__)
+template <class Kernel, class... Args>
+__attribute__((target("avx512f"))) void run_avx512(Args &&...args) {
+    Kernel::run(std::forward<Args>(args)...);
+}
+template <class Kernel, class... Args>
+__attribute__((target("avx512f,prefer-vector-width=256"))) void run_avx512_ymm(Args &&...args) {
+    Kernel::run(std::forward<Args>(args)...);
+}
+template <class Kernel, class... Args>
+__attribute__((target("avx2"))) void run_avx2(Args &&...args) {
+    Kernel::run(std::forward<Args>(args)...);
+}
 #endif
-    step_tile<T, D>(job, i0, lanes, normals);
+template <class Kernel, class... Args> void run_as(cpu::Isa isa, Args &&...args) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (isa == cpu::Isa::avx512) {
+        if constexpr (Kernel::narrow)
+            return run_avx512_ymm<Kernel>(std::forward<Args>(args)...);
+        else
+            return run_avx512<Kernel>(std::forward<Args>(args)...);
+    }
+    if (isa == cpu::Isa::avx2)
+        return run_avx2<Kernel>(std::forward<Args>(args)...);
+#endif
+    Kernel::run(std::forward<Args>(args)...);
 }
 
 class CpuBackend final : public Backend {
@@ -414,8 +522,8 @@ private:
 #pragma omp for schedule(static)
             for (std::int64_t tile = 0; tile < tiles; ++tile) {
                 const std::uint64_t i0 = std::uint64_t(tile) * W;
-                step_tile_as<T, D>(job, i0, int(std::min<std::uint64_t>(W, count_ - i0)),
-                                   normals.data());
+                run_as<StepTile<T, D>>(
+                    job.isa, job, i0, int(std::min<std::uint64_t>(W, count_ - i0)), normals.data());
             }
         }
     }
@@ -442,17 +550,17 @@ private:
     void observe_typed(const Pot &pot, std::uint64_t seed, const ObserveSpec &spec,
                        Observation &out) const {
         const Grid &grid = spec.grid;
-        const T *xs = data<T>(x_);
-        const T *vs = data<T>(v_);
+        ObserveJob<T, D, Pot> job{
+            pot,    spec,   seed, data<T>(x_), data<T>(v_), hit_.empty() ? nullptr : hit_.data(),
+            count_, first_, {},   {}};
         std::size_t marginal_size = 0;
-        std::vector<std::size_t> offset(D);
         for (int d = 0; d < D; ++d) {
-            offset[d] = marginal_size;
+            job.offset[d] = marginal_size;
             marginal_size += grid.axes[d].bins + 2;
         }
-        const bool joint = D == 2 && grid.joint;
+        grid_centres(grid, job.shift);
         const std::size_t joint_size =
-            joint ? std::size_t(grid.axes[0].bins) * grid.axes[D - 1].bins + 2 : 0;
+            D == 2 && grid.joint ? std::size_t(grid.axes[0].bins) * grid.axes[D - 1].bins + 2 : 0;
         const std::size_t passage_size = spec.passage.bins > 0 ? spec.passage.bins + 2 : 0;
         const int n_basins = pot.basin_count();
         const int width = moment_width(D);
@@ -463,60 +571,32 @@ private:
         out.basins.assign(n_basins, 0);
         out.passage.assign(passage_size, 0);
         std::vector<double> block_sums(n_blocks * width, 0.0);
-        double shift[D];
-        grid_centres(grid, shift);
         std::uint64_t outside = 0;
         Best best;
 #pragma omp parallel num_threads(thread_count(options_.threads))
         {
-            std::vector<std::uint64_t> marginal(marginal_size, 0), jointc(joint_size, 0),
-                basins(n_basins, 0), passage(passage_size, 0);
-            std::uint64_t local_outside = 0;
-            Best local_best;
+            ObserveCounts counts;
+            counts.marginal.assign(kHistogramCopies * marginal_size, 0);
+            counts.marginal_size = marginal_size;
+            counts.joint.assign(joint_size, 0);
+            counts.basins.assign(n_basins, 0);
+            counts.passage.assign(passage_size, 0);
 #pragma omp for schedule(static)
-            for (std::int64_t b = 0; b < std::int64_t(n_blocks); ++b) {
-                double *sums = &block_sums[std::size_t(b) * width];
-                const std::uint64_t end = std::min<std::uint64_t>(count_, (b + 1) * kMomentBlock);
-                for (std::uint64_t i = b * kMomentBlock; i < end; ++i) {
-                    Vec<T, D> x, v, x0;
-                    fetch(xs, vs, count_, std::uint64_t(i), x, v);
-                    init_position(spec.init, seed, first_ + i, x0);
-                    const std::uint64_t hit = hit_.empty() ? kNotHit : hit_[i];
-                    if (passage_size)
-                        ++passage[passage_slot(hit, spec.passage)];
-                    const double energy = accumulate_moments(pot, x, v, x0, hit, shift, sums);
-                    if (!walker_is_finite(x, v)) {
-                        for (int d = 0; d < D; ++d)
-                            ++marginal[offset[d] + grid.axes[d].bins + 1];
-                        if (joint)
-                            ++jointc[joint_size - 1];
-                        continue;
-                    }
-                    int slots[D];
-                    local_outside += grid_slots(x, grid, slots) ? 0 : 1;
-                    for (int d = 0; d < D; ++d)
-                        ++marginal[offset[d] + slots[d]];
-                    if (joint)
-                        ++jointc[joint_slot(slots[0], slots[D - 1], grid.axes[D - 1])];
-                    // basin() is -1 only for potentials without basins (n_basins 0); the
-                    // test lets the compiler see that too.
-                    if (const int b = n_basins > 0 ? pot.basin(x) : -1; b >= 0)
-                        ++basins[b];
-                    local_best.consider(energy, first_ + i);
-                }
-            }
+            for (std::int64_t b = 0; b < std::int64_t(n_blocks); ++b)
+                run_as<ObserveBlock<T, D>>(isa_, job, std::uint64_t(b), counts,
+                                           &block_sums[std::size_t(b) * width]);
 #pragma omp critical
             {
-                for (std::size_t k = 0; k < marginal_size; ++k)
-                    out.marginal[k] += marginal[k];
+                for (std::size_t k = 0; k < counts.marginal.size(); ++k)
+                    out.marginal[k % marginal_size] += counts.marginal[k];
                 for (std::size_t k = 0; k < joint_size; ++k)
-                    out.joint[k] += jointc[k];
+                    out.joint[k] += counts.joint[k];
                 for (int k = 0; k < n_basins; ++k)
-                    out.basins[k] += basins[k];
+                    out.basins[k] += counts.basins[k];
                 for (std::size_t k = 0; k < passage_size; ++k)
-                    out.passage[k] += passage[k];
-                outside += local_outside;
-                best.consider(local_best.energy, local_best.walker);
+                    out.passage[k] += counts.passage[k];
+                outside += counts.outside;
+                best.consider(counts.best.energy, counts.best.walker);
             }
         }
         out.moment_sums.assign(width, ExactSum{});
@@ -527,7 +607,7 @@ private:
         out.best = best;
         if (best.walker != ~std::uint64_t(0)) {
             Vec<T, D> x, v;
-            fetch(xs, vs, count_, best.walker - first_, x, v);
+            fetch(job.xs, job.vs, count_, best.walker - first_, x, v);
             for (int d = 0; d < D; ++d)
                 out.best_position.push_back(double(x[d]));
         }

@@ -252,6 +252,83 @@ TEST(CpuBackend, EveryInstructionSetGivesTheSameTrajectories) {
     std::printf("compared %d instruction set(s) with the widest\n", compared);
 }
 
+TEST(CpuBackend, ObservedEnergiesAreEachWalkersPotentialEnergy) {
+    // observe() takes the energies of kLanes walkers at a time in vector code. The moment sum of
+    // E, the finite count and the best walker must be those of each walker's own energy, summed in
+    // walker order per moment block, bitwise, with every instruction set. A walker made NaN is
+    // left out. Blocks from walker 4096, the last one a partial tile.
+    const std::vector<std::vector<std::string>> variants = {
+        {"potential.kind=muller_brown", "ensemble.precision=float32", "integrator.dt=1e-4",
+         "temperature.T=10", "ensemble.init=point", "ensemble.init_point=[-0.5, 1.5]"},
+        {"potential.kind=muller_brown", "ensemble.precision=float64", "integrator.dt=1e-4",
+         "temperature.T=10", "ensemble.init=point", "ensemble.init_point=[-0.5, 1.5]"},
+        {"potential.kind=rastrigin", "potential.dim=8", "ensemble.precision=float32"},
+        {"potential.kind=ackley", "potential.dim=2", "ensemble.precision=float64"},
+        {"potential.kind=styblinski_tang", "potential.dim=10", "ensemble.precision=float64",
+         "integrator.dt=1e-3"},
+        {"potential.kind=logistic_regression", "ensemble.precision=float32"},
+        {"ensemble.precision=float64"},
+    };
+    const std::uint64_t first = kMomentBlock, count = 2 * kMomentBlock + 37, nan_walker = 5;
+    int compared = 0;
+    for (const char *isa : {"portable", "avx2", "avx512"}) {
+        const ScopedEnv setting("LANGEVIN_CPU_ISA", isa);
+        std::unique_ptr<Backend> b;
+        try {
+            b = make_backend("cpu");
+        } catch (const Error &) { // an instruction set this processor lacks
+            continue;
+        }
+        for (const auto &variant : variants) {
+            const Study s = study_from(kDoubleWell, variant);
+            const std::string what = std::string(isa) + " " + ::testing::PrintToString(variant);
+            b->initialize(s.model, s.init, first, count);
+            b->advance(s.model, 0, 50, s.schedule.table(0, 50));
+            WalkerState w;
+            b->save(w);
+            w.x[nan_walker] = NAN;
+            b->load(s.model, first, w);
+            ObserveSpec spec;
+            spec.grid = s.grid;
+            spec.init = s.init;
+            const Observation o = b->observe(s.model, spec);
+
+            ExactSum finite, energy;
+            Best best;
+            visit_potential(s.model, [&](const auto &pot, auto t, auto Dc) {
+                using T = decltype(t);
+                constexpr int D = decltype(Dc)::value;
+                for (std::uint64_t i0 = 0; i0 < count; i0 += kMomentBlock) {
+                    double n = 0, sum = 0;
+                    for (std::uint64_t i = i0; i < std::min(count, i0 + kMomentBlock); ++i) {
+                        Vec<T, D> x;
+                        bool ok = true;
+                        for (int d = 0; d < D; ++d) {
+                            x[d] = T(w.x[d * count + i]);
+                            ok = ok && std::isfinite(x[d]);
+                        }
+                        if (!ok)
+                            continue;
+                        const double e = double(pot.energy(x));
+                        n += 1;
+                        sum += e;
+                        best.consider(e, first + i);
+                    }
+                    finite.add(n);
+                    energy.add(sum);
+                }
+            });
+            EXPECT_EQ(finite.value(), double(count - 1)) << what;
+            EXPECT_TRUE(o.moment_sums[0] == finite) << what;
+            EXPECT_TRUE(o.moment_sums[1] == energy) << what;
+            EXPECT_EQ(o.best.energy, best.energy) << what;
+            EXPECT_EQ(o.best.walker, best.walker) << what;
+        }
+        ++compared;
+    }
+    EXPECT_GE(compared, 1);
+}
+
 /// Normals of one walker from the CPU backend's batched generator: lane 0 of a batch that starts
 /// at that walker (a step-group source for advance_walker_from).
 template <class T> struct LaneZeroNormals {

@@ -46,13 +46,14 @@ LGV_HD LGV_INLINE bool walker_is_finite(const Vec<T, D> &x, const Vec<T, D> &v) 
     return ok;
 }
 
-/// Adds one walker to a block's partial sums (layout above). Returns its energy, which the
-/// caller's best walker reuses (NaN for a non-finite walker: not summed, no energy computed).
+/// Adds one walker to a block's partial sums (layout above). energy_of() gives its energy as a
+/// double; it is called for finite walkers only. Returns that energy, which the caller's best
+/// walker reuses (NaN for a non-finite walker: not summed, no energy computed).
 /// moving = false: v is zero (overdamped), so sum |v|^2 gains +0 and is skipped.
-template <class Pot, class T, int D>
-LGV_HD LGV_INLINE double accumulate_moments(const Pot &pot, const Vec<T, D> &x, const Vec<T, D> &v,
-                                            const Vec<T, D> &x0, std::uint64_t hit,
-                                            const double *shift, double *sums, bool moving = true) {
+template <class EnergyOf, class T, int D>
+LGV_HD LGV_INLINE double add_moments(const EnergyOf &energy_of, const Vec<T, D> &x,
+                                     const Vec<T, D> &v, const Vec<T, D> &x0, std::uint64_t hit,
+                                     const double *shift, double *sums, bool moving = true) {
     if (hit != kNotHit) {
         const double t = double(hit);
         sums[moment::hits(D)] += 1.0;
@@ -61,7 +62,7 @@ LGV_HD LGV_INLINE double accumulate_moments(const Pot &pot, const Vec<T, D> &x, 
     }
     if (!walker_is_finite(x, v))
         return double(NAN);
-    const double energy = double(pot.energy(x));
+    const double energy = energy_of();
     sums[0] += 1.0;
     sums[1] += energy;
     // The d = 0 terms start the sums: 0 + a is a for these squares (never -0), one add less.
@@ -80,6 +81,14 @@ LGV_HD LGV_INLINE double accumulate_moments(const Pot &pot, const Vec<T, D> &x, 
         sums[2] += v2;
     sums[moment::msd(D)] += msd;
     return energy;
+}
+
+/// add_moments with the energy taken from the potential.
+template <class Pot, class T, int D>
+LGV_HD LGV_INLINE double accumulate_moments(const Pot &pot, const Vec<T, D> &x, const Vec<T, D> &v,
+                                            const Vec<T, D> &x0, std::uint64_t hit,
+                                            const double *shift, double *sums, bool moving = true) {
+    return add_moments([&] { return double(pot.energy(x)); }, x, v, x0, hit, shift, sums, moving);
 }
 
 /// The slot of each coordinate on its axis (axis_slot); true when every coordinate lies inside
