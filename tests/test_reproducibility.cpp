@@ -200,6 +200,23 @@ TEST_P(Reproducibility, ThreadCountsAndBlockSizesChangeNothing) {
     }
 }
 
+namespace {
+/// A CPU backend running instruction set `isa` (LANGEVIN_CPU_ISA); null where this processor
+/// lacks it.
+std::unique_ptr<Backend> cpu_backend_running(const char *isa) {
+    const ScopedEnv setting("LANGEVIN_CPU_ISA", isa);
+    try {
+        auto b = make_backend("cpu");
+        EXPECT_NE(b->device().find(std::string(isa) + " code"), std::string::npos) << b->device();
+        return b;
+    } catch (const Error &e) {
+        EXPECT_NE(std::string(e.what()).find("this processor runs at most"), std::string::npos)
+            << e.what();
+        return nullptr;
+    }
+}
+} // namespace
+
 TEST(CpuBackend, EveryInstructionSetGivesTheSameTrajectories) {
     // LANGEVIN_CPU_ISA picks the vector code of the CPU backend's normals and steps (a tuning
     // knob): every choice this processor runs gives the same walkers bitwise, in both precisions
@@ -226,21 +243,13 @@ TEST(CpuBackend, EveryInstructionSetGivesTheSameTrajectories) {
     };
     int compared = 0;
     for (const char *isa : {"portable", "avx2", "avx512"}) {
-        const ScopedEnv setting("LANGEVIN_CPU_ISA", isa);
-        std::unique_ptr<Backend> b;
-        try {
-            b = make_backend("cpu");
-        } catch (const Error &e) { // an instruction set this processor lacks
-            EXPECT_NE(std::string(e.what()).find("this processor runs at most"), std::string::npos)
-                << e.what();
+        const auto b = cpu_backend_running(isa);
+        if (!b)
             continue;
-        }
-        EXPECT_NE(b->device().find(std::string(isa) + " code"), std::string::npos) << b->device();
         for (const auto &variant : variants) {
             const Study s = study_from(kDoubleWell, variant);
-            unsetenv("LANGEVIN_CPU_ISA"); // the reference: the widest
+            const ScopedEnv unset("LANGEVIN_CPU_ISA", nullptr); // the reference: the widest
             auto widest = make_backend("cpu");
-            setenv("LANGEVIN_CPU_ISA", isa, 1);
             const State ref = run_state(*widest, s, 0, 3001, {61});
             const State other = run_state(*b, s, 0, 3001, {61});
             EXPECT_EQ(ref.x, other.x) << isa << " " << ::testing::PrintToString(variant);
@@ -272,13 +281,9 @@ TEST(CpuBackend, ObservedEnergiesAreEachWalkersPotentialEnergy) {
     const std::uint64_t first = kMomentBlock, count = 2 * kMomentBlock + 37, nan_walker = 5;
     int compared = 0;
     for (const char *isa : {"portable", "avx2", "avx512"}) {
-        const ScopedEnv setting("LANGEVIN_CPU_ISA", isa);
-        std::unique_ptr<Backend> b;
-        try {
-            b = make_backend("cpu");
-        } catch (const Error &) { // an instruction set this processor lacks
+        const auto b = cpu_backend_running(isa);
+        if (!b)
             continue;
-        }
         for (const auto &variant : variants) {
             const Study s = study_from(kDoubleWell, variant);
             const std::string what = std::string(isa) + " " + ::testing::PrintToString(variant);
