@@ -201,19 +201,25 @@ TEST_P(Reproducibility, ThreadCountsAndBlockSizesChangeNothing) {
 }
 
 namespace {
-/// A CPU backend running instruction set `isa` (LANGEVIN_CPU_ISA); null where this processor
-/// lacks it.
-std::unique_ptr<Backend> cpu_backend_running(const char *isa) {
-    const ScopedEnv setting("LANGEVIN_CPU_ISA", isa);
-    try {
-        auto b = make_backend("cpu");
+/// Calls f(isa, backend) with a CPU backend running each instruction set this processor has
+/// (LANGEVIN_CPU_ISA; one it lacks must be refused) and returns how many it ran.
+template <class F> int for_each_cpu_isa(F &&f) {
+    int ran = 0;
+    for (const char *isa : {"portable", "avx2", "avx512"}) {
+        std::unique_ptr<Backend> b;
+        try {
+            const ScopedEnv setting("LANGEVIN_CPU_ISA", isa);
+            b = make_backend("cpu");
+        } catch (const Error &e) {
+            EXPECT_NE(std::string(e.what()).find("this processor runs at most"), std::string::npos)
+                << e.what();
+            continue;
+        }
         EXPECT_NE(b->device().find(std::string(isa) + " code"), std::string::npos) << b->device();
-        return b;
-    } catch (const Error &e) {
-        EXPECT_NE(std::string(e.what()).find("this processor runs at most"), std::string::npos)
-            << e.what();
-        return nullptr;
+        f(std::string(isa), *b);
+        ++ran;
     }
+    return ran;
 }
 } // namespace
 
@@ -241,22 +247,17 @@ TEST(CpuBackend, EveryInstructionSetGivesTheSameTrajectories) {
         {"integrator.kind=euler_maruyama", "ensemble.precision=float64", "potential.kind=ackley",
          "potential.dim=2"},
     };
-    int compared = 0;
-    for (const char *isa : {"portable", "avx2", "avx512"}) {
-        const auto b = cpu_backend_running(isa);
-        if (!b)
-            continue;
+    const int compared = for_each_cpu_isa([&](const std::string &isa, Backend &b) {
         for (const auto &variant : variants) {
             const Study s = study_from(kDoubleWell, variant);
             const ScopedEnv unset("LANGEVIN_CPU_ISA", nullptr); // the reference: the widest
             auto widest = make_backend("cpu");
             const State ref = run_state(*widest, s, 0, 3001, {61});
-            const State other = run_state(*b, s, 0, 3001, {61});
+            const State other = run_state(b, s, 0, 3001, {61});
             EXPECT_EQ(ref.x, other.x) << isa << " " << ::testing::PrintToString(variant);
             EXPECT_EQ(ref.v, other.v) << isa << " " << ::testing::PrintToString(variant);
         }
-        ++compared;
-    }
+    });
     EXPECT_GE(compared, 1);
     std::printf("compared %d instruction set(s) with the widest\n", compared);
 }
@@ -279,24 +280,20 @@ TEST(CpuBackend, ObservedEnergiesAreEachWalkersPotentialEnergy) {
         {"ensemble.precision=float64"},
     };
     const std::uint64_t first = kMomentBlock, count = 2 * kMomentBlock + 37, nan_walker = 5;
-    int compared = 0;
-    for (const char *isa : {"portable", "avx2", "avx512"}) {
-        const auto b = cpu_backend_running(isa);
-        if (!b)
-            continue;
+    const int compared = for_each_cpu_isa([&](const std::string &isa, Backend &b) {
         for (const auto &variant : variants) {
             const Study s = study_from(kDoubleWell, variant);
-            const std::string what = std::string(isa) + " " + ::testing::PrintToString(variant);
-            b->initialize(s.model, s.init, first, count);
-            b->advance(s.model, 0, 50, s.schedule.table(0, 50));
+            const std::string what = isa + " " + ::testing::PrintToString(variant);
+            b.initialize(s.model, s.init, first, count);
+            b.advance(s.model, 0, 50, s.schedule.table(0, 50));
             WalkerState w;
-            b->save(w);
+            b.save(w);
             w.x[nan_walker] = NAN;
-            b->load(s.model, first, w);
+            b.load(s.model, first, w);
             ObserveSpec spec;
             spec.grid = s.grid;
             spec.init = s.init;
-            const Observation o = b->observe(s.model, spec);
+            const Observation o = b.observe(s.model, spec);
 
             ExactSum finite, energy;
             Best best;
@@ -329,8 +326,7 @@ TEST(CpuBackend, ObservedEnergiesAreEachWalkersPotentialEnergy) {
             EXPECT_EQ(o.best.energy, best.energy) << what;
             EXPECT_EQ(o.best.walker, best.walker) << what;
         }
-        ++compared;
-    }
+    });
     EXPECT_GE(compared, 1);
 }
 
