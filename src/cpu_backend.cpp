@@ -249,7 +249,6 @@ constexpr std::uint64_t kHistogramCopies = 4;
 /// One thread's share of an observation: histogram slots, walkers outside the grid, best walker.
 struct ObserveCounts {
     std::vector<std::uint64_t> marginal, joint, basins, passage;
-    std::size_t marginal_size = 0; ///< one copy's
     std::uint64_t outside = 0;
     Best best;
 };
@@ -262,8 +261,9 @@ template <class T, int D, class Pot> struct ObserveJob {
     const T *xs, *vs;
     const std::uint64_t *hits; ///< nullptr without a first-passage target
     std::uint64_t count, first_walker;
-    std::size_t offset[D]; ///< each axis' first slot in the marginal histograms
-    double shift[D];       ///< the moments' shift (grid_centres)
+    std::size_t offset[D];     ///< each axis' first slot in the marginal histograms
+    std::size_t marginal_size; ///< the slots of all axes (of one copy)
+    double shift[D];           ///< the moments' shift (grid_centres)
 };
 
 /// Adds the walkers of moment block b (sums: its partial sums) to a thread's counts, their
@@ -308,14 +308,13 @@ template <class T, int D> struct ObserveBlock {
             }
             int slots[D];
             counts.outside += grid_slots(x, grid, slots) ? 0 : 1;
-            std::uint64_t *marginal =
-                &counts.marginal[(i % kHistogramCopies) * counts.marginal_size];
+            std::uint64_t *marginal = &counts.marginal[(i % kHistogramCopies) * job.marginal_size];
             for (int d = 0; d < D; ++d)
                 ++marginal[job.offset[d] + slots[d]];
             if (joint)
                 ++counts.joint[joint_slot(slots[0], slots[D - 1], grid.axes[D - 1])];
-            // basin() is -1 only for potentials without basins (none counted); the test lets
-            // the compiler see that too.
+            // basin() is -1 only for potentials without basins (none counted): the index is
+            // tested, and the compiler sees it is not -1.
             if (const int k = counts.basins.empty() ? -1 : pot.basin(x); k >= 0)
                 ++counts.basins[k];
             counts.best.consider(energy, job.first_walker + i);
@@ -552,12 +551,12 @@ private:
         const Grid &grid = spec.grid;
         ObserveJob<T, D, Pot> job{
             pot,    spec,   seed, data<T>(x_), data<T>(v_), hit_.empty() ? nullptr : hit_.data(),
-            count_, first_, {},   {}};
-        std::size_t marginal_size = 0;
+            count_, first_, {},   0,           {}};
         for (int d = 0; d < D; ++d) {
-            job.offset[d] = marginal_size;
-            marginal_size += grid.axes[d].bins + 2;
+            job.offset[d] = job.marginal_size;
+            job.marginal_size += grid.axes[d].bins + 2;
         }
+        const std::size_t marginal_size = job.marginal_size;
         grid_centres(grid, job.shift);
         const std::size_t joint_size =
             D == 2 && grid.joint ? std::size_t(grid.axes[0].bins) * grid.axes[D - 1].bins + 2 : 0;
@@ -577,7 +576,6 @@ private:
         {
             ObserveCounts counts;
             counts.marginal.assign(kHistogramCopies * marginal_size, 0);
-            counts.marginal_size = marginal_size;
             counts.joint.assign(joint_size, 0);
             counts.basins.assign(n_basins, 0);
             counts.passage.assign(passage_size, 0);
