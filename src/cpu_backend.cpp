@@ -242,6 +242,40 @@ template <class T, int D, class Pot>
         energy[l] = double(e[l]);
 }
 
+/// The starts of kLanes walkers from `first_walker`: init_walker's position draws (and, with
+/// `v`, velocity draws) for the whole tile at once, mapped by the same start_coordinate and
+/// start_velocity. Uniforms are cuRAND's bitwise; normals the batched Box-Muller's (within a
+/// few ulp of cuRAND's host code, as the steps' normals). initialize() and observe() (x0 of the
+/// mean-square displacement) both draw them here, so the two agree bitwise.
+template <class T, int D>
+[[gnu::always_inline]] inline void
+tile_starts(const InitSpec &init, std::uint64_t seed, std::uint64_t first_walker, cpu::Isa isa,
+            LaneWords<T, Vec<T, D>> &x, LaneWords<T, Vec<T, D>> *v = nullptr) {
+    constexpr int calls = int(words_per_block<T, D>() / 4), W = cpu::kLanes;
+    alignas(64) T r[calls * NormalsPerCall<T>::value * W]; // draw d of lane l at [d W + l]
+    if (init.kind == InitSpec::Kind::point) {
+        for (int d = 0; d < D; ++d)
+            for (int l = 0; l < W; ++l)
+                x.word[d][l] = T(init.point[d]);
+    } else {
+        const std::uint64_t key = stream_key(seed, Purpose::init_position);
+        if (init.kind == InitSpec::Kind::uniform)
+            cpu::philox_draws<T, cpu::Draw::uniform>(key, first_walker, 0, calls, r, isa);
+        else
+            cpu::philox_normals(key, first_walker, 0, calls, r, isa);
+        for (int d = 0; d < D; ++d)
+            for (int l = 0; l < W; ++l)
+                x.word[d][l] = start_coordinate(init, d, r[d * W + l]);
+    }
+    if (v) {
+        cpu::philox_normals(stream_key(seed, Purpose::init_velocity), first_walker, 0, calls, r,
+                            isa);
+        for (int d = 0; d < D; ++d)
+            for (int l = 0; l < W; ++l)
+                v->word[d][l] = start_velocity(init, r[d * W + l]);
+    }
+}
+
 /// Copies of the marginal histograms per thread, taken by walkers in turn (summed at the end):
 /// neighbouring walkers mostly fall in the same bin, and one copy's adds wait on each other.
 constexpr std::uint64_t kHistogramCopies = 4;
@@ -264,6 +298,7 @@ template <class T, int D, class Pot> struct ObserveJob {
     std::size_t offset[D];     ///< each axis' first slot in the marginal histograms
     std::size_t marginal_size; ///< the slots of all axes (of one copy)
     double shift[D];           ///< the moments' shift (grid_centres)
+    cpu::Isa isa;
 };
 
 /// Adds the walkers of moment block b (sums: its partial sums) to a thread's counts, their
@@ -285,15 +320,18 @@ template <class T, int D> struct ObserveBlock {
         double local_sums[moment_width(D)];
         std::copy(sums, sums + moment_width(D), local_sums);
         double tile_energy[cpu::kLanes];
+        LaneWords<T, Vec<T, D>> tile_x0;
         for (std::uint64_t i = b * kMomentBlock; i < end; ++i) {
             const int lane = int(i % cpu::kLanes); // blocks are whole tiles
-            if (lane == 0)
+            if (lane == 0) {
                 tile_energies<T, D>(pot, job.xs, job.count, i,
                                     int(std::min<std::uint64_t>(cpu::kLanes, end - i)),
                                     tile_energy);
-            Vec<T, D> x, v, x0;
+                tile_starts<T, D>(job.spec.init, job.seed, job.first_walker + i, job.isa, tile_x0);
+            }
+            Vec<T, D> x, v;
             fetch(job.xs, job.vs, job.count, i, x, v);
-            init_position(job.spec.init, job.seed, job.first_walker + i, x0);
+            const Vec<T, D> x0 = tile_x0.get(lane);
             const std::uint64_t hit = job.hits ? job.hits[i] : kNotHit;
             if (passage)
                 ++counts.passage[passage_slot(hit, job.spec.passage)];
@@ -381,14 +419,18 @@ public:
             constexpr int D = decltype(Dc)::value;
             T *xs = data<T>(x_);
             T *vs = data<T>(v_);
-            const std::int64_t n = static_cast<std::int64_t>(count_);
+            const std::int64_t tiles = std::int64_t((count_ + cpu::kLanes - 1) / cpu::kLanes);
 #pragma omp parallel for schedule(static) num_threads(thread_count(options_.threads))
-            for (std::int64_t i = 0; i < n; ++i) {
-                Vec<T, D> x, v;
-                init_walker(init, model.seed, first_ + std::uint64_t(i), x, v);
-                store(xs, vs, count_, std::uint64_t(i), x, v);
-                if (!hit_.empty())
-                    hit_[i] = model.target.contains(x) ? 0 : kNotHit;
+            for (std::int64_t tile = 0; tile < tiles; ++tile) {
+                const std::uint64_t i0 = std::uint64_t(tile) * cpu::kLanes;
+                LaneWords<T, Vec<T, D>> x, v;
+                tile_starts<T, D>(init, model.seed, first_ + i0, isa_, x, &v);
+                const int lanes = int(std::min<std::uint64_t>(cpu::kLanes, count_ - i0));
+                for (int l = 0; l < lanes; ++l) {
+                    store(xs, vs, count_, i0 + l, x.get(l), v.get(l));
+                    if (!hit_.empty())
+                        hit_[i0 + l] = model.target.contains(x.get(l)) ? 0 : kNotHit;
+                }
             }
         });
     }
@@ -551,7 +593,7 @@ private:
         const Grid &grid = spec.grid;
         ObserveJob<T, D, Pot> job{
             pot,    spec,   seed, data<T>(x_), data<T>(v_), hit_.empty() ? nullptr : hit_.data(),
-            count_, first_, {},   0,           {}};
+            count_, first_, {},   0,           {},          isa_};
         for (int d = 0; d < D; ++d) {
             job.offset[d] = job.marginal_size;
             job.marginal_size += grid.axes[d].bins + 2;

@@ -123,22 +123,34 @@ inline void box_muller(std::uint32_t a, std::uint32_t b, float &n0, float &n1) {
 }
 
 namespace detail {
+/// lo ^ (hi << 21) (< 2^53) as a double, exactly, from int32 conversions (which vectorise; uint64
+/// ones do not below AVX-512).
+inline double words_to_double(std::uint32_t lo, std::uint32_t hi) {
+    const std::uint64_t z = lo ^ (std::uint64_t(hi) << 21);
+    return double(std::int32_t(z >> 32)) * 4294967296.0 +
+           (double(std::int32_t(std::uint32_t(z) ^ 0x80000000u)) + 2147483648.0);
+}
+
 /// _curand_box_muller_double's uniforms of the words: u = zx 2^-53 + 2^-54 in (0, 1] and
 /// v = zy 2^-52 + 2^-53 in (0, 2] with zx = x ^ (y << 21), zy = z ^ (w << 21)
 /// (CURAND_2POW53_INV_DOUBLE).
 inline void box_muller_uniforms(std::uint32_t x, std::uint32_t y, std::uint32_t z, std::uint32_t w,
                                 double &u, double &v) {
-    // z < 2^53 as a double, exactly, from int32 conversions (which vectorise; uint64 ones do not
-    // below AVX-512).
-    auto to_double = [](std::uint32_t lo, std::uint32_t hi) {
-        const std::uint64_t z = lo ^ (std::uint64_t(hi) << 21);
-        return double(std::int32_t(z >> 32)) * 4294967296.0 +
-               (double(std::int32_t(std::uint32_t(z) ^ 0x80000000u)) + 2147483648.0);
-    };
-    u = to_double(x, y) * 0x1p-53 + 0x1p-54;
-    v = to_double(z, w) * 0x1p-52 + 0x1p-53;
+    u = words_to_double(x, y) * 0x1p-53 + 0x1p-54;
+    v = words_to_double(z, w) * 0x1p-52 + 0x1p-53;
 }
 } // namespace detail
+
+/// curand_uniform4's map of a word to (0, 1]: a 2^-32 + 2^-33 in float (_curand_uniform).
+inline float uniform(std::uint32_t a) {
+    return float(a) * 2.3283064e-10f + (2.3283064e-10f / 2);
+}
+
+/// curand_uniform2_double's map of two words to (0, 1]: (lo ^ (hi << 21)) 2^-53 + 2^-54
+/// (_curand_uniform_double_hq).
+inline double uniform(std::uint32_t lo, std::uint32_t hi) {
+    return detail::words_to_double(lo, hi) * 0x1p-53 + 0x1p-54;
+}
 
 /// Box-Muller exactly as _curand_box_muller_double on the words (x, y, z, w), with the polynomial
 /// log and sincospi (the device's form; cuRAND's host code takes sin(v pi) and cos(v pi)).
@@ -156,15 +168,19 @@ inline void box_muller(std::uint32_t x, std::uint32_t y, std::uint32_t z, std::u
 /// Vector instruction sets the normals are compiled for (x86-64; elsewhere only `portable`).
 enum class Isa { portable, avx2, avx512 };
 
+/// What the batched draws turn Philox words into: curand_normal4 / curand_normal2_double's
+/// normals, or curand_uniform4 / curand_uniform2_double's uniforms on (0, 1].
+enum class Draw { normal, uniform };
+
 namespace detail {
 
-/// The normals of `calls` cuRAND calls for kLanes walkers, Sub lanes per vector loop (as many as
+/// The draws of `calls` cuRAND calls for kLanes walkers, Sub lanes per vector loop (as many as
 /// the instruction set holds without spilling: 16 with AVX-512, 8 with AVX2 or SSE2).
-template <class T, int Sub>
+template <class T, Draw draw, int Sub>
 [[gnu::always_inline]] inline void philox_lanes(std::uint64_t key, std::uint64_t first_walker,
-                                                std::uint64_t first_call, int calls, T *normals) {
-    constexpr int per_call = std::is_same_v<T, float> ? 4 : 2; // normals per cuRAND call
-    alignas(64) T out[per_call][Sub];
+                                                std::uint64_t first_call, int calls, T *out) {
+    constexpr int per_call = std::is_same_v<T, float> ? 4 : 2; // draws per cuRAND call
+    alignas(64) T drawn[per_call][Sub];
     for (int part = 0; part < kLanes; part += Sub)
         for (int k = 0; k < calls; ++k) {
             const std::uint64_t call = first_call + std::uint64_t(k);
@@ -172,29 +188,37 @@ template <class T, int Sub>
             for (int l = 0; l < Sub; ++l) {
                 std::uint32_t x, y, z, w;
                 philox(key, call, first_walker + std::uint64_t(part + l), x, y, z, w);
-                if constexpr (per_call == 4) {
-                    box_muller(x, y, out[0][l], out[1][l]);
-                    box_muller(z, w, out[2][l], out[3][l]);
+                if constexpr (draw == Draw::uniform && per_call == 4) {
+                    drawn[0][l] = uniform(x);
+                    drawn[1][l] = uniform(y);
+                    drawn[2][l] = uniform(z);
+                    drawn[3][l] = uniform(w);
+                } else if constexpr (draw == Draw::uniform) {
+                    drawn[0][l] = uniform(x, y);
+                    drawn[1][l] = uniform(z, w);
+                } else if constexpr (per_call == 4) {
+                    box_muller(x, y, drawn[0][l], drawn[1][l]);
+                    box_muller(z, w, drawn[2][l], drawn[3][l]);
                 } else {
-                    box_muller(x, y, z, w, out[0][l], out[1][l]);
+                    box_muller(x, y, z, w, drawn[0][l], drawn[1][l]);
                 }
             }
             for (int j = 0; j < per_call; ++j)
                 for (int l = 0; l < Sub; ++l)
-                    normals[(per_call * k + j) * kLanes + part + l] = out[j][l];
+                    out[(per_call * k + j) * kLanes + part + l] = drawn[j][l];
         }
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-template <class T>
+template <class T, Draw draw>
 __attribute__((target("avx512f"))) void philox_avx512(std::uint64_t key, std::uint64_t walker,
-                                                      std::uint64_t call, int calls, T *normals) {
-    philox_lanes<T, 16>(key, walker, call, calls, normals);
+                                                      std::uint64_t call, int calls, T *out) {
+    philox_lanes<T, draw, 16>(key, walker, call, calls, out);
 }
-template <class T>
+template <class T, Draw draw>
 __attribute__((target("avx2"))) void philox_avx2(std::uint64_t key, std::uint64_t walker,
-                                                 std::uint64_t call, int calls, T *normals) {
-    philox_lanes<T, 8>(key, walker, call, calls, normals);
+                                                 std::uint64_t call, int calls, T *out) {
+    philox_lanes<T, draw, 8>(key, walker, call, calls, out);
 }
 #endif
 
@@ -212,23 +236,31 @@ inline Isa best_isa() {
 #endif
 }
 
-/// normals[(P k + j) * kLanes + l] = normal j of call `first_call + k` of walker first_walker + l
-/// under `key`, for l < kLanes, k < calls and j < P: curand_normal4 (float, P = 4) or
-/// curand_normal2_double (double, P = 2). Lane-minor: the stepping loop reads the same normal of
-/// every lane contiguously. Every instruction set gives the same bits (integer and IEEE
-/// operations only, no FMA contraction: -ffp-contract=off); `isa` must be one this processor
-/// runs (best_isa() and below).
+/// out[(P k + j) * kLanes + l] = draw j of call `first_call + k` of walker first_walker + l
+/// under `key`, for l < kLanes, k < calls and j < P: curand_normal4 or curand_uniform4 (float,
+/// P = 4), curand_normal2_double or curand_uniform2_double (double, P = 2). Lane-minor: the
+/// stepping loop reads the same normal of every lane contiguously. Every instruction set gives
+/// the same bits (integer and IEEE operations only, no FMA contraction: -ffp-contract=off);
+/// `isa` must be one this processor runs (best_isa() and below). The uniforms are cuRAND's
+/// bitwise.
+template <class T, Draw draw = Draw::normal>
+void philox_draws(std::uint64_t key, std::uint64_t first_walker, std::uint64_t first_call,
+                  int calls, T *out, Isa isa = best_isa()) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (isa == Isa::avx512)
+        return detail::philox_avx512<T, draw>(key, first_walker, first_call, calls, out);
+    if (isa == Isa::avx2)
+        return detail::philox_avx2<T, draw>(key, first_walker, first_call, calls, out);
+#endif
+    (void)isa;
+    detail::philox_lanes<T, draw, 8>(key, first_walker, first_call, calls, out);
+}
+
+/// philox_draws' normals.
 template <class T>
 void philox_normals(std::uint64_t key, std::uint64_t first_walker, std::uint64_t first_call,
                     int calls, T *normals, Isa isa = best_isa()) {
-#if defined(__x86_64__) && defined(__GNUC__)
-    if (isa == Isa::avx512)
-        return detail::philox_avx512(key, first_walker, first_call, calls, normals);
-    if (isa == Isa::avx2)
-        return detail::philox_avx2(key, first_walker, first_call, calls, normals);
-#endif
-    (void)isa;
-    detail::philox_lanes<T, 8>(key, first_walker, first_call, calls, normals);
+    philox_draws<T, Draw::normal>(key, first_walker, first_call, calls, normals, isa);
 }
 
 } // namespace langevin::cpu

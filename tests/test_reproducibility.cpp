@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
+#include <type_traits>
 
 #include "cpu_normals.hpp"
 #include "langevin/advance.hpp"
@@ -328,6 +330,114 @@ TEST(CpuBackend, ObservedEnergiesAreEachWalkersPotentialEnergy) {
         }
     });
     EXPECT_GE(compared, 1);
+}
+
+TEST(CpuBackend, StartsAreInitWalkersAndObserveRedrawsThemBitwise) {
+    // initialize() draws a tile's starts at once (batched Philox), and observe() redraws each
+    // walker's start x0 for the mean-square displacement the same way. Checked per instruction
+    // set, for uniform and gaussian starts in both precisions, D = 1, 3 and 8 (one to four
+    // cuRAND calls a walker), from walker 4096 with a partial last tile:
+    // - each walker's start is init_walker's (cuRAND's host code): uniform positions bitwise,
+    //   normals within a few ulp (the batched Box-Muller);
+    // - every instruction set gives the same bits;
+    // - after 20 steps, the observed sum of |x - x0|^2 is bitwise the one from the saved start,
+    //   summed per moment block in walker order (x0 redrawn otherwise would change it).
+    const std::vector<std::vector<std::string>> variants = {
+        {"ensemble.init=uniform", "ensemble.precision=float32"},
+        {"ensemble.init=uniform", "ensemble.precision=float64", "integrator.kind=baoab"},
+        {"ensemble.init=gaussian", "ensemble.init_point=0.5", "ensemble.init_sigma=0.3",
+         "ensemble.precision=float32", "integrator.kind=baoab"},
+        {"ensemble.init=gaussian", "ensemble.precision=float64"},
+        {"ensemble.init=uniform", "ensemble.precision=float32", "potential.kind=rastrigin",
+         "potential.dim=3", "integrator.kind=baoab"},
+        {"ensemble.init=gaussian", "ensemble.precision=float64", "potential.kind=rastrigin",
+         "potential.dim=3", "integrator.kind=baoab"},
+        {"ensemble.init=gaussian", "ensemble.precision=float32", "potential.kind=rastrigin",
+         "potential.dim=8"},
+        {"ensemble.init=uniform", "ensemble.precision=float64", "potential.kind=rastrigin",
+         "potential.dim=8", "integrator.kind=baoab"},
+    };
+    const std::uint64_t first = kMomentBlock, count = 2 * kMomentBlock + 37;
+    std::vector<WalkerState> reference(variants.size());
+    int moving = 0; // variants with velocities drawn (underdamped)
+    const int compared = for_each_cpu_isa([&](const std::string &isa, Backend &b) {
+        for (std::size_t k = 0; k < variants.size(); ++k) {
+            const Study s = study_from(kDoubleWell, variants[k]);
+            const std::string what = isa + " " + ::testing::PrintToString(variants[k]);
+            b.initialize(s.model, s.init, first, count);
+            WalkerState start;
+            b.save(start);
+            if (reference[k].x.empty()) {
+                reference[k] = start;
+            } else {
+                EXPECT_EQ(start.x, reference[k].x) << what;
+                EXPECT_EQ(start.v, reference[k].v) << what;
+            }
+            const bool gaussian = s.init.kind == InitSpec::Kind::gaussian;
+            moving += s.init.velocity_sigma > 0 ? 1 : 0;
+            visit_potential(s.model, [&](const auto &, auto t, auto Dc) {
+                using T = decltype(t);
+                constexpr int D = decltype(Dc)::value;
+                // |batched - cuRAND host| for a normal n (Rng.CpuBatchedNormalsAreCurandNormal4
+                // and ...2Double), scaled by the map, plus the map's rounding to T.
+                const auto normal_tolerance = [](double n) {
+                    return std::is_same_v<T, float> ? 4e-7 * (1 + std::fabs(n))
+                                                    : 7e-15 + 1e-15 * std::fabs(n);
+                };
+                const double eps = std::numeric_limits<T>::epsilon();
+                for (std::uint64_t i = 0; i < count; ++i) {
+                    Vec<T, D> x, v;
+                    init_walker(s.init, s.model.seed, first + i, x, v);
+                    for (int d = 0; d < D; ++d) {
+                        const double ours = start.x[d * count + i], ref = double(x[d]);
+                        const double sigma = s.init.sigma[d];
+                        if (gaussian)
+                            EXPECT_NEAR(ours, ref,
+                                        sigma * normal_tolerance((ref - s.init.point[d]) / sigma) +
+                                            eps * std::fabs(ref))
+                                << what << " walker " << i << " x" << d;
+                        else
+                            EXPECT_EQ(ours, ref) << what << " walker " << i << " x" << d;
+                        const double vel = start.v[d * count + i], vref = double(v[d]);
+                        const double vs = s.init.velocity_sigma;
+                        EXPECT_NEAR(vel, vref,
+                                    vs * normal_tolerance(vref / (vs > 0 ? vs : 1)) +
+                                        eps * std::fabs(vref))
+                            << what << " walker " << i << " v" << d;
+                    }
+                    if (::testing::Test::HasFailure())
+                        return;
+                }
+                b.advance(s.model, 0, 20, s.schedule.table(0, 20));
+                WalkerState w;
+                b.save(w);
+                ExactSum msd;
+                for (std::uint64_t i0 = 0; i0 < count; i0 += kMomentBlock) {
+                    double sum = 0;
+                    for (std::uint64_t i = i0; i < std::min(count, i0 + kMomentBlock); ++i) {
+                        double m = 0;
+                        for (int d = 0; d < D; ++d) {
+                            const double u =
+                                double(T(w.x[d * count + i])) - double(T(start.x[d * count + i]));
+                            m = d == 0 ? u * u : m + u * u;
+                        }
+                        sum += m;
+                    }
+                    msd.add(sum);
+                }
+                ObserveSpec spec;
+                spec.grid = s.grid;
+                spec.init = s.init;
+                const Observation o = b.observe(s.model, spec);
+                EXPECT_GT(msd.value(), 0.0) << what;
+                EXPECT_TRUE(o.moment_sums[moment::msd(D)] == msd)
+                    << what << ": " << o.moment_sums[moment::msd(D)].value() << " vs "
+                    << msd.value();
+            });
+        }
+    });
+    EXPECT_GE(compared, 1);
+    EXPECT_EQ(moving, 5 * compared);
 }
 
 /// Normals of one walker from the CPU backend's batched generator: lane 0 of a batch that starts

@@ -215,6 +215,47 @@ TEST(Rng, CpuDoubleUniformsAreCurands) {
     }
 }
 
+TEST(Rng, CpuBatchedUniformsAreCurands) {
+    // The CPU backend's batched uniforms (uniform starts) are curand_uniform4's and
+    // curand_uniform2_double's bit for bit, with every instruction set, across lanes, large
+    // walker ids and call counters.
+    const int calls = 23;
+    std::vector<float> f(cpu::kLanes * 4 * calls);
+    std::vector<double> d(cpu::kLanes * 2 * calls);
+    int compared = 0;
+    for (cpu::Isa isa : {cpu::Isa::portable, cpu::Isa::avx2, cpu::Isa::avx512}) {
+        if (int(isa) > int(cpu::best_isa()))
+            continue;
+        for (std::uint64_t first_walker : {0ull, 17ull, 4294967290ull}) {
+            for (std::uint64_t first_call : {0ull, 5ull, 1ull << 33}) {
+                cpu::philox_draws<float, cpu::Draw::uniform>(7, first_walker, first_call, calls,
+                                                             f.data(), isa);
+                cpu::philox_draws<double, cpu::Draw::uniform>(7, first_walker, first_call, calls,
+                                                              d.data(), isa);
+                for (int l = 0; l < cpu::kLanes; ++l) {
+                    curandStatePhilox4_32_10_t fs, ds;
+                    curand_init(7, first_walker + l, 4 * first_call, &fs);
+                    curand_init(7, first_walker + l, 4 * first_call, &ds);
+                    for (int k = 0; k < calls; ++k) {
+                        const float4 fr = curand_uniform4(&fs);
+                        const double2 dr = curand_uniform2_double(&ds);
+                        const float fq[4] = {fr.x, fr.y, fr.z, fr.w};
+                        const double dq[2] = {dr.x, dr.y};
+                        for (int j = 0; j < 4; ++j)
+                            ASSERT_EQ(std::memcmp(&f[(4 * k + j) * cpu::kLanes + l], &fq[j], 4), 0)
+                                << "float, isa " << int(isa) << " walker " << first_walker + l;
+                        for (int j = 0; j < 2; ++j)
+                            ASSERT_EQ(std::memcmp(&d[(2 * k + j) * cpu::kLanes + l], &dq[j], 8), 0)
+                                << "double, isa " << int(isa) << " walker " << first_walker + l;
+                    }
+                }
+            }
+        }
+        ++compared;
+    }
+    EXPECT_GE(compared, 1);
+}
+
 TEST(Rng, CpuDoubleLogAndSincospiAreWithin2ToMinus52) {
     // Against long double over the arguments Box-Muller meets: u = z 2^-53 + 2^-54 and
     // v = z 2^-52 + 2^-53 for z < 2^53 (the ends included), every power of two down to 2^-54.

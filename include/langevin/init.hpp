@@ -18,11 +18,24 @@ struct InitSpec {
     double velocity_sigma = 0;  ///< sqrt(T0 / m); 0 for overdamped runs
 };
 
+/// Coordinate d of a start from its draw r: uniform, r on (0, 1] (high at r = 1); gaussian,
+/// r ~ N(0, 1). The CPU backend draws r for many walkers at once and maps them here too.
+template <class T> LGV_HD LGV_INLINE T start_coordinate(const InitSpec &init, int d, T r) {
+    if (init.kind == InitSpec::Kind::uniform)
+        return T(init.high[d] - (init.high[d] - init.low[d]) * double(r));
+    return T(init.point[d] + init.sigma[d] * double(r));
+}
+
+/// A start velocity coordinate from its draw xi ~ N(0, 1).
+template <class T> LGV_HD LGV_INLINE T start_velocity(const InitSpec &init, T xi) {
+    return T(init.velocity_sigma * double(xi));
+}
+
 /// The walker's initial position alone (what the mean-square displacement needs at every
 /// sample): no random stream is set up for init = point.
 template <class T, int D>
-LGV_HD LGV_INLINE void init_position(const InitSpec &init, std::uint64_t seed,
-                                     std::uint64_t walker, Vec<T, D> &x) {
+LGV_HD LGV_INLINE void init_position(const InitSpec &init, std::uint64_t seed, std::uint64_t walker,
+                                     Vec<T, D> &x) {
     if (init.kind == InitSpec::Kind::point) {
         LGV_UNROLL
         for (int d = 0; d < D; ++d)
@@ -36,12 +49,8 @@ LGV_HD LGV_INLINE void init_position(const InitSpec &init, std::uint64_t seed,
     else
         rng.normals(r);
     LGV_UNROLL
-    for (int d = 0; d < D; ++d) {
-        if (init.kind == InitSpec::Kind::uniform)
-            x[d] = T(init.high[d] - (init.high[d] - init.low[d]) * double(r[d]));
-        else
-            x[d] = T(init.point[d] + init.sigma[d] * double(r[d]));
-    }
+    for (int d = 0; d < D; ++d)
+        x[d] = start_coordinate(init, d, r[d]);
 }
 
 template <class T, int D>
@@ -53,7 +62,7 @@ LGV_HD LGV_INLINE void init_walker(const InitSpec &init, std::uint64_t seed, std
     vrng.normals(xi);
     LGV_UNROLL
     for (int d = 0; d < D; ++d)
-        v[d] = T(init.velocity_sigma * double(xi[d]));
+        v[d] = start_velocity(init, xi[d]);
 }
 
 } // namespace langevin
