@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <unistd.h>
 #include <utility>
+#include <vector>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -276,6 +277,57 @@ tile_starts(const InitSpec &init, std::uint64_t seed, std::uint64_t first_walker
     }
 }
 
+/// Potentials whose basin() is a descent in parts (descends: descent_end, descent_step).
+template <class Pot, class = void> constexpr bool kDescends = false;
+template <class Pot> constexpr bool kDescends<Pot, std::enable_if_t<Pot::descends>> = true;
+
+/// Counts the basins of walkers whose descent has not ended at its start (Pot::descends), kLanes
+/// descents side by side: every lane takes a step (the potential's descent_step, in a lane loop
+/// the compiler vectorises), and a lane whose descent has ended counts its basin and takes the
+/// next start. Each walker gets the steps basin() takes, so the same basin; the lanes stay busy
+/// however long each descent is (in lockstep, a tile would wait for its longest).
+template <class Pot, int D>
+[[gnu::always_inline]] inline void
+count_descents(const Pot &pot, const std::vector<Vec<double, D>> &starts, std::uint64_t *basins) {
+    constexpr int W = cpu::kLanes;
+    if (starts.empty())
+        return;
+    LaneWords<double, Vec<double, D>> p;
+    int steps[W];
+    bool busy[W];
+    std::size_t next = 0;
+    int n_busy = 0;
+    for (int l = 0; l < W; ++l) {
+        busy[l] = next < starts.size();
+        n_busy += busy[l] ? 1 : 0;
+        p.set(l, starts[busy[l] ? next++ : 0]); // idle lanes step a harmless copy
+        steps[l] = 0;
+    }
+    while (n_busy > 0) {
+#pragma GCC ivdep
+        for (int l = 0; l < W; ++l) {
+            Vec<double, D> q = p.get(l);
+            pot.descent_step(q);
+            p.set(l, q);
+        }
+        for (int l = 0; l < W; ++l) {
+            if (!busy[l])
+                continue;
+            const int k = pot.descent_end(p.get(l), ++steps[l]);
+            if (k < 0)
+                continue;
+            ++basins[k];
+            if (next < starts.size()) {
+                p.set(l, starts[next++]);
+                steps[l] = 0;
+            } else {
+                busy[l] = false;
+                --n_busy;
+            }
+        }
+    }
+}
+
 /// Copies of the marginal histograms per thread, taken by walkers in turn (summed at the end):
 /// neighbouring walkers mostly fall in the same bin, and one copy's adds wait on each other.
 constexpr std::uint64_t kHistogramCopies = 4;
@@ -321,6 +373,7 @@ template <class T, int D> struct ObserveBlock {
         std::copy(sums, sums + moment_width(D), local_sums);
         double tile_energy[cpu::kLanes];
         LaneWords<T, Vec<T, D>> tile_x0;
+        std::vector<Vec<double, D>> descents; // starts of the basin descents not yet ended
         for (std::uint64_t i = b * kMomentBlock; i < end; ++i) {
             const int lane = int(i % cpu::kLanes); // blocks are whole tiles
             if (lane == 0) {
@@ -353,10 +406,23 @@ template <class T, int D> struct ObserveBlock {
                 ++counts.joint[joint_slot(slots[0], slots[D - 1], grid.axes[D - 1])];
             // basin() is -1 only for potentials without basins (none counted): the index is
             // tested, and the compiler sees it is not -1.
-            if (const int k = counts.basins.empty() ? -1 : pot.basin(x); k >= 0)
+            if constexpr (kDescends<Pot>) {
+                if (!counts.basins.empty()) {
+                    Vec<double, D> start;
+                    for (int d = 0; d < D; ++d)
+                        start[d] = double(x[d]);
+                    if (const int k = pot.descent_end(start, 0); k >= 0)
+                        ++counts.basins[k];
+                    else
+                        descents.push_back(start);
+                }
+            } else if (const int k = counts.basins.empty() ? -1 : pot.basin(x); k >= 0) {
                 ++counts.basins[k];
+            }
             counts.best.consider(energy, job.first_walker + i);
         }
+        if constexpr (kDescends<Pot>)
+            count_descents(pot, descents, counts.basins.data());
         std::copy(local_sums, local_sums + moment_width(D), sums);
     }
 };

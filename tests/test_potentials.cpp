@@ -1,6 +1,7 @@
 // The potential contract, for every registered potential: force = -grad E (central differences
 // at random points), finite energies, basins that the Boltzmann module can use; plus exact
 // reference facts (closed forms and published minima, each cited where it is checked).
+#include <cstring>
 #include <random>
 
 #include "langevin/model.hpp"
@@ -174,6 +175,41 @@ TEST(PotentialFacts, MullerBrownDescentStopsEarlyOnlyWhereItsAnswerIsKnown) {
     for (const auto &p : points)
         differ += mb.basin(p) != mb.descend_to_basin(p, false);
     EXPECT_EQ(differ, 0) << "of " << points.size();
+}
+
+TEST(PotentialFacts, MullerBrownDescentStepIsTheCappedStep) {
+    // descent_step moves by h f (h = 1e-4), scaled down to length 0.02 when longer, without a
+    // branch: times 0.02 / max(len, 0.02), exactly 1 below the cap. Bitwise the branching form
+    // (the one basin() used before stop 26) over the default range and beyond, capped or not.
+    const MullerBrown mb = make_default<MullerBrown>(2);
+    std::mt19937_64 gen(7);
+    std::uniform_real_distribution<double> x(-3.0, 3.0), y(-2.0, 3.5);
+    int capped = 0, free = 0;
+    for (int i = 0; i < 200000; ++i) {
+        Vec<double, 2> p{{x(gen), y(gen)}};
+        // Near the minima too, where steps are short.
+        if (i % 2 == 1) {
+            const int m = i % 3;
+            p = {{mb.minima[m][0] + 0.01 * (x(gen) / 3), mb.minima[m][1] + 0.01 * (y(gen) / 3)}};
+        }
+        const Vec<double, 2> f = mb.force(p);
+        double sx = 1e-4 * f[0], sy = 1e-4 * f[1];
+        const double len = std::sqrt(sx * sx + sy * sy);
+        if (len > 0.02) {
+            sx *= 0.02 / len;
+            sy *= 0.02 / len;
+            ++capped;
+        } else {
+            ++free;
+        }
+        Vec<double, 2> q = p;
+        mb.descent_step(q);
+        const double want[2] = {p[0] + sx, p[1] + sy};
+        ASSERT_EQ(std::memcmp(&q[0], &want[0], sizeof want), 0)
+            << "from (" << p[0] << ", " << p[1] << ")";
+    }
+    EXPECT_GT(capped, 1000);
+    EXPECT_GT(free, 1000);
 }
 
 TEST(PotentialFacts, RastriginAckleyStyblinskiTang) {

@@ -1,10 +1,12 @@
 // Bitwise reproducibility: a walker's trajectory depends on (seed, walker id, initial state,
 // model, schedule) only, never on chunking, threads, block sizes, or how steps are split.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <random>
 #include <type_traits>
 
 #include "cpu_normals.hpp"
@@ -438,6 +440,56 @@ TEST(CpuBackend, StartsAreInitWalkersAndObserveRedrawsThemBitwise) {
     });
     EXPECT_GE(compared, 1);
     EXPECT_EQ(moving, 5 * compared);
+}
+
+TEST(CpuBackend, ObservedBasinsAreEachWalkersBasin) {
+    // observe() runs Muller-Brown's basin descents kLanes side by side, each lane taking the
+    // next walker when its descent ends. The basin counts must be those of each walker's own
+    // basin(), with every instruction set, in both precisions: walkers spread over the default
+    // range and beyond (most descend, some for all 200 steps), a few far out where the force
+    // overflows, one NaN walker (not counted); from walker 4096, with a partial last tile.
+    const std::uint64_t first = kMomentBlock, count = 2 * kMomentBlock + 37, nan_walker = 5;
+    std::mt19937_64 gen(3);
+    std::uniform_real_distribution<double> x(-2.0, 1.7), y(-1.0, 2.5);
+    std::vector<double> xs(2 * count);
+    for (std::uint64_t i = 0; i < count; ++i) {
+        xs[i] = x(gen);
+        xs[count + i] = y(gen);
+    }
+    xs[11] = 40.0; // E's fourth term overflows: the descent's steps turn non-finite
+    xs[count + 12] = -45.0;
+    xs[nan_walker] = NAN;
+    const int compared = for_each_cpu_isa([&](const std::string &isa, Backend &b) {
+        for (const char *precision : {"ensemble.precision=float32", "ensemble.precision=float64"}) {
+            const Study s = study_from(kDoubleWell, {"potential.kind=muller_brown", precision});
+            const std::string what = isa + " " + precision;
+            WalkerState w;
+            w.x = xs;
+            w.v.assign(xs.size(), 0.0);
+            b.load(s.model, first, w);
+            ObserveSpec spec;
+            spec.grid = s.grid;
+            spec.init = s.init;
+            const Observation o = b.observe(s.model, spec);
+            std::vector<std::uint64_t> want(3, 0);
+            std::uint64_t descended = 0;
+            visit_potential(s.model, [&](const auto &pot, auto t, auto) {
+                using T = decltype(t);
+                if constexpr (std::is_same_v<std::decay_t<decltype(pot)>, MullerBrown>) {
+                    for (std::uint64_t i = 0; i < count; ++i) {
+                        const Vec<T, 2> p{{T(xs[i]), T(xs[count + i])}};
+                        if (!std::isfinite(p[0]) || !std::isfinite(p[1]))
+                            continue;
+                        ++want[pot.basin(p)];
+                        descended += pot.descent_end(Vec<double, 2>{{p[0], p[1]}}, 0) < 0;
+                    }
+                }
+            });
+            EXPECT_EQ(o.basins, want) << what;
+            EXPECT_GT(descended, count / 2) << what;
+        }
+    });
+    EXPECT_GE(compared, 1);
 }
 
 /// Normals of one walker from the CPU backend's batched generator: lane 0 of a batch that starts

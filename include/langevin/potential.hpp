@@ -9,6 +9,9 @@
 //   global_basin() (the basin of the global minimum, -1 without basins),
 //   coord_basin<T>(d, x) for product_basins ones (basin of the product = global iff every
 //   coordinate is in its global cell),
+//   optionally descends = true with descent_end(p, steps) and descent_step(p), p a
+//   Vec<double, D>, where basin() is a descent (Muller-Brown): the CPU backend runs many
+//   walkers' descents side by side with them,
 //   params(), make(values, dim), default_range(d).
 #pragma once
 

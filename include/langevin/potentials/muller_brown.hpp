@@ -77,22 +77,28 @@ struct MullerBrown {
     template <class T, int D>
     LGV_HD int descend_to_basin(const Vec<T, D> &start, bool trusted) const {
         Vec<double, 2> p{{double(start[0]), double(start[1])}};
-        for (int it = 0; it < 200; ++it) {
+        for (int steps = 0;; ++steps) {
+            if (const int k = descent_end(p, steps, trusted); k >= 0)
+                return k;
+            descent_step(p);
+        }
+    }
+
+    // The descent in parts (descends = true): the CPU backend steps many walkers' descents side
+    // by side with these, basin() one walker's.
+    static constexpr bool descends = true;
+    /// The basin once the descent from `p` after `steps` steps is over: inside a trusted disc
+    /// (trusted = true), or after 200 steps the nearest minimum; else -1.
+    LGV_HD LGV_INLINE int descent_end(const Vec<double, 2> &p, int steps,
+                                      bool trusted = true) const {
+        if (steps < 200) {
             if (trusted)
                 for (int m = 0; m < 3; ++m) {
                     const double dx = p[0] - minima[m][0], dy = p[1] - minima[m][1];
                     if (dx * dx + dy * dy < trusted_radius[m] * trusted_radius[m])
                         return m;
                 }
-            const Vec<double, 2> f = force(p);
-            double sx = 1e-4 * f[0], sy = 1e-4 * f[1];
-            const double len = lgv_sqrt(sx * sx + sy * sy);
-            if (len > 0.02) {
-                sx *= 0.02 / len;
-                sy *= 0.02 / len;
-            }
-            p[0] += sx;
-            p[1] += sy;
+            return -1;
         }
         int best = 0;
         double best_d2 = 1e300;
@@ -105,6 +111,16 @@ struct MullerBrown {
             }
         }
         return best;
+    }
+    /// One step of steepest descent, h = 1e-4, moving at most 0.02: the step times
+    /// 0.02 / max(len, 0.02), which is exactly 1 below the cap (no branch: the CPU backend's
+    /// lanes vectorise it).
+    LGV_HD LGV_INLINE void descent_step(Vec<double, 2> &p) const {
+        const Vec<double, 2> f = force(p);
+        const double sx = 1e-4 * f[0], sy = 1e-4 * f[1];
+        const double scale = 0.02 / lgv_max(lgv_sqrt(sx * sx + sy * sy), 0.02);
+        p[0] += sx * scale;
+        p[1] += sy * scale;
     }
     template <class T> LGV_HD LGV_INLINE int coord_basin(int, T) const { return -1; }
 
