@@ -286,10 +286,13 @@ TEST(Gpu, ObservationsOfOneStateAgreeWithTheCpus) {
     // steps and their squares: integers below 2^53, exact in any order). The other moments are
     // sums of doubles that each backend adds in its own fixed order within a block of 4096
     // walkers (bitwise reproducible per backend, not across them): the nonnegative ones
-    // (|v|^2, u_d^2, |x - x0|^2) agree to 1e-12 relative (a 4096-term sum in double is within
+    // (|v|^2, u_d^2) agree to 1e-12 relative (a 4096-term sum in double is within
     // 4096 * 2^-53 = 4.5e-13 of its exact value on each side); a walker counted twice or missed
-    // moves them by ~1e-4. The signed sums and the energies (each backend's exp and sin) are
-    // left to the statistical tests. 9000 walkers: the last block of walkers ends inside a warp.
+    // moves them by ~1e-4. |x - x0|^2 takes each backend's own start x0, redrawn from the seed:
+    // Gaussian starts are normals, a few ulp apart across backends by design, so the GPU's sum is
+    // compared, to the same 1e-12, with the one from the starts its own initialize() draws. The
+    // signed sums and the energies (each backend's exp and sin) are left to the statistical
+    // tests. 9000 walkers: the last block of walkers ends inside a warp.
     require_device();
     if (IsSkipped() || HasFatalFailure())
         return;
@@ -319,6 +322,9 @@ TEST(Gpu, ObservationsOfOneStateAgreeWithTheCpus) {
                 what += " " + v;
             auto cpu = make_backend("cpu");
             auto gpu = make_backend("cuda");
+            WalkerState gpu_start;
+            gpu->initialize(s.model, s.init, 4096, walkers);
+            gpu->save(gpu_start);
             cpu->initialize(s.model, s.init, 4096, walkers);
             cpu->advance(s.model, 0, steps, s.schedule.table(0, steps));
             WalkerState state;
@@ -344,13 +350,36 @@ TEST(Gpu, ObservationsOfOneStateAgreeWithTheCpus) {
             ASSERT_EQ(h.moment_sums.size(), g.moment_sums.size()) << what;
             for (int j : {0, moment::hits(D), moment::hits(D) + 1, moment::hits(D) + 2})
                 EXPECT_TRUE(g.moment_sums[j] == h.moment_sums[j]) << what << " moment " << j;
-            std::vector<int> nonnegative = {2, moment::msd(D)};
+            std::vector<int> nonnegative = {2};
             for (int d = 0; d < D; ++d)
                 nonnegative.push_back(3 + D + d);
             for (int j : nonnegative) {
                 const double a = g.moment_sums[j].value(), b = h.moment_sums[j].value();
                 EXPECT_LE(std::fabs(a - b), 1e-12 * std::fabs(b)) << what << " moment " << j;
             }
+            // |x - x0|^2 over the finite walkers, x0 the GPU's starts, summed per moment block.
+            ExactSum msd;
+            for (std::uint64_t i0 = 0; i0 < walkers; i0 += kMomentBlock) {
+                double block = 0;
+                for (std::uint64_t i = i0; i < std::min(walkers, i0 + kMomentBlock); ++i) {
+                    bool finite = true;
+                    double m = 0;
+                    for (int d = 0; d < D; ++d) {
+                        const double x = state.x[d * walkers + i];
+                        finite =
+                            finite && std::isfinite(x) && std::isfinite(state.v[d * walkers + i]);
+                        const double u = x - gpu_start.x[d * walkers + i];
+                        m += u * u;
+                    }
+                    block += finite ? m : 0.0;
+                }
+                msd.add(block);
+            }
+            const double a = g.moment_sums[moment::msd(D)].value(), b = msd.value();
+            EXPECT_LE(std::fabs(a - b), 1e-12 * b) << what << " |x - x0|^2";
+            if (s.init.kind != InitSpec::Kind::gaussian) // the same starts on the CPU, bitwise
+                EXPECT_LE(std::fabs(h.moment_sums[moment::msd(D)].value() - b), 1e-12 * b)
+                    << what << " |x - x0|^2";
             EXPECT_EQ(g.moment_sums[0].value(), double(walkers - (steps > 0 ? 3 : 0))) << what;
         }
 }

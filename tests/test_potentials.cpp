@@ -180,11 +180,12 @@ TEST(PotentialFacts, MullerBrownDescentStopsEarlyOnlyWhereItsAnswerIsKnown) {
 TEST(PotentialFacts, MullerBrownDescentStepIsTheCappedStep) {
     // descent_step moves by h f (h = 1e-4), scaled down to length 0.02 when longer, without a
     // branch: times 0.02 / max(len, 0.02), exactly 1 below the cap. Bitwise the branching form
-    // (the one basin() used before stop 26) over the default range and beyond, capped or not.
+    // (the one basin() used before stop 26) over the default range and beyond, capped or not,
+    // also far out where E's fourth term overflows and the step is inf or NaN, and from NaN.
     const MullerBrown mb = make_default<MullerBrown>(2);
     std::mt19937_64 gen(7);
-    std::uniform_real_distribution<double> x(-3.0, 3.0), y(-2.0, 3.5);
-    int capped = 0, free = 0;
+    std::uniform_real_distribution<double> x(-3.0, 3.0), y(-2.0, 3.5), far(30.0, 60.0);
+    int capped = 0, free = 0, nonfinite = 0;
     for (int i = 0; i < 200000; ++i) {
         Vec<double, 2> p{{x(gen), y(gen)}};
         // Near the minima too, where steps are short.
@@ -192,9 +193,14 @@ TEST(PotentialFacts, MullerBrownDescentStepIsTheCappedStep) {
             const int m = i % 3;
             p = {{mb.minima[m][0] + 0.01 * (x(gen) / 3), mb.minima[m][1] + 0.01 * (y(gen) / 3)}};
         }
+        if (i % 100 == 0)
+            p = {{i % 200 == 0 ? far(gen) : -far(gen), i % 300 == 0 ? y(gen) : far(gen)}};
+        if (i == 50)
+            p[1] = NAN;
         const Vec<double, 2> f = mb.force(p);
         double sx = 1e-4 * f[0], sy = 1e-4 * f[1];
         const double len = std::sqrt(sx * sx + sy * sy);
+        nonfinite += std::isfinite(len) ? 0 : 1;
         if (len > 0.02) {
             sx *= 0.02 / len;
             sy *= 0.02 / len;
@@ -210,6 +216,7 @@ TEST(PotentialFacts, MullerBrownDescentStepIsTheCappedStep) {
     }
     EXPECT_GT(capped, 1000);
     EXPECT_GT(free, 1000);
+    EXPECT_GT(nonfinite, 100);
 }
 
 TEST(PotentialFacts, RastriginAckleyStyblinskiTang) {

@@ -49,14 +49,16 @@ LGV_HD LGV_INLINE float lgv_sqrt(float x) {
 LGV_HD LGV_INLINE double lgv_sqrt(double x) {
     return ::sqrt(x);
 }
-/// The larger of a and b (either one when one is NaN): fmax on the device; on the host a bitwise
-/// select on the sign of b - a, which the CPU backend's lanes vectorise (a ?: on doubles stays a
-/// branch, and fmax a call).
+/// The larger of a and b, and b when a is NaN (as fmax; b must not be NaN): fmax on the device; on
+/// the host a bitwise select on the sign of b - a and on a's bits, which the CPU backend's lanes
+/// vectorise (a ?: on doubles stays a branch, and fmax a call).
 LGV_HD LGV_INLINE double lgv_max(double a, double b) {
 #if defined(__CUDA_ARCH__)
     return ::fmax(a, b);
 #else
-    return host_math::select(host_math::detail::below(b, a), a, b);
+    const std::uint64_t magnitude = host_math::bit_cast<std::uint64_t>(a) & ~(1ull << 63);
+    const std::uint64_t a_is_nan = (0x7ff0000000000000ull - magnitude) >> 63; // above inf
+    return host_math::select(host_math::detail::below(b, a) & (a_is_nan ^ 1), a, b);
 #endif
 }
 LGV_HD LGV_INLINE float lgv_sin(float x) {
