@@ -1,5 +1,6 @@
 // CUDA backend: owns one chunk's device storage; the kernels live in the per-precision units.
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <memory>
 #include <vector>
@@ -8,6 +9,9 @@
 #include "langevin/observe.hpp"
 
 namespace langevin {
+
+std::atomic<std::uint64_t> cuda::queued_sample_count{0};
+
 namespace {
 
 /// Streams and events that destroy themselves (errors ignored: nothing can be done then).
@@ -403,6 +407,7 @@ private:
                 cuda::unpack_observation<T>(model, spec, chunk_, host.data() + (k - b0) * words,
                                             out[k]);
         }
+        cuda::queued_sample_count += at.size();
         return out;
     }
 

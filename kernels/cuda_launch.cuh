@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -198,6 +199,10 @@ void enqueue_observe(const Model &model, const ObserveSpec &spec, const DeviceCh
 template <class T>
 void unpack_observation(const Model &model, const ObserveSpec &spec, const DeviceChunk &chunk,
                         const unsigned long long *result, Observation &out);
+/// Samples taken queued by advance_and_observe's pipeline in this process (not in turn, as it
+/// does without the memory for it): tests check that the pipeline they compare ran.
+extern std::atomic<std::uint64_t> queued_sample_count;
+
 /// Observes the chunk now (queue, copy back, unpack).
 template <class T>
 void launch_observe(const Model &model, const ObserveSpec &spec, const DeviceChunk &chunk,

@@ -41,8 +41,10 @@ with h5py.File(paths[0], "r") as a, h5py.File(paths[1], "r") as b:
     assert da.keys() == db.keys(), set(da) ^ set(db)
     for name in da:
         x, y = da[name], db[name]
-        same = x.shape == y.shape and (
-            np.array_equal(x, y, equal_nan=x.dtype.kind == "f") if x.dtype.kind != "O"
+        # Bitwise: the same type, shape and bytes (so -0 differs from 0, and NaN payloads count).
+        same = x.shape == y.shape and x.dtype == y.dtype and (
+            np.ascontiguousarray(x).tobytes() == np.ascontiguousarray(y).tobytes()
+            if x.dtype.kind != "O"
             else all(p == q for p, q in zip(x.ravel(), y.ravel())))
         if not same:
             sys.exit(f"differs: {name}: {x} vs {y}" if "@" in name else f"differs: {name}")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A run killed with SIGKILL mid-way and resumed gives bitwise the results of an uninterrupted run;
-# SIGTERM checkpoints, exits non-zero and says how to resume. Args: langevin python study-dir.
+# SIGTERM and SIGINT checkpoint, exit with 128 + signal and say how to resume. Args: langevin
+# python study-dir.
 # LANGEVIN_TEST_BACKEND picks the backend (cpu by default); for cuda without a device the test
 # skips (exit 77), and fails when LANGEVIN_REQUIRE_CUDA=1.
 set -euo pipefail
@@ -70,16 +71,23 @@ echo "half-written" >"$dir/killed.h5.partial.tmp"
 [ ! -f "$dir/killed.h5.partial.tmp" ] || { echo "the stale .partial.tmp was left"; exit 1; }
 "$python" "$(dirname "$0")/h5_same_results.py" "$dir/whole.h5" "$dir/killed.h5" --attributes
 
-# SIGTERM: checkpoint, non-zero exit, advice.
-"$langevin" "${args[@]}" -o "$dir/term.h5" >/dev/null 2>"$dir/term.err" &
-pid=$!
-for _ in $(seq 1 1000); do # up to 10 s: a CUDA context starts first
-    [ -f "$dir/term.h5.partial" ] && break
-    sleep 0.01
-done
-kill -TERM "$pid"
-if wait "$pid"; then echo "SIGTERM exit status was 0"; exit 1; fi
-grep -q "continue with: langevin run --resume" "$dir/term.err"
+# SIGTERM and SIGINT: checkpoint, exit with 128 + the signal's number, advice.
+interrupt() { # name signal status
+    "$langevin" "${args[@]}" -o "$dir/$1.h5" >/dev/null 2>"$dir/$1.err" &
+    local pid=$! status=0
+    for _ in $(seq 1 1000); do # up to 10 s: a CUDA context starts first
+        [ -f "$dir/$1.h5.partial" ] && break
+        sleep 0.01
+    done
+    kill -"$2" "$pid"
+    wait "$pid" || status=$?
+    [ "$status" = "$3" ] || { echo "SIG$2 exit status was $status, not $3"; exit 1; }
+    grep -q "continue with: langevin run --resume" "$dir/$1.err"
+}
+interrupt int INT 130
+"$langevin" run --resume "$dir/int.h5" --quiet >/dev/null
+"$python" "$(dirname "$0")/h5_same_results.py" "$dir/whole.h5" "$dir/int.h5" --attributes
+interrupt term TERM 143
 # A file made at the output since the interruption is not overwritten without --force.
 cp "$dir/whole.h5" "$dir/term.h5"
 if "$langevin" run --resume "$dir/term.h5" --quiet >/dev/null 2>"$dir/err"; then exit 1; fi

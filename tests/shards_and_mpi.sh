@@ -80,7 +80,10 @@ if [ "$mode" = shards ]; then
     wait_for "$dir/term1.h5.partial"
     sleep 0.2
     kill -TERM "$pid"
-    if wait "$pid"; then echo "the shard finished before SIGTERM: make it longer"; exit 1; fi
+    status=0
+    wait "$pid" || status=$?
+    [ "$status" != 0 ] || { echo "the shard finished before SIGTERM: make it longer"; exit 1; }
+    [ "$status" = 143 ] || { echo "the shard's exit status after SIGTERM was $status, not 143"; exit 1; }
     "$langevin" run --resume "$dir/term1.h5" --quiet >/dev/null
     $same "$dir/whole1.h5" "$dir/term1.h5"
     echo "shards 2, 4, 7 and SGD shards merged: bitwise the single run; bad merges refused; shard resumed"

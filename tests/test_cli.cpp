@@ -86,13 +86,19 @@ TEST(Cli, JsonDocumentHasEveryDocumentedKey) {
 }
 
 TEST(Cli, EveryExampleRuns) {
-    for (const char *name : {"double_well", "harmonic", "muller_brown", "brownian"}) {
-        const Output o = run("run " + kExamples + name +
-                             ".toml --backend cpu --set ensemble.walkers=4096 --set run.steps=100 "
+    int ran = 0;
+    for (const auto &entry : std::filesystem::directory_iterator(kExamples)) {
+        if (entry.path().extension() != ".toml")
+            continue;
+        const std::string name = entry.path().filename().string();
+        const Output o = run("run " + entry.path().string() +
+                             " --backend cpu --set ensemble.walkers=4096 --set run.steps=100 "
                              "--set run.sample_every=50");
         EXPECT_EQ(o.status, 0) << name << "\n" << o.out;
-        EXPECT_NE(o.out.find("walker-steps/s"), std::string::npos) << o.out;
+        EXPECT_NE(o.out.find("walker-steps/s"), std::string::npos) << name << "\n" << o.out;
+        ++ran;
     }
+    EXPECT_GE(ran, 10); // data/examples holds ten
 }
 
 TEST(Cli, InfoListsEverything) {
@@ -229,7 +235,7 @@ TEST(Cli, StudiesTooLargeForTheMemoryAreRefusedBeforeAnyStep) {
                 "1): 3200.01 GB");
     // 2^32 synthetic data points are 68.72 GB, made while the study is read.
     const double memory = langevin::physical_memory_bytes();
-    if (memory > 0 && memory < 1.3e11)
+    if (memory > 0 && 16.0 * 4294967296.0 > memory / 2) // else n = 2^32, the most, fits
         expect_exit(1, "run " + kExamples + "sgd_linear.toml --set data.n=4294967296",
                     "[data] n = 4294967296: needs 68.72 GB for x and y; this machine has");
 }

@@ -51,8 +51,11 @@ __global__ void sin_2pi(const float *x, int n, float *out) {
         out[i] = lgv_sin_2pi(x[i]);
 }
 
-/// Counts the words whose Box-Muller radius differs (bitwise) from sqrtf(-2 logf(u)).
-__global__ void radius_mismatches(unsigned long long *mismatches, unsigned *first) {
+/// Counts the words whose Box-Muller radius differs (bitwise) from sqrtf(-2 logf(u)), and the
+/// words checked.
+__global__ void radius_mismatches(unsigned long long *mismatches, unsigned *first,
+                                  unsigned long long *checked) {
+    unsigned long long mine = 0;
     for (std::uint64_t w = blockIdx.x * std::uint64_t(blockDim.x) + threadIdx.x;
          w < (std::uint64_t(1) << 32); w += std::uint64_t(gridDim.x) * blockDim.x) {
         const float u = __fmaf_rn(float(unsigned(w)), CURAND_2POW32_INV, CURAND_2POW32_INV / 2);
@@ -61,7 +64,9 @@ __global__ void radius_mismatches(unsigned long long *mismatches, unsigned *firs
             atomicAdd(mismatches, 1ull);
             atomicMin(first, unsigned(w));
         }
+        ++mine;
     }
+    atomicAdd(checked, mine);
 }
 
 /// Every bad value of the environment variable makes `run` throw an Error that names the
@@ -85,21 +90,27 @@ TEST(Gpu, BoxMullerRadiusIsSqrtf) {
     require_device();
     if (IsSkipped() || HasFatalFailure())
         return;
-    unsigned long long *d_count;
+    unsigned long long *d_count, *d_checked;
     unsigned *d_first;
     ASSERT_EQ(cudaMalloc(&d_count, 8), cudaSuccess);
+    ASSERT_EQ(cudaMalloc(&d_checked, 8), cudaSuccess);
     ASSERT_EQ(cudaMalloc(&d_first, 4), cudaSuccess);
     cudaMemset(d_count, 0, 8);
+    cudaMemset(d_checked, 0, 8);
     cudaMemset(d_first, 0xff, 4);
-    radius_mismatches<<<4096, 256>>>(d_count, d_first);
+    radius_mismatches<<<4096, 256>>>(d_count, d_first, d_checked);
+    ASSERT_EQ(cudaGetLastError(), cudaSuccess);
     ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
-    unsigned long long count = 0;
+    unsigned long long count = 0, checked = 0;
     unsigned first = 0;
     cudaMemcpy(&count, d_count, 8, cudaMemcpyDeviceToHost);
+    cudaMemcpy(&checked, d_checked, 8, cudaMemcpyDeviceToHost);
     cudaMemcpy(&first, d_first, 4, cudaMemcpyDeviceToHost);
     cudaFree(d_count);
+    cudaFree(d_checked);
     cudaFree(d_first);
-    EXPECT_EQ(count, 0u) << "first differing word " << first; // all 2^32 words
+    EXPECT_EQ(checked, std::uint64_t(1) << 32); // the kernel ran, over every word
+    EXPECT_EQ(count, 0u) << "first differing word " << first;
 }
 
 TEST(Gpu, FastSineOfTwoPiXStaysWithinItsBound) {
@@ -121,6 +132,7 @@ TEST(Gpu, FastSineOfTwoPiXStaysWithinItsBound) {
     ASSERT_EQ(cudaMalloc(&d_out, n * 4), cudaSuccess);
     cudaMemcpy(d_x, xs.data(), n * 4, cudaMemcpyHostToDevice);
     sin_2pi<<<(n + 255) / 256, 256>>>(d_x, n, d_out);
+    ASSERT_EQ(cudaGetLastError(), cudaSuccess);
     ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
     std::vector<float> got(n);
     cudaMemcpy(got.data(), d_out, n * 4, cudaMemcpyDeviceToHost);
@@ -160,12 +172,14 @@ TEST(Gpu, DeviceDrawsTheGoldenIntegerStream) {
         expected.insert(expected.end(), w, w + 4);
     }
     const int n = int(keys.size() / 3);
+    ASSERT_GE(n, 10) << "rows in data/golden/philox_words.txt"; // as the host's test
     unsigned long long *d_keys;
     unsigned *d_out;
     ASSERT_EQ(cudaMalloc(&d_keys, keys.size() * 8), cudaSuccess);
     ASSERT_EQ(cudaMalloc(&d_out, expected.size() * 4), cudaSuccess);
     cudaMemcpy(d_keys, keys.data(), keys.size() * 8, cudaMemcpyHostToDevice);
     draw_words<<<(n + 63) / 64, 64>>>(d_keys, n, d_out);
+    ASSERT_EQ(cudaGetLastError(), cudaSuccess);
     ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
     std::vector<unsigned> got(expected.size());
     cudaMemcpy(got.data(), d_out, got.size() * 4, cudaMemcpyDeviceToHost);
@@ -229,6 +243,10 @@ TEST(Gpu, PositionsAgreeWithTheCpuOverShortRuns) {
                 // the 99th percentile. The float64 case is compared walker by walker.
                 EXPECT_LT(diff[diff.size() * 99 / 100], 1e-4) << c[0] << " " << precision;
             } else {
+                // The backends' normals differ by at most 4e-7 (float32) and 7e-15 relative
+                // (float64), and their libms by a few ulp; 100 steps amplify those differences
+                // but not to a noise step, sqrt(2 T dt) = 0.1 here, which a wrong stream, step
+                // or force moves nearly every walker by.
                 EXPECT_LT(diff.back(), f32 ? 1e-3 : 1e-9)
                     << c[0] << " " << c[1] << " " << precision;
             }
@@ -428,8 +446,11 @@ TEST(Gpu, QueuedSamplingOfMillionsEqualsSerialSampling) {
         for (int serial = 0; serial < 2; ++serial) {
             gpu->initialize(s.model, s.init, 0, s.walkers);
             const auto kT = s.schedule.table(0, 300);
+            const std::uint64_t queued_before = cuda::queued_sample_count;
             runs[serial] = serial ? gpu->Backend::advance_and_observe(s.model, 0, 300, kT, spec, at)
                                   : gpu->advance_and_observe(s.model, 0, 300, kT, spec, at);
+            // Not the serial path twice: the pipeline ran (it falls back without the memory).
+            EXPECT_EQ(cuda::queued_sample_count - queued_before, serial ? 0 : at.size()) << what;
             gpu->save(states[serial]);
         }
         ASSERT_EQ(runs[0].size(), at.size()) << what;
@@ -465,8 +486,10 @@ TEST(Gpu, ObserverGridSettingChangesNoResult) {
     for (const char *value : {"0", "1", "3", "32"}) {
         const ScopedEnv blocks("LANGEVIN_OBSERVER_BLOCKS", value);
         gpu->initialize(s.model, s.init, 0, s.walkers);
+        const std::uint64_t queued_before = cuda::queued_sample_count;
         const std::vector<Observation> queued =
             gpu->advance_and_observe(s.model, 0, 300, kT, spec, at);
+        EXPECT_EQ(cuda::queued_sample_count - queued_before, at.size()) << value;
         ASSERT_EQ(queued.size(), at.size());
         for (std::size_t k = 0; k < at.size(); ++k)
             test::expect_same_observation(queued[k], serial[k],
@@ -529,10 +552,12 @@ TEST(Gpu, StepSlicesChangeNoResult) {
         for (const char *value : {"1", "2", "3", "8"}) {
             const ScopedEnv slices("LANGEVIN_STEP_SLICES", value);
             gpu->initialize(s.model, s.init, 0, s.walkers);
+            const std::uint64_t queued_before = cuda::queued_sample_count;
             const std::vector<Observation> queued =
                 gpu->advance_and_observe(s.model, 0, n_steps, kT, spec, c.at);
             const std::string what =
                 c.sets[0] + ", " + std::to_string(c.at.size()) + " samples, slices " + value;
+            EXPECT_EQ(cuda::queued_sample_count - queued_before, c.at.size()) << what;
             ASSERT_EQ(queued.size(), c.at.size()) << what;
             for (std::size_t k = 0; k < c.at.size(); ++k)
                 test::expect_same_observation(queued[k], serial[k], what);

@@ -103,14 +103,28 @@ const std::vector<std::vector<std::string>> kVariants = {
 class Reproducibility : public BackendTest {};
 
 TEST_P(Reproducibility, SplittingStepsAcrossCallsChangesNothing) {
-    for (const auto &variant : kVariants) {
-        const Study s = study_from(kDoubleWell, variant);
-        auto b = backend();
-        const State whole = run_state(*b, s, 0, 5000, {300});
-        const State split = run_state(*b, s, 0, 5000, {1, 99, 7, 193});
-        EXPECT_EQ(whole.x, split.x) << variant[0] << " " << variant[1];
-        EXPECT_EQ(whole.v, split.v) << variant[0] << " " << variant[1];
-    }
+    // The double well, and the forces with the most inlined call sites (where a contracted
+    // multiply-add once made BAOAB depend on the split): Rastrigin D = 8 and Muller-Brown.
+    const std::vector<std::vector<std::string>> models = {
+        {},
+        {"potential.kind=rastrigin", "potential.dim=8", "integrator.dt=1e-3"},
+        {"potential.kind=muller_brown", "integrator.dt=1e-4", "temperature.T=10",
+         "ensemble.init=gaussian", "ensemble.init_point=[-0.5, 1.4]", "ensemble.init_sigma=0.2"},
+    };
+    for (const auto &model : models)
+        for (auto variant : kVariants) {
+            variant.insert(variant.end(), model.begin(), model.end());
+            const Study s = study_from(kDoubleWell, variant);
+            auto b = backend();
+            const State whole = run_state(*b, s, 0, 5000, {300});
+            const State split = run_state(*b, s, 0, 5000, {1, 99, 7, 193});
+            const std::string what = ::testing::PrintToString(variant);
+            EXPECT_TRUE(std::all_of(whole.x.begin(), whole.x.end(), [](double x) {
+                return std::isfinite(x);
+            })) << what; // == on vectors would fail on NaN
+            EXPECT_EQ(whole.x, split.x) << what;
+            EXPECT_EQ(whole.v, split.v) << what;
+        }
 }
 
 TEST_P(Reproducibility, Walker17AloneEqualsWalker17InAMillion) {
@@ -262,8 +276,11 @@ TEST(CpuBackend, EveryInstructionSetGivesTheSameTrajectories) {
             EXPECT_EQ(ref.v, other.v) << isa << " " << ::testing::PrintToString(variant);
         }
     });
-    EXPECT_GE(compared, 1);
-    std::printf("compared %d instruction set(s) with the widest\n", compared);
+    // The widest is also compared with itself: fewer than two is no comparison at all.
+    if (compared < 2)
+        GTEST_SKIP() << "this processor runs " << compared << " instruction set(s) of the CPU "
+                     << "backend: nothing to compare";
+    std::printf("compared %d other instruction set(s) with the widest\n", compared - 1);
 }
 
 TEST(CpuBackend, ObservedEnergiesAreEachWalkersPotentialEnergy) {

@@ -261,6 +261,21 @@ TEST_P(StudyLaws, FirstPassageStepIsTheStepAfterWhichTheWalkerIsIn) {
     const FirstPassageResult fp = run_study(s, *b).first_passage;
     EXPECT_EQ(fp.hits, 4096u);
     EXPECT_NEAR(fp.mean, 0.7, 1e-12);
+    // In 2-D towards centre (1, -1), x_n = (1 - 0.9^n) (1, -1): coordinate 1 is below -0.5 first
+    // after step 7 (coordinate 0 never is), and |x_n - (1, -1)| = 0.9^n sqrt(2) is below 0.5
+    // first after step 10 (0.9^9 sqrt(2) = 0.548, 0.9^10 sqrt(2) = 0.493).
+    const std::string plane = "[ensemble]\nwalkers = 4096\ninit_point = 0.0\n"
+                              "[potential]\nkind = \"harmonic\"\ndim = 2\ncentre = [1.0, -1.0]\n"
+                              "[integrator]\ndt = 0.1\n[temperature]\nT = 0\n"
+                              "[run]\nsteps = 20\nsamples = 2\n";
+    for (const auto &[target, time] :
+         {std::pair{"[first_passage]\nregion = \"below\"\ncoordinate = 1\nlevel = -0.5\n", 0.7},
+          std::pair{"[first_passage]\nregion = \"ball\"\ncentre = [1.0, -1.0]\nradius = 0.5\n",
+                    1.0}}) {
+        const FirstPassageResult fp2 = run_study(study_from(plane + target), *b).first_passage;
+        EXPECT_EQ(fp2.hits, 4096u) << target;
+        EXPECT_NEAR(fp2.mean, time, 1e-12) << target;
+    }
 }
 
 TEST(FirstPassage, AStartInsideTheTargetHasNoReferences) {
@@ -292,8 +307,10 @@ friction = 0.5
 T = 1.0
 [run]
 steps = 200
-sample_every = 50
+samples = 16
+spacing = "log"
 )";
+    // Log-spaced samples from step 1: there Leimkuhler-Matthews' t - dt/2 is half of t.
     for (const char *integrator : {"euler_maruyama", "leimkuhler_matthews", "baoab"}) {
         std::vector<std::string> sets = {std::string("integrator.kind=") + integrator};
         if (std::string(integrator) == "baoab")
@@ -308,6 +325,12 @@ sample_every = 50
             const double se = std::sqrt(6.0 / s.walkers) * sigma2;
             EXPECT_LT(std::fabs(x.msd - x.msd_exact) / se, kZ) << integrator << " " << x.step;
             EXPECT_GT(std::fabs(x.msd - 1.2 * x.msd_exact) / se, kZ) << integrator; // power
+        }
+        ASSERT_EQ(r.samples.front().step, 1u);
+        if (std::string(integrator) == "leimkuhler_matthews") { // not Einstein's line
+            const SampleResult &first = r.samples.front();
+            const double se = std::sqrt(6.0 / s.walkers) * first.msd_exact / 3;
+            EXPECT_GT(std::fabs(first.msd - first.msd_einstein) / se, kZ);
         }
         const SampleResult &last = r.samples.back();
         const double t = last.time;
@@ -422,21 +445,28 @@ checkpoint_every = 100
     auto b = backend();
     const RunResult whole = run_study(s, *b);
     const std::string path = ::testing::TempDir() + "resume_" + GetParam() + ".h5.partial";
-    // The run asks after each stepping call (a segment with its samples): 9 calls in chunk 0
-    // (segments of 16, 32, 52, 64, 36, 100, ...: they grow, and stop at checkpoints), 6 in each
-    // later one. Interrupt inside chunk 0, 1 and 2.
-    const std::pair<int, const char *> stops[] = {
-        {3, "of chunk 0"}, {12, "of chunk 1"}, {18, "of chunk 2"}};
-    for (const auto &[stop_after, where] : stops) {
-        int calls = 0;
+    // The run asks after each stepping call (a segment with its samples) whether to stop; how
+    // long its segments are depends on the wall time they take. So the stop is armed by the run's
+    // own state: the first call after the checkpoint at step `armed_at` of chunk `chunk` stops
+    // it, before that chunk's step 600 (checkpoints every 100 steps cap the segment).
+    const std::pair<std::uint64_t, std::uint64_t> stops[] = {{0, 100}, {1, 300}, {2, 400}};
+    for (const auto &[chunk, armed_at] : stops) {
+        bool armed = false;
         RunHooks hooks;
-        hooks.checkpoint = [&](const RunState &st) { write_checkpoint(path, s, st); };
-        hooks.interrupted = [&] { return ++calls > stop_after; };
+        hooks.checkpoint = [&, chunk = chunk, armed_at = armed_at](const RunState &st) {
+            write_checkpoint(path, s, st);
+            armed = armed || (st.chunk == chunk && st.step == armed_at);
+        };
+        hooks.interrupted = [&] { return armed; };
         try {
             run_study(s, *b, hooks);
-            ADD_FAILURE() << "not interrupted after " << stop_after << " calls";
+            ADD_FAILURE() << "not interrupted in chunk " << chunk;
         } catch (const Interrupted &e) {
+            const std::string where = "of chunk " + std::to_string(chunk);
             EXPECT_NE(std::string(e.what()).find(where), std::string::npos) << e.what();
+            EXPECT_EQ(std::string(e.what()).find("at step " + std::to_string(armed_at) + " "),
+                      std::string::npos)
+                << e.what(); // stopped after the checkpoint, with steps to go
         }
         Checkpoint cp = read_checkpoint(path); // the HDF5 round trip
         EXPECT_EQ(cp.study.resolved_json, s.resolved_json);
