@@ -223,7 +223,8 @@ __global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot
                 for (int j = 0; j < kTallyBasins; ++j)
                     basin_tally[j] += b == j ? 1u : 0u;
             } else if (layout.basins >= 0) {
-                count(counted, layout.basins + (counted ? pot.basin(x) : 0));
+                const int b = counted ? pot.basin(x) : -1; // -1: in none (outside sine_fit's scan)
+                count(b >= 0, layout.basins + (b >= 0 ? b : 0));
             }
             count(counted && !inside, layout.outside);
             if (counted)

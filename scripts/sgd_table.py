@@ -45,13 +45,15 @@ doc = rows[0][1]
 print(f"Sine fit, {doc['walkers']:,} runs x {doc['steps']} steps from the same uniform starts on "
       f"[-1, 5.5]; backend {doc['backend']} ({doc['device']}).\n")
 names = [b["name"] for b in doc["samples"][-1]["basins"]]
+# The basins are those of [-1, 5.5]: a run that escaped the range is in none of them.
 print("| run | global basin | " + " | ".join(f"basin {n}" for n in names) +
-      " | mean final loss | best loss | T_eff at the end |")
-print("|---|---|" + "---|" * len(names) + "---|---|---|")
+      " | outside [-1, 5.5] | mean final loss | best loss | T_eff at the end |")
+print("|---|---|" + "---|" * len(names) + "---|---|---|---|")
 for label, d in rows:
     s = d["samples"][-1]
     fractions = " | ".join(f"{b['empirical']:.4f}" for b in s["basins"])
-    print(f"| {label} | {s['global_basin_fraction']:.4f} | {fractions} | "
+    outside = s["histograms"][0]["outside"] / d["walkers"]
+    print(f"| {label} | {s['global_basin_fraction']:.4f} | {fractions} | {outside:.4f} | "
           f"{s['mean_energy']:.4f} | {s['best_energy']:.4f} | {fmt(s['T'])} |")
 
 print("\nConstant-rate SGD at the end of the run against exp(-L / T_eff) "

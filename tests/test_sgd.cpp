@@ -493,6 +493,21 @@ samples = 2
     const double se = std::sqrt(share * (1 - share) / 8192);
     EXPECT_LT(std::fabs(p_gd - share), kZ * se) << p_gd << " vs " << share;
     EXPECT_GT(p_sgd - p_gd, kZ * se) << p_sgd << " vs " << p_gd;
+    // The basins are those of [w_min, w_max]: beyond it the loss has other minima, never
+    // scanned, and a run that escaped there is in none of them, only in the histogram's
+    // "outside" (its range is the same).
+    EXPECT_EQ(pot.basin(Vec<double, 1>{{pot.w_max + 0.01}}), -1);
+    EXPECT_EQ(pot.basin(Vec<double, 1>{{pot.w_min - 0.01}}), -1);
+    EXPECT_EQ(pot.basin(Vec<double, 1>{{std::nan("")}}), -1);
+    EXPECT_EQ(pot.basin(Vec<double, 1>{{pot.w_max}}), 2);
+    EXPECT_EQ(pot.basin(Vec<double, 1>{{pot.w_min}}), 0);
+    const SampleResult &last = sgd.samples.back();
+    ASSERT_EQ(last.finite, 8192u);
+    EXPECT_GT(last.outside, 0u); // SGD at lr = 0.3 carries some runs out of the range
+    double in_basins = 0;
+    for (const BasinResult &basin : last.basins)
+        in_basins += basin.empirical * 8192;
+    EXPECT_NEAR(in_basins + double(last.outside), 8192.0, 1e-6);
 }
 
 LGV_INSTANTIATE_BACKENDS(SgdLaws);

@@ -39,20 +39,25 @@ LGV_HD LGV_INLINE Vec<T, D> mean_force(const Pot &pot, const Vec<T, D> &w) {
 }
 
 /// Up to kMaxLossBasins basins of a 1-D loss: the intervals between its local maxima in
-/// [lo, hi] (the first and last extend to infinity), found on the host from the data.
+/// [lo, hi], found on the host from the data. Beyond [lo, hi] the loss has other minima that
+/// were not scanned: a point there is in none of these basins.
 constexpr int kMaxLossBasins = 8;
 struct LossBasins {
     int count = 0;                     ///< 0: the loss has a single minimum in range
+    double lo = 0, hi = 0;             ///< the scanned range
     double edge[kMaxLossBasins - 1]{}; ///< local maxima, increasing
     double minimum[kMaxLossBasins]{};  ///< the lowest point of each basin (scan resolution)
     int global = -1;
     char name[kMaxLossBasins][24]{}; ///< "w=1.99" at the basin's minimum
 
+    /// The basin holding w, or -1 (no basins, w outside [lo, hi], or NaN).
     LGV_HD LGV_INLINE int of(double w) const {
+        if (count == 0 || !(w >= lo && w <= hi))
+            return -1;
         int b = 0;
         while (b < count - 1 && w > edge[b])
             ++b;
-        return count > 0 ? b : -1;
+        return b;
     }
 
     /// Scans loss(w) on a 4001-point grid of [lo, hi].
@@ -64,6 +69,8 @@ struct LossBasins {
             e[k] = loss(w[k]);
         }
         LossBasins b;
+        b.lo = lo;
+        b.hi = hi;
         std::vector<int> maxima;
         for (int k = 1; k + 1 < m; ++k)
             if (e[k] > e[k - 1] && e[k] >= e[k + 1])
