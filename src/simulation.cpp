@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
 
 #include "langevin/boltzmann.hpp"
 #include "langevin/config.hpp"
@@ -408,8 +409,22 @@ std::string nonfinite_remedy(const Study &study) {
                                                     : "");
 }
 
+namespace {
+
+/// Sum of counts[from, from + size), or nullopt where it overflows (an edited file).
+std::optional<std::uint64_t> count_total(const std::vector<std::uint64_t> &counts, std::size_t from,
+                                         std::size_t size) {
+    std::uint64_t total = 0;
+    for (std::size_t k = from; k < from + size; ++k)
+        if (__builtin_add_overflow(total, counts[k], &total))
+            return std::nullopt;
+    return total;
+}
+
+} // namespace
+
 void check_stored_totals(const Study &study, const std::vector<Accumulator> &totals,
-                         const std::string &source) {
+                         const std::string &source, std::uint64_t walkers) {
     const int dim = study.model.dim();
     const SampleSlots n = sample_slots(study);
     const std::size_t basins = std::size_t(
@@ -427,6 +442,38 @@ void check_stored_totals(const Study &study, const std::vector<Accumulator> &tot
                         (a.best_position.empty() || a.best_position.size() == std::size_t(dim)),
                     source, ": sample ", k, "'s totals do not fit its study (", dim,
                     "-D, histogram, basins, first passage): the file is damaged or was edited");
+        // The counts add up: every histogram (each axis, the joint one, the first-passage one)
+        // counts each walker once, the finite ones are the moment sums' count, and the basins
+        // and the box's outside count finite walkers only.
+        const auto damaged = [&](const auto &...what) {
+            throw Error(detail::concat(source, ": sample ", k, "'s counts do not add up: ", what...,
+                                       " (the file is damaged or was edited)"));
+        };
+        const std::size_t bins0 = std::size_t(study.grid.axes[0].bins);
+        const std::optional<std::uint64_t> all = count_total(a.marginal, 0, bins0 + 2);
+        if (!all)
+            damaged("its histogram's counts overflow");
+        if (walkers > 0 && *all != walkers)
+            damaged("it counts ", *all, " walkers; the file's run has ", walkers);
+        std::size_t from = 0;
+        for (int d = 0; d < dim; ++d) {
+            const std::size_t size = std::size_t(study.grid.axes[d].bins) + 2;
+            if (count_total(a.marginal, from, size) != all)
+                damaged("the histogram of coordinate ", d, " does not count the ", *all,
+                        " walkers of coordinate 0's");
+            from += size;
+        }
+        if (!a.joint.empty() && count_total(a.joint, 0, a.joint.size()) != all)
+            damaged("the joint histogram does not count the ", *all, " walkers of the marginal");
+        if (!a.passage.empty() && count_total(a.passage, 0, a.passage.size()) != all)
+            damaged("the first-passage histogram does not count the ", *all,
+                    " walkers of the marginal");
+        const std::uint64_t nonfinite = a.marginal[bins0 + 1], finite = *all - nonfinite;
+        if (a.sum(0) != double(finite))
+            damaged("the moment sums count ", a.sum(0), " finite walkers, the histogram ", finite);
+        const std::optional<std::uint64_t> in_basins = count_total(a.basins, 0, a.basins.size());
+        if (!in_basins || *in_basins > finite || a.outside > finite)
+            damaged("more walkers in basins or outside the range than the ", finite, " finite");
     }
 }
 

@@ -1,7 +1,9 @@
 // Studies: schedules, sampling, first passage, MSD, checkpoints, HDF5 round trips.
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 
 #include "io/hdf5.hpp"
@@ -675,6 +677,27 @@ checkpoint_every = 150
     bad = kept;
     bad.samples[0].basins.push_back(0);
     refused(s, bad, "sample 0's totals do not fit its study");
+    // Counts edited in place (shapes kept): the histograms, the first-passage counts and the
+    // moment sums' finite count must each count the same walkers.
+    bad = kept;
+    bad.samples[0].marginal[5] += 1000000000;
+    refused(s, bad, "cp: sample 0's counts do not add up: ");
+    bad = kept;
+    bad.samples[0].passage[1] += 1;
+    refused(s, bad, "the first-passage histogram does not count the ");
+    bad = kept;
+    const std::size_t nonfinite_slot = std::size_t(s.grid.axes[0].bins) + 1;
+    const std::size_t busy =
+        std::size_t(std::find_if(bad.samples[0].marginal.begin(), bad.samples[0].marginal.end(),
+                                 [](std::uint64_t c) { return c > 0; }) -
+                    bad.samples[0].marginal.begin());
+    ASSERT_LT(busy, nonfinite_slot);
+    --bad.samples[0].marginal[busy]; // a finite walker made non-finite: the same total
+    ++bad.samples[0].marginal[nonfinite_slot];
+    refused(s, bad, "the moment sums count ");
+    bad = kept;
+    bad.samples[0].marginal[busy] = ~std::uint64_t(0);
+    refused(s, bad, "its histogram's counts overflow");
     // The same state against a study with other bins, another dimension, or no target.
     refused(study_from(toml, {"histogram.bins=99"}), kept, "sample 0's totals do not fit");
     refused(study_from(
@@ -690,11 +713,69 @@ checkpoint_every = 150
     const RunResult part = run_study(shard);
     write_results(path, shard, part);
     EXPECT_NO_THROW(read_shard(path));
+    // One walker more at sample 1, everywhere (histogram, first passage, finite count): the
+    // counts add up, but not to the shard's walkers.
+    RunResult more = part;
+    Accumulator &a = more.accumulators[1];
+    ++a.marginal[std::size_t(s.grid.axes[0].bins) / 2];
+    ++a.passage[0];
+    a.sums[0].add(1.0);
+    write_results(path, shard, more);
+    try {
+        read_shard(path);
+        ADD_FAILURE() << "a shard counting one walker too many was accepted";
+    } catch (const Error &e) {
+        const std::uint64_t own = part.range.end - part.range.begin;
+        EXPECT_NE(std::string(e.what()).find("sample 1's counts do not add up: it counts " +
+                                             std::to_string(own + 1) +
+                                             " walkers; the file's run has " + std::to_string(own)),
+                  std::string::npos)
+            << e.what();
+    }
     Study edited = other;
     edited.shard = shard.shard;
     write_results(path, edited, part);
     EXPECT_THROW(read_shard(path), Error);
     std::remove(path.c_str());
+}
+
+TEST(Output, UnreadableFilesAreRefusedWithTheReason) {
+    // Missing, not HDF5, truncated, or an HDF5 file without what its kind holds: each error
+    // names the file and why.
+    const std::string dir = ::testing::TempDir();
+    auto refusal = [](const std::function<void()> &read) {
+        try {
+            read();
+        } catch (const Error &e) {
+            return std::string(e.what());
+        }
+        return std::string("accepted");
+    };
+    const std::string junk = dir + "junk.h5", cut = dir + "cut.h5", empty = dir + "empty.h5";
+    std::ofstream(junk) << "not hdf5 at all\n";
+    const Study s = study_from("[ensemble]\nwalkers = 4096\n[run]\nsteps = 10\nsamples = 2\n");
+    Study shard = s;
+    shard.shard = Shard{0, 2};
+    write_results(cut, shard, run_study(shard));
+    std::filesystem::resize_file(cut, std::filesystem::file_size(cut) / 2);
+    h5::File::create(empty).root().attr("x", 1.0); // HDF5, but no langevin groups
+    EXPECT_EQ(refusal([&] { read_shard(dir + "missing.h5"); }),
+              dir + "missing.h5: cannot open it (No such file or directory)");
+    EXPECT_EQ(refusal([&] { read_checkpoint(junk); }), junk + ": not an HDF5 file");
+    EXPECT_EQ(refusal([&] { read_shard(cut); }),
+              cut + ": HDF5 cannot open it (is it truncated or damaged?)");
+    EXPECT_EQ(refusal([&] { read_checkpoint(empty); }),
+              empty + ": not a langevin checkpoint (no /checkpoint group)");
+    // A group the file's own counters promise, missing: named, with the file.
+    write_results(empty, shard, run_study(shard));
+    const hid_t f = H5Fopen(empty.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    EXPECT_GE(H5Ldelete(f, "/shard/totals/sample_1", H5P_DEFAULT), 0);
+    H5Fclose(f);
+    EXPECT_EQ(refusal([&] { read_shard(empty); }),
+              empty + ": opening group sample_1 failed (the file is damaged or was edited)");
+    for (const std::string &p : {junk, cut, empty})
+        std::remove(p.c_str());
 }
 
 TEST(Output, NumbersAreScalarAttributesAndOneElementArraysStillRead) {

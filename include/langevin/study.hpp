@@ -202,9 +202,11 @@ void check_host_memory(const Study &study);
 std::string nonfinite_remedy(const Study &study);
 
 /// Refuses stored totals (a checkpoint's or a shard's, read from `source`) whose shapes do not
-/// fit `study`: a damaged or edited file is an error, never a crash or a wrong result.
+/// fit `study`, or whose counts do not add up (each histogram counts every walker once, and
+/// `walkers` of them when that is known, not 0): a damaged or edited file is an error, never a
+/// crash or a wrong result.
 void check_stored_totals(const Study &study, const std::vector<Accumulator> &totals,
-                         const std::string &source);
+                         const std::string &source, std::uint64_t walkers = 0);
 /// The same for a whole checkpoint: its totals, counters and walkers.
 void check_stored_state(const Study &study, const RunState &state, const std::string &source);
 

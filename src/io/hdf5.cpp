@@ -2,6 +2,9 @@
 #include "io/hdf5.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include "langevin/error.hpp"
 
@@ -219,9 +222,18 @@ File File::create(const std::string &path) {
 }
 File File::open(const std::string &path) {
     silence_library_errors();
+    // Why a file cannot be opened, in the user's words rather than HDF5's "failed".
+    if (std::FILE *probe = std::fopen(path.c_str(), "rb"))
+        std::fclose(probe);
+    else
+        throw Error(detail::concat(path, ": cannot open it (", std::strerror(errno), ")"));
+    const htri_t is_hdf5 = H5Fis_hdf5(path.c_str());
+    LGV_REQUIRE(is_hdf5 != 0, path, ": not an HDF5 file");
     File f;
     f.path_ = path;
-    f.h_ = Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, "opening " + path);
+    const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    LGV_REQUIRE(id >= 0, path, ": HDF5 cannot open it (is it truncated or damaged?)");
+    f.h_ = Handle(id, H5Fclose, "opening " + path);
     return f;
 }
 Group File::root() const {

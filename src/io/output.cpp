@@ -356,7 +356,23 @@ void write_checkpoint(const std::string &path, const Study &study, const RunStat
     });
 }
 
-ShardFile read_shard(const std::string &path) {
+namespace {
+
+/// Runs read(), naming `path` in the HDF5 layer's errors (a group, dataset or attribute that is
+/// missing or unreadable): a file that opens but cannot be read as its kind is damaged.
+template <class Read> auto reading(const std::string &path, Read &&read) {
+    try {
+        return read();
+    } catch (const Error &e) {
+        const std::string what = e.what();
+        if (what.rfind("HDF5: ", 0) == 0)
+            throw Error(
+                detail::concat(path, ": ", what.substr(6), " (the file is damaged or was edited)"));
+        throw;
+    }
+}
+
+ShardFile read_shard_file(const std::string &path) {
     const h5::File file = h5::File::open(path);
     const Group root = file.root();
     LGV_REQUIRE(root.has("parameters") && root.has("observables"), path,
@@ -394,11 +410,12 @@ ShardFile read_shard(const std::string &path) {
                     ": its trajectories do not fit its study (", tr.dim,
                     "-D): the file is damaged or was edited");
     }
-    check_stored_totals(f.study, r.accumulators, path);
+    // A finished run counted every one of its walkers at every sample.
+    check_stored_totals(f.study, r.accumulators, path, r.stopped ? 0 : r.range.end - r.range.begin);
     return f;
 }
 
-Checkpoint read_checkpoint(const std::string &path) {
+Checkpoint read_checkpoint_file(const std::string &path) {
     const h5::File file = h5::File::open(path);
     const Group root = file.root();
     LGV_REQUIRE(root.has("checkpoint") && root.has("parameters"), path,
@@ -433,6 +450,16 @@ Checkpoint read_checkpoint(const std::string &path) {
     c.state.walkers.hit = cp.read_u64("hit");
     check_stored_state(c.study, c.state, path);
     return c;
+}
+
+} // namespace
+
+ShardFile read_shard(const std::string &path) {
+    return reading(path, [&] { return read_shard_file(path); });
+}
+
+Checkpoint read_checkpoint(const std::string &path) {
+    return reading(path, [&] { return read_checkpoint_file(path); });
 }
 
 } // namespace langevin
