@@ -567,9 +567,11 @@ Study build_study(Reader &r, const std::string &source) {
         using I = decltype(alt);
         if (ikind == I::name)
             for (const auto &p : I::params())
-                ivalues[p.name] = not_this_schedule.count(p.name)
-                                      ? p.default_value
-                                      : r.number("integrator", p.name, p.default_value);
+                ivalues[p.name] =
+                    not_this_schedule.count(p.name) ? p.default_value
+                    : p.integer                     ? double(r.integer("integrator", p.name,
+                                                                       std::int64_t(p.default_value), p.integer_min))
+                                : r.number("integrator", p.name, p.default_value);
     });
     if (r.has("integrator", "mass") && !ivalues.count("mass"))
         r.fail("integrator", "mass", node_text(*r.find("integrator", "mass")),

@@ -55,8 +55,15 @@ Moments1 linear_sgd_moments(const DataView &data, std::uint64_t batch, double lr
         if (!(ea2 < 1))
             return {kNaN, kNaN};
         const double m = ec / (1 - ea);
-        const double s = (2 * eac * m + ec2 + 2 * lr * T) / (1 - ea2);
-        return {m, s - m * m};
+        // Var w = (lr^2 / B Var_i(x_i^2 m - x_i y_i) + 2 lr T) / (1 - E[A^2]): the recursion's
+        // fixed point with m^2 taken out by hand, a sum of squares, so never negative (full
+        // batch without noise: exactly 0, where s - m^2 left rounding of either sign).
+        double spread = 0;
+        for (std::uint64_t i = 0; i < data.n; ++i) {
+            const double r = (data.x[i] * data.x[i] - mu_u) * m - (data.x[i] * data.y[i] - mu_z);
+            spread += r * r;
+        }
+        return {m, (lr * lr * (spread / n) * inv_b + 2 * lr * T) / (1 - ea2)};
     }
     double m = w0, s = w0 * w0;
     for (std::uint64_t k = 0; k < steps; ++k) {

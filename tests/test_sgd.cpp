@@ -4,6 +4,8 @@
 #include <fstream>
 #include <functional>
 
+#include <nlohmann/json.hpp>
+
 #include "io/hdf5.hpp"
 #include "langevin/data.hpp"
 #include "langevin/sgd.hpp"
@@ -249,6 +251,17 @@ TEST(SgdConfig, BadSettingsAreRefusedWithTheKeyAndTheRule) {
         << error({"integrator.lr=0"});
     EXPECT_NE(error({"integrator.lr=-0.1"}).find("must be a finite number > 0"), std::string::npos);
     EXPECT_NE(error({"integrator.batch=2.5"}).find("must be an integer"), std::string::npos);
+    EXPECT_NE(error({"integrator.batch=0"})
+                  .find("[integrator] batch = 0: must be an integer >= 1 (below 2^63)"),
+              std::string::npos)
+        << error({"integrator.batch=0"});
+    // Integer keys are integers in the resolved study (JSON, the stored TOML): batch = 4, not 4.0.
+    const std::string resolved =
+        study_from(kLinear, {"integrator.lr_schedule=geometric"}).resolved_json;
+    const auto integrator = nlohmann::json::parse(resolved)["integrator"];
+    EXPECT_TRUE(integrator["batch"].is_number_integer()) << integrator;
+    EXPECT_EQ(integrator["batch"], 4);
+    EXPECT_TRUE(integrator["lr_steps"].is_number_integer()) << integrator;
     // sgd needs a data-defined loss (switching the potential away drops the file's [data]).
     EXPECT_NE(error({"potential.kind=double_well"}).find("needs a data-defined loss"),
               std::string::npos)
@@ -305,9 +318,17 @@ TEST(SgdTheory, LinearRegressionMomentsAndEffectiveTemperature) {
     const Moments1 far = linear_sgd_moments(d, 4, 0.2, 0.0, 0.0, 100000);
     EXPECT_NEAR(far.mean, s.sgd.exact_mean, 1e-12);
     EXPECT_NEAR(far.var, s.sgd.exact_var, 1e-12);
-    // Full batch without noise: a point mass at w*.
+    // Full batch without noise: a point mass at w*; its stationary variance exactly 0 (as
+    // s - m^2 it was -8.9e-16 for the 4 pairs of a file), with noise 2 lr T / (1 - E[A^2]).
     const Moments1 gd = linear_sgd_moments(d, 200, 0.2, 0.0, 0.0, 100000);
     EXPECT_NEAR(gd.var, 0.0, 1e-15);
+    EXPECT_EQ(linear_sgd_moments(d, 200, 0.2, 0.0, 0.0, ~std::uint64_t(0)).var, 0.0);
+    const double x4[] = {1, 2, 3, 4}, y4[] = {2.1, 3.9, 6.2, 8.0};
+    const DataView four{x4, y4, 4};
+    EXPECT_EQ(linear_sgd_moments(four, 4, 0.05, 0.0, 0.0, ~std::uint64_t(0)).var, 0.0);
+    const double h4 = (1 + 4 + 9 + 16) / 4.0, a4 = 1 - 0.05 * h4;
+    EXPECT_NEAR(linear_sgd_moments(four, 4, 0.05, 0.1, 0.0, ~std::uint64_t(0)).var,
+                2 * 0.05 * 0.1 / (1 - a4 * a4), 1e-15);
 }
 
 TEST_P(SgdLaws, ConstantRateSgdOnLinearRegressionFollowsTheExactRecursion) {

@@ -27,6 +27,8 @@ struct IntegratorParamSpec {
     const char *name;
     double default_value;
     const char *doc;
+    bool integer = false; ///< read (and written back) as an integer >= integer_min
+    std::int64_t integer_min = 0;
 };
 
 using IntegratorValues = std::map<std::string, double>;

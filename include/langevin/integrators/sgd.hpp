@@ -93,11 +93,13 @@ struct Sgd {
     }
 
     static std::vector<IntegratorParamSpec> params() {
-        return {{"lr", 0.05, "learning rate lr_0 (> 0); the run's time is step * lr_0"},
-                {"batch", 1, "mini-batch size B, 1..n drawn with replacement (n: full batch)"},
-                {"lr_final", 1e-3, "geometric lr_schedule: the rate after lr_steps"},
-                {"lr_steps", 0, "geometric lr_schedule: steps from lr to lr_final (0: the run)"},
-                {"lr_n0", 2.0, "logarithmic lr_schedule: lr_n = lr ln(n0) / ln(n + n0), n0 > 1"}};
+        return {
+            {"lr", 0.05, "learning rate lr_0 (> 0); the run's time is step * lr_0"},
+            {"batch", 1, "mini-batch size B, 1..n drawn with replacement (n: full batch)", true, 1},
+            {"lr_final", 1e-3, "geometric lr_schedule: the rate after lr_steps"},
+            {"lr_steps", 0, "geometric lr_schedule: steps from lr to lr_final (0: the run)", true,
+             0},
+            {"lr_n0", 2.0, "logarithmic lr_schedule: lr_n = lr ln(n0) / ln(n + n0), n0 > 1"}};
     }
     static Sgd make(const IntegratorValues &values) {
         Sgd i;
