@@ -360,12 +360,19 @@ std::vector<double> boltzmann_basins(const Model &model, const Grid &grid, doubl
                     global *= p[0];
                 }
                 return {global, 1.0 - global};
-            } else if constexpr (Pot::fixed_dim == 1) {
+            }
+            // On the line (on its default range where the law lives there only).
+            const auto on_line = [&] {
                 const Energy1 e = [&pot](double x) { return pot.energy(Vec<double, 1>{{x}}); };
                 return line_basins(
                     e, [&pot](double x) { return pot.basin(Vec<double, 1>{{x}}); }, n,
                     pot.default_range(0), kT, !is_confined<Pot>);
+            };
+            if constexpr (Pot::fixed_dim == 1) {
+                return on_line();
             } else if constexpr (Pot::fixed_dim == 0 || Pot::fixed_dim == 2) {
+                if (pot.dim == 1)
+                    return on_line(); // a potential of any dimension, in 1-D (ackley)
                 if (pot.dim != 2)
                     return {};
                 // Over the plane where exp(-E/T) matters (the walkers' whole ensemble is

@@ -178,16 +178,23 @@ TEST(Boltzmann, AckleyHasNoLawOnTheLineSoItsReferenceIsTheDefaultRange) {
     // E is bounded far away: over the whole line <E> would be the plateau's (~20.8 at T = 1).
     const Study s = study_from("[potential]\nkind = \"ackley\"\n");
     const Ackley &ack = std::get<Ackley>(s.model.potential);
-    double z = 0, m1 = 0;
+    double z = 0, m1 = 0, inside = 0;
     const int n = 2000000;
     for (int i = 0; i < n; ++i) { // midpoint rule over the default range [-5, 5]
         const double x = -5 + 10 * (i + 0.5) / n, en = ack.energy(Vec<double, 1>{{x}});
         const double w = std::exp(-en);
         z += w, m1 += w * en;
+        inside += std::fabs(x) < 0.5 ? w : 0.0; // the global basin (+-0.5 are cell edges)
     }
     const auto m = boltzmann_energy_moments(s.model, s.grid, 1.0);
     ASSERT_EQ(m.size(), 2u);
     EXPECT_NEAR(m[0], m1 / z, 1e-6);
+    // The basins over the same range, in 1-D as in 2-D (they were not computed in 1-D).
+    ASSERT_EQ(s.model.dim(), 1);
+    const auto basins = boltzmann_basins(s.model, s.grid, 1.0);
+    ASSERT_EQ(basins.size(), 2u);
+    EXPECT_NEAR(basins[0], inside / z, 1e-6);
+    EXPECT_NEAR(basins[1], 1 - inside / z, 1e-6);
 }
 
 TEST(FirstPassage, TheChainsExactTimeTendsToTheContinuumOneAsDtFalls) {
