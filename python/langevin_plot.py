@@ -64,6 +64,8 @@ def _read(path):
         config = json.loads(_attr(params, "config_json"))
         obs = f["observables"]
         run = {
+            "shard": ((int(f["shard"].attrs["begin"]), int(f["shard"].attrs["end"]))
+                      if "shard" in f else None),
             "path": path,
             "name": os.path.splitext(os.path.basename(path))[0],
             "config": config,
@@ -423,9 +425,13 @@ def plot(paths, out_dir=".", fmt="png", dpi=100):
         raise PlotError(f"--out {out_dir}: cannot make the folder ({e.strerror})") from e
     written = []
 
-    def save(fig, name):
+    made = {id(r): 0 for r in runs}  # figures drawn from each file
+
+    def save(fig, name, *sources):
         if fig is None:
             return
+        for r in sources:
+            made[id(r)] += 1
         path = os.path.join(out_dir, f"{name}.{fmt}")
         try:
             fig.savefig(path, dpi=dpi)
@@ -443,15 +449,22 @@ def plot(paths, out_dir=".", fmt="png", dpi=100):
             groups.setdefault(key, []).append(r)
     for r in runs:
         if r["histograms"]:
-            save(figure_histogram(plt, r), f"{r['name']}_histogram")
-        save(figure_convergence(plt, r), f"{r['name']}_convergence")
-        save(figure_motion(plt, r), f"{r['name']}_motion")
-        save(figure_passage(plt, r), f"{r['name']}_first_passage")
+            save(figure_histogram(plt, r), f"{r['name']}_histogram", r)
+        save(figure_convergence(plt, r), f"{r['name']}_convergence", r)
+        save(figure_motion(plt, r), f"{r['name']}_motion", r)
+        save(figure_passage(plt, r), f"{r['name']}_first_passage", r)
     for group in groups.values():
         # SGD runs of one loss given together (GD / SGD / cooled SGD) always share a figure.
         if any(annealed(r) for r in group) or (len(group) > 1 and any(is_sgd(r) for r in group)):
             save(figure_annealing(plt, group),
-                 "_vs_".join(r["name"] for r in group) + "_annealing")
+                 "_vs_".join(r["name"] for r in group) + "_annealing", *group)
+    for r in runs:  # a file that gave no figure is an error, not silence
+        if made[id(r)] == 0:
+            if r["shard"] is not None and r["shard"][0] == r["shard"][1]:
+                raise PlotError(f"{r['path']}: a shard with no walkers (its block of the "
+                                "study's walkers is empty): nothing to plot; merge the shards "
+                                "(langevin merge) and plot the merged file")
+            raise PlotError(f"{r['path']}: nothing in it to plot")
     return written
 
 

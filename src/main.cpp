@@ -125,11 +125,15 @@ bool setup_failed(langevin::Ranks &ranks, const std::string &error) {
     std::string root_error;
     if (!ranks.any_failed(error, &root_error))
         return false;
+    // One write per line: the ranks share stderr, and pieces written apart interleave.
+    std::string line;
     if (ranks.root() && !error.empty())
-        std::cerr << "error: " << error << "\n";
+        line = "error: " + error + "\n";
     else if (!error.empty() && error != root_error)
-        std::cerr << "error (rank " << ranks.rank() << " of " << ranks.size() << "): " << error
-                  << "\n";
+        line = langevin::detail::concat("error: (rank ", ranks.rank(), " of ", ranks.size(), ") ",
+                                        error, "\n");
+    if (!line.empty() && ::write(STDERR_FILENO, line.data(), line.size()) < 0)
+        std::cerr << line; // as a last resort
     return true;
 }
 
@@ -233,6 +237,16 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
         return 0;
     if (app.got_subcommand("plot")) {
         std::vector<std::string> args = {plot_python(), plot_script()};
+        if (std::FILE *script = std::fopen(args[1].c_str(), "r"))
+            std::fclose(script);
+        else {
+            std::cerr << "error: plot: cannot read the plotting script " << args[1] << " ("
+                      << std::strerror(errno) << ")"
+                      << (std::getenv("LANGEVIN_PLOT_SCRIPT") ? ", named by LANGEVIN_PLOT_SCRIPT"
+                                                              : "")
+                      << "\n";
+            return 1;
+        }
         args.insert(args.end(), plot_files.begin(), plot_files.end());
         for (const std::string &a : {std::string("--out"), plot_out, std::string("--format"),
                                      plot_format, std::string("--dpi"), std::to_string(plot_dpi)})
@@ -267,6 +281,12 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
             Study study;
             const RunResult result = merge_shards(shards, &study);
             study.output = merged_output;
+            // The stored study names the merged file as its output, not the first shard.
+            const Study renamed =
+                parse_study(study.resolved_toml, shards.front().path,
+                            {"output.file=" + nlohmann::json(merged_output).dump()});
+            study.resolved_toml = renamed.resolved_toml;
+            study.resolved_json = renamed.resolved_json;
             write_results(merged_output, study, result);
             if (as_json)
                 std::cout << result_json(study, result) << "\n";
@@ -360,7 +380,11 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
         }
 #endif
         const bool mpi = ranks.size() > 1;
-        const double job_total = double(study.walkers) * double(study.steps);
+        // Progress counts the walker-steps of this run: a shard's own walkers, or under MPI the
+        // whole job's (every rank a shard).
+        const WalkerRange own = shard_range(study.walkers, study.shard);
+        const double job_total =
+            double(mpi ? study.walkers : own.end - own.begin) * double(study.steps);
         RunHooks hooks;
         const bool tty = isatty(STDERR_FILENO);
         const auto started = std::chrono::steady_clock::now();
@@ -527,8 +551,10 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
             return 1;
         }
         if (set_up && ranks.size() > 1) {
-            std::cerr << "error (rank " << ranks.rank() << " of " << ranks.size()
-                      << "): " << e.what() << "\n";
+            const std::string line = langevin::detail::concat("error: (rank ", ranks.rank(), " of ",
+                                                              ranks.size(), ") ", e.what(), "\n");
+            if (::write(STDERR_FILENO, line.data(), line.size()) < 0)
+                std::cerr << line;
             ranks.abort(1); // the other ranks would wait for this one forever
         }
         std::cerr << "error: " << e.what() << "\n";

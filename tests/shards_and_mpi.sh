@@ -35,6 +35,16 @@ if [ "$mode" = shards ]; then
         "$langevin" merge "$dir/merged$k.h5" $(ls "$dir"/k$k-*.h5 | sort -r) >/dev/null
         $same "$dir/single.h5" "$dir/merged$k.h5"
     done
+    # The merged file's stored study names it as the output, not the first shard.
+    "$python" - "$dir/merged2.h5" <<'PY'
+import json, sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    config = json.loads(f["parameters"].attrs["config_json"])
+    toml = f["parameters"].attrs["config_toml"]
+    toml = toml.decode() if isinstance(toml, bytes) else toml
+assert config["output"]["file"] == sys.argv[1], config["output"]
+assert sys.argv[1] in toml, toml
+PY
     # SGD: the stored study (with its [data] and learning-rate keys) reads back for the merge.
     for lr in constant geometric logarithmic; do
         sgd=(run "$examples/sgd_linear.toml" --quiet --backend cpu --set ensemble.walkers=6000
@@ -106,13 +116,13 @@ if "${mpi[@]}" -np 3 "$langevin" "${args[@]}" --set run.steps=-3 -o "$dir/bad.h5
 then echo "a bad key must fail"; exit 1; fi
 once "$dir/err" "^error: --set run.steps: \[run\] steps = -3: must be an integer >= 0"
 # (only our own lines: Open MPI's notices may mention ranks)
-if grep -q "error (rank\|MPI_ABORT" "$dir/err"; then cat "$dir/err"; exit 1; fi
+if grep -q "(rank [0-9]* of\|MPI_ABORT" "$dir/err"; then cat "$dir/err"; exit 1; fi
 if "${mpi[@]}" -np 3 "$langevin" run --bogus 2>"$dir/err"; then exit 1; fi
 once "$dir/err" "not expected: --bogus"
 [ "$("${mpi[@]}" -np 3 "$langevin" --version)" = "$("$langevin" --version)" ]
 touch "$dir/taken.h5.rank-1-of-3.partial"
 if "${mpi[@]}" -np 3 "$langevin" "${args[@]}" -o "$dir/taken.h5" 2>"$dir/err"; then exit 1; fi
-once "$dir/err" "^error (rank 1 of 3): .*taken.h5.rank-1-of-3.partial holds an interrupted run"
+once "$dir/err" "^error: (rank 1 of 3) .*taken.h5.rank-1-of-3.partial holds an interrupted run"
 [ "$(grep -c "^error" "$dir/err")" = 1 ] && ! grep -q MPI_ABORT "$dir/err"
 [ ! -e "$dir/bad.h5" ] && [ ! -e "$dir/taken.h5" ] && [ ! -s "$dir/taken.h5.rank-1-of-3.partial" ]
 if "${mpi[@]}" -np 3 "$langevin" merge "$dir/m.h5" "$dir/none.h5" 2>"$dir/err"; then exit 1; fi

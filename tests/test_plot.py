@@ -218,6 +218,25 @@ class Figures(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("notes.txt: is a file, not a folder", r.stderr)
         self.assertNotIn("Traceback", r.stderr)
+        # A plotting script that is not there: status 1 and error:, not Python's status 2.
+        env = dict(os.environ, LANGEVIN_PLOT_SCRIPT=os.path.join(TMP, "nope.py"))
+        r = subprocess.run([LANGEVIN, "plot", FILES["kramers"], "--out", TMP],
+                           capture_output=True, text=True, env=env)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("error: plot: cannot read the plotting script", r.stderr)
+        self.assertIn("LANGEVIN_PLOT_SCRIPT", r.stderr)
+        # An empty shard (8 shards of one block of 4096 walkers: shard 0 holds none) gives no
+        # figure: an error that says so, not silence and status 0.
+        empty = os.path.join(TMP, "empty_shard.h5")
+        subprocess.run([LANGEVIN, "run", os.path.join(EXAMPLES, "double_well.toml"), "--quiet",
+                        "--backend", "cpu", "--force", "-o", empty, "--shard", "0/8",
+                        "--set", "ensemble.walkers=4096",
+                        "--set", "run.steps=100", "--set", "run.sample_every=50"],
+                       check=True, stdout=subprocess.DEVNULL)
+        r = subprocess.run([LANGEVIN, "plot", empty, "--out", os.path.join(TMP, "empty")],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("empty_shard.h5: a shard with no walkers", r.stderr)
 
     def test_files_of_one_name_in_two_folders_keep_their_own_figures(self):
         copies = []
