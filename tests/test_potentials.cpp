@@ -57,13 +57,21 @@ TEST(PotentialContract, ForceIsMinusGradientEverywhere) {
                         const Vec<double, D> f = pot.force(x);
                         ASSERT_TRUE(std::isfinite(pot.energy(x))) << P::name;
                         for (int d = 0; d < D; ++d) {
-                            const double h = 1e-5;
-                            Vec<double, D> up = x, down = x;
-                            up[d] += h;
-                            down[d] -= h;
-                            const double grad = (pot.energy(up) - pot.energy(down)) / (2 * h);
-                            const double scale = 1.0 + std::fabs(grad);
-                            EXPECT_NEAR(f[d], -grad, 1e-6 * scale * scale)
+                            // Central differences at h and h/2, extrapolated (Richardson, error
+                            // O(h^4)); the tolerance is what the two disagree by (a bound on the
+                            // O(h^2) truncation left), E's rounding over h, and 1e-9 relative.
+                            auto central = [&](double h) {
+                                Vec<double, D> up = x, down = x;
+                                up[d] += h;
+                                down[d] -= h;
+                                return (pot.energy(up) - pot.energy(down)) / (2 * h);
+                            };
+                            const double h = 1e-4, g1 = central(h), g2 = central(h / 2);
+                            const double grad = (4 * g2 - g1) / 3;
+                            const double rounding = 1e-14 * (1 + std::fabs(pot.energy(x))) / h;
+                            const double tolerance =
+                                std::fabs(g1 - g2) + rounding + 1e-9 * (1 + std::fabs(grad));
+                            EXPECT_NEAR(f[d], -grad, tolerance)
                                 << P::name << " D = " << D << " coordinate " << d;
                         }
                         // Separable potentials: E is the sum of their coordinate energies.

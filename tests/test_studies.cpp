@@ -5,6 +5,7 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <tuple>
 
 #include "io/hdf5.hpp"
 #include "langevin/output.hpp"
@@ -176,6 +177,50 @@ steps = 0
     EXPECT_NEAR(run_study(few, *b).samples.back().var[0], ss / 4, 1e-12 * ss);
 }
 
+TEST_P(StudyLaws, UniformStartsFillTheirBoxPerDimension) {
+    // init_low / init_high per dimension: coordinate d is uniform on its own interval, with mean
+    // (a + b) / 2 (SE sqrt(var / N)) and variance (b - a)^2 / 12 (SE var sqrt(0.8 / N): a
+    // uniform's kurtosis is 9/5), and never outside it (the histogram range is the box).
+    const double lo[2] = {-1.0, 2.0}, hi[2] = {3.0, 2.5};
+    const std::uint64_t n = 65536;
+    for (const char *precision : {"float32", "float64"}) {
+        const Study s = study_from(
+            R"(
+[ensemble]
+walkers = 65536
+seed = 12
+init = "uniform"
+init_low = [-1.0, 2.0]
+init_high = [3.0, 2.5]
+[potential]
+kind = "harmonic"
+dim = 2
+[histogram]
+range = [[-1.0, 3.0], [2.0, 2.5]]
+bins = 20
+joint = false
+[run]
+steps = 0
+)",
+            {std::string("ensemble.precision=") + precision});
+        auto b = backend();
+        const SampleResult x = run_study(s, *b).samples.back();
+        EXPECT_EQ(x.outside, 0u) << precision;
+        for (int d = 0; d < 2; ++d) {
+            const double mean = (lo[d] + hi[d]) / 2, var = (hi[d] - lo[d]) * (hi[d] - lo[d]) / 12;
+            const double se_mean = std::sqrt(var / n), se_var = var * std::sqrt(0.8 / n);
+            EXPECT_LT(std::fabs(x.mean[d] - mean) / se_mean, kZ) << precision << " " << d;
+            EXPECT_LT(std::fabs(x.var[d] - var) / se_var, kZ) << precision << " " << d;
+            // Power: the other coordinate's interval, or one 5 % wider, is rejected.
+            EXPECT_GT(std::fabs(x.var[d] - var * 1.1025) / se_var, kZ) << precision << " " << d;
+            const auto &counts = x.histograms[d].counts;
+            EXPECT_GT(counts.front(), 0u); // both ends reached
+            EXPECT_GT(counts.back(), 0u);
+        }
+        EXPECT_GT(std::fabs(x.mean[0] - x.mean[1]), 1.0);
+    }
+}
+
 TEST_P(StudyLaws, ScheduledTemperatureFollowsTheExactRecursion) {
     // Euler-Maruyama on a harmonic well under a linear schedule: V_{n+1} = a^2 V_n + 2 T_n dt/g.
     const Study s = study_from(R"(
@@ -208,6 +253,77 @@ steps = 30
     EXPECT_LT(std::fabs(got - var) / se, kZ);
     EXPECT_GT(std::fabs(got - var_shifted) / se, kZ); // power: an off-by-one schedule shows
     EXPECT_DOUBLE_EQ(r.samples.back().temperature, s.schedule.at(29));
+}
+
+TEST_P(StudyLaws, LeimkuhlerMatthewsAndBaoabStepNUseTn) {
+    // The same linear schedule on the harmonic well k = 1 from x = 0, with each integrator's
+    // exact variance recursion, against the one with T_{n+1} in step n.
+    //   Leimkuhler-Matthews, a = 1 - dt, s_n = sqrt(T_n dt / 2): x_{n+1} = a x_n + s_n (xi_n +
+    //   xi_{n+1}), so V_{n+1} = a^2 V_n + 2 s_n^2 + 2 a s_n Cov(x_n, xi_n), Cov = s_{n-1} (0 at
+    //   n = 0).
+    //   BAOAB (gamma = 1, m = 1): (x, v) maps linearly, B A, then O: v -> c v + sqrt((1 - c^2)
+    //   T_n) xi, then A B; the covariance follows, from v_0 ~ N(0, T_0).
+    const std::string toml = R"(
+[ensemble]
+walkers = 524288
+seed = 6
+precision = "float64"
+[potential]
+kind = "harmonic"
+[integrator]
+dt = 0.1
+[temperature]
+kind = "linear"
+T0 = 2.0
+T1 = 0.2
+steps = 30
+[run]
+steps = 30
+)";
+    auto b = backend();
+    const Study lm = study_from(toml, {"integrator.kind=leimkuhler_matthews"});
+    const Study baoab = study_from(toml, {"integrator.kind=baoab"});
+    const double dt = 0.1;
+    auto lm_var = [&](int shift) {
+        const double a = 1 - dt;
+        double var = 0, s_before = 0;
+        for (int n = 0; n < 30; ++n) {
+            const double s_n = std::sqrt(lm.schedule.at(n + shift) * dt / 2);
+            var = a * a * var + 2 * s_n * s_n + 2 * a * s_n * s_before;
+            s_before = s_n;
+        }
+        return var;
+    };
+    auto baoab_var = [&](int shift) {
+        const double h = dt, c = std::exp(-h);
+        double xx = 0, xv = 0, vv = baoab.schedule.at(0); // v_0 ~ N(0, T_0 / m)
+        auto kick = [&] {                                 // v -= (h/2) x: (x, v) -> (x, v - h/2 x)
+            vv = vv - h * xv + h * h / 4 * xx;
+            xv = xv - h / 2 * xx;
+        };
+        auto drift = [&] { // x += (h/2) v
+            xx = xx + h * xv + h * h / 4 * vv;
+            xv = xv + h / 2 * vv;
+        };
+        for (int n = 0; n < 30; ++n) {
+            kick();
+            drift();
+            xv *= c;
+            vv = c * c * vv + (1 - c * c) * baoab.schedule.at(n + shift);
+            drift();
+            kick();
+        }
+        return xx;
+    };
+    for (const auto &[s, exact, shifted] :
+         {std::tuple{&lm, lm_var(0), lm_var(1)}, std::tuple{&baoab, baoab_var(0), baoab_var(1)}}) {
+        const double got = run_study(*s, *b).samples.back().var[0];
+        const double se = exact * std::sqrt(2.0 / (s->walkers - 1));
+        const std::string what =
+            s->resolved_json.find("baoab") != std::string::npos ? "baoab" : "lm";
+        EXPECT_LT(std::fabs(got - exact) / se, kZ) << what << " " << got << " vs " << exact;
+        EXPECT_GT(std::fabs(got - shifted) / se, kZ) << what << " " << got << " vs " << shifted;
+    }
 }
 
 TEST_P(StudyLaws, MeanFirstPassageTimeMatchesTheExactDoubleIntegral) {
