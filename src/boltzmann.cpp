@@ -211,12 +211,18 @@ std::vector<double> line_basins(const Energy1 &e, const std::function<int(double
     const double shift = scan_min(e, r.lo, r.hi);
     const int panels = 4000;
     std::vector<double> p(n_basins, 0.0);
+    // A basin of -1 (a point in none, e.g. beyond sine_fit's scanned range) takes no weight.
+    const auto add = [&](int b, double from, double to) {
+        if (b >= 0 && b < n_basins)
+            p[b] += panel(e, shift, kT, from, to);
+    };
     for (int k = 0; k < panels; ++k) {
         const double a = r.lo + (r.hi - r.lo) * k / panels;
-        const double b = r.lo + (r.hi - r.lo) * (k + 1) / panels;
+        // The last panel ends at hi itself (the formula can round one ulp past it).
+        const double b = k + 1 == panels ? r.hi : r.lo + (r.hi - r.lo) * (k + 1) / panels;
         const int ba = basin(a), bb = basin(b);
         if (ba == bb) {
-            p[ba] += panel(e, shift, kT, a, b);
+            add(ba, a, b);
             continue;
         }
         double lo = a, hi = b;
@@ -224,8 +230,8 @@ std::vector<double> line_basins(const Energy1 &e, const std::function<int(double
             const double mid = 0.5 * (lo + hi);
             (basin(mid) == ba ? lo : hi) = mid;
         }
-        p[ba] += panel(e, shift, kT, a, lo);
-        p[bb] += panel(e, shift, kT, lo, b);
+        add(ba, a, lo);
+        add(bb, lo, b);
     }
     return normalise(p);
 }

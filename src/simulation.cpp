@@ -434,8 +434,11 @@ void check_stored_totals(const Study &study, const std::vector<Accumulator> &tot
                 " (the file is damaged or was edited)");
     for (std::size_t k = 0; k < totals.size(); ++k) {
         const Accumulator &a = totals[k];
-        if (a.empty()) // a sample not reached yet
+        if (a.empty()) { // a sample not reached yet: never in a finished run with walkers
+            LGV_REQUIRE(walkers == 0, source, ": sample ", k, " holds no totals; the file's run ",
+                        "has ", walkers, " walkers (the file is damaged or was edited)");
             continue;
+        }
         LGV_REQUIRE(a.marginal.size() == n.marginal && a.joint.size() == n.joint &&
                         a.basins.size() == basins && a.passage.size() == n.passage &&
                         a.sums.size() == std::size_t(moment_width(dim)) &&

@@ -197,6 +197,29 @@ TEST(Boltzmann, AckleyHasNoLawOnTheLineSoItsReferenceIsTheDefaultRange) {
     EXPECT_NEAR(basins[1], 1 - inside / z, 1e-6);
 }
 
+TEST(Boltzmann, SineFitBasinsCoverTheirRangeWhateverItsEnds) {
+    // The basins are those of [w_min, w_max] (a point beyond is in none): the line's panels end
+    // at w_max itself, not one rounding past it, for ends that do not divide evenly (these four
+    // crashed, indexing basin -1).
+    for (const auto &[lo, hi] : {std::pair{-0.9, 3.3}, std::pair{-1.3, 2.9}, std::pair{-2.7, 5.9},
+                                 std::pair{-0.9, 3.2}, std::pair{-1.0, 5.5}}) {
+        const Study s = study_from(
+            "[potential]\nkind = \"sine_fit\"\n[integrator]\nkind = "
+            "\"sgd\"\n",
+            {"potential.w_min=" + std::to_string(lo), "potential.w_max=" + std::to_string(hi)});
+        const auto p = boltzmann_basins(s.model, s.grid, 0.05);
+        const SineFit &pot = std::get<SineFit>(s.model.potential);
+        ASSERT_GT(pot.basin_count(), 1) << lo << " " << hi; // an alias in range
+        ASSERT_EQ(int(p.size()), pot.basin_count()) << lo << " " << hi;
+        double total = 0;
+        for (double q : p) {
+            EXPECT_GE(q, 0.0);
+            total += q;
+        }
+        EXPECT_NEAR(total, 1.0, 1e-12) << lo << " " << hi;
+    }
+}
+
 TEST(FirstPassage, TheChainsExactTimeTendsToTheContinuumOneAsDtFalls) {
     // Checked once per step, the chain crosses late: to first order the level moves out by
     // beta sqrt(2 T dt / gamma), beta = -zeta(1/2)/sqrt(2 pi) (Broadie, Glasserman & Kou 1997).

@@ -823,6 +823,17 @@ checkpoint_every = 150
                   std::string::npos)
             << e.what();
     }
+    // A sample emptied in a finished shard (as if never reached).
+    RunResult gap = part;
+    gap.accumulators[2] = Accumulator{};
+    write_results(path, shard, gap);
+    try {
+        read_shard(path);
+        ADD_FAILURE() << "a finished shard with an empty sample was accepted";
+    } catch (const Error &e) {
+        EXPECT_NE(std::string(e.what()).find("sample 2 holds no totals"), std::string::npos)
+            << e.what();
+    }
     Study edited = other;
     edited.shard = shard.shard;
     write_results(path, edited, part);
