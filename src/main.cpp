@@ -53,6 +53,11 @@ void check_output(const std::string &what, const std::string &path,
     LGV_REQUIRE(!fs::is_directory(path, ec), what, " = ", path,
                 ": is a folder; give a file name such as ",
                 (fs::path(path) / "results.h5").string());
+    // A device, pipe or socket at the output would be replaced by a file (--force or not).
+    const fs::file_status status = fs::status(path, ec);
+    LGV_REQUIRE(!fs::exists(status) || fs::is_regular_file(status), what, " = ", path,
+                ": is not a regular file (a device, pipe or socket), which the results would "
+                "replace; give a file name such as results.h5");
     const fs::path folder = fs::path(path).has_parent_path() ? fs::path(path).parent_path() : ".";
     LGV_REQUIRE(fs::is_directory(folder, ec), what, " = ", path, ": the folder ", folder.string(),
                 " does not exist");
@@ -370,8 +375,11 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
             std::cerr << "warning: [output] checkpoint_every = " << study.checkpoint_every
                       << " writes nothing without an output file (-o OUT.h5 or [output] file)\n";
         }
+        if (!shard.empty() && study.output.empty())
+            std::cerr << "warning: --shard " << shard
+                      << " without an output file (-o SHARD.h5) leaves nothing to merge\n";
 
-        // One GPU per rank on a node (ranks beyond the device count share them).
+            // One GPU per rank on a node (ranks beyond the device count share them).
 #if defined(LGV_HAVE_CUDA)
         if (ranks.size() > 1 && study.backend != "cpu") {
             const int devices = cuda_device_count(nullptr);

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -265,6 +266,13 @@ TEST(Cli, OutputsThatCannotBeWrittenAreRefusedBeforeAnyStep) {
     expect_refused(run_study + " -o " + (dir / "folder").string() + " --force",
                    "is a folder; give a file name such as");
     expect_refused(run_study + " -o ''", "-o is empty");
+    // A pipe (or a device such as /dev/null) at the output would be replaced by the file.
+    const std::string fifo = (dir / "fifo.h5").string();
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    expect_refused(run_study + " -o " + fifo + " --force", "is not a regular file");
+    EXPECT_TRUE(fs::is_fifo(fifo));
+    expect_refused("merge /dev/null " + kExamples + "harmonic.toml --force",
+                   "is not a regular file");
     // One of the command's own inputs, even with --force: the study, the SGD data, a shard.
     expect_refused(run_study + " -o " + study + " --force", "is also an input of this command");
     expect_refused("run " + kExamples + "sgd_linear.toml --quiet --set run.steps=10 --set " +
