@@ -37,17 +37,22 @@ std::string trim(const std::string &s) {
 }
 
 /// A whole-string number, or false.
-bool parse_number(const std::string &text, double &out) {
+enum class Parsed { number, not_a_number, out_of_range };
+
+/// A decimal number (digits, sign, point, exponent: no hex, inf or nan) that fits a double.
+Parsed parse_number(const std::string &text, double &out) {
     const std::string t = trim(text);
-    if (t.empty())
-        return false;
+    if (t.empty() || t.find_first_not_of("0123456789+-.eE") != std::string::npos)
+        return Parsed::not_a_number;
     std::size_t used = 0;
     try {
         out = std::stod(t, &used);
+    } catch (const std::out_of_range &) {
+        return Parsed::out_of_range;
     } catch (const std::exception &) {
-        return false;
+        return Parsed::not_a_number;
     }
-    return used == t.size();
+    return used == t.size() ? Parsed::number : Parsed::not_a_number;
 }
 
 std::shared_ptr<const Dataset> load_csv(const std::string &path) {
@@ -62,20 +67,25 @@ std::shared_ptr<const Dataset> load_csv(const std::string &path) {
         const std::string t = trim(line);
         if (t.empty() || t[0] == '#')
             continue;
-        std::vector<std::string> fields;
-        std::stringstream ss(t);
-        std::string field;
-        while (std::getline(ss, field, ','))
-            fields.push_back(field);
+        std::vector<std::string> fields(1); // every field, empty ones included ("1,2,")
+        for (const char c : t)
+            if (c == ',')
+                fields.emplace_back();
+            else
+                fields.back() += c;
         double a = 0, b = 0;
-        const bool numeric =
-            fields.size() == 2 && parse_number(fields[0], a) && parse_number(fields[1], b);
+        const Parsed pa = fields.size() == 2 ? parse_number(fields[0], a) : Parsed::not_a_number;
+        const Parsed pb = fields.size() == 2 ? parse_number(fields[1], b) : Parsed::not_a_number;
+        const bool numeric = pa == Parsed::number && pb == Parsed::number;
+        LGV_REQUIRE(pa != Parsed::out_of_range && pb != Parsed::out_of_range, path, ":", number,
+                    ": '", t, "': a number beyond double's range (magnitudes 2.2e-308 to 1.8e308)");
         if (!numeric && header_allowed && fields.size() == 2) { // a header line such as "x,y"
             header_allowed = false;
             continue;
         }
         LGV_REQUIRE(numeric, path, ":", number, ": '", t,
-                    "': want two numbers 'x,y' per line (one header line and # comments allowed)");
+                    "': want two decimal numbers 'x,y' per line (one header line and # comments "
+                    "allowed)");
         LGV_REQUIRE(std::isfinite(a) && std::isfinite(b), path, ":", number, ": '", t,
                     "': x and y must be finite");
         header_allowed = false;
@@ -90,9 +100,17 @@ std::shared_ptr<const Dataset> load_hdf5(const std::string &path, const std::str
                                          const std::string &y_name) {
     const h5::File file = h5::File::open(path);
     const h5::Group root = file.root();
-    for (const std::string &name : {x_name, y_name})
+    for (const std::string &name : {x_name, y_name}) {
         LGV_REQUIRE(root.has(name), "[data] file = \"", path, "\": no dataset '/", name,
                     "' (set [data] x_dataset / y_dataset to the names it uses)");
+        const h5::DatasetShape shape = root.dataset_shape(name);
+        LGV_REQUIRE(shape.is_dataset && shape.numeric && shape.rank == 1, "[data] file = \"", path,
+                    "\": '/", name, "' is ",
+                    !shape.is_dataset ? "not a dataset"
+                    : !shape.numeric  ? "not numbers (integers or floats)"
+                                      : detail::concat("of rank ", shape.rank),
+                    ": want a 1-D dataset of numbers, one per pair");
+    }
     std::vector<double> x = root.read_doubles(x_name), y = root.read_doubles(y_name);
     LGV_REQUIRE(x.size() == y.size(), "[data] file = \"", path, "\": '/", x_name, "' has ",
                 x.size(), " values but '/", y_name, "' has ", y.size());
@@ -104,6 +122,16 @@ std::shared_ptr<const Dataset> load_hdf5(const std::string &path, const std::str
 }
 
 } // namespace
+
+std::uint64_t data_fingerprint(const Dataset &data) {
+    std::uint64_t h = 14695981039346656037ull;
+    for (const std::vector<double> *v : {&data.x, &data.y}) {
+        const auto *bytes = reinterpret_cast<const unsigned char *>(v->data());
+        for (std::size_t i = 0; i < v->size() * sizeof(double); ++i)
+            h = (h ^ bytes[i]) * 1099511628211ull;
+    }
+    return h;
+}
 
 std::shared_ptr<const Dataset> synthetic_dataset(const SyntheticSpec &spec) {
     LGV_REQUIRE(spec.n >= 1, "[data] n = ", spec.n, ": must be >= 1");

@@ -8,6 +8,7 @@
 
 #include "io/hdf5.hpp"
 #include "langevin/data.hpp"
+#include "langevin/output.hpp"
 #include "langevin/sgd.hpp"
 #include "test_support.hpp"
 
@@ -127,9 +128,21 @@ TEST(SgdData, FilesLoadAndBadFilesAreRefusedClearly) {
         }
         return std::string("no error");
     };
-    EXPECT_NE(message(bad).find("sgd_bad.csv:3: '3,abc': want two numbers"), std::string::npos)
+    EXPECT_NE(message(bad).find("sgd_bad.csv:3: '3,abc': want two decimal numbers"),
+              std::string::npos)
         << message(bad);
     EXPECT_NE(message(empty).find("no data rows"), std::string::npos) << message(empty);
+    // Exactly two decimal fields: a third (even empty), hex, inf or nan, and numbers beyond a
+    // double are refused by line.
+    for (const auto &[row, why] :
+         {std::pair{"1,2,", "want two decimal numbers"}, std::pair{"0x10,2", "want two decimal"},
+          std::pair{"inf,1", "want two decimal"}, std::pair{"1,nan", "want two decimal"},
+          std::pair{"1e400,1", "a number beyond double's range"}}) {
+        const std::string odd = dir + "sgd_odd.csv";
+        std::ofstream(odd) << "x,y\n1,2\n" << row << "\n";
+        EXPECT_NE(message(odd).find(std::string(":3: '") + row + "': " + why), std::string::npos)
+            << message(odd);
+    }
     EXPECT_NE(message(dir + "missing.csv").find("no such file"), std::string::npos);
     // A study reads the file through [data] file; the batch is checked against its n.
     const std::string toml = "[potential]\nkind = \"linear_regression\"\n[data]\nfile = \"" + good +
@@ -161,6 +174,43 @@ TEST(SgdData, FilesLoadAndBadFilesAreRefusedClearly) {
     }
 }
 
+TEST(SgdData, AResumeOrMergeRefusesADataFileChangedSinceTheRun) {
+    // Stored studies name the file; its pairs' fingerprint is stored beside them.
+    const std::string dir = ::testing::TempDir();
+    const std::string data = dir + "sgd_changing.csv", cp = dir + "sgd_changing.h5.partial",
+                      shard_path = dir + "sgd_changing_shard.h5";
+    std::ofstream(data) << "x,y\n0,1\n1,2\n2,3\n3,4\n";
+    Study s = study_from("[ensemble]\nwalkers = 4096\n[potential]\nkind = \"linear_regression\"\n"
+                         "[data]\nfile = \"" +
+                         data + "\"\n[integrator]\nkind = \"sgd\"\nbatch = 2\n[run]\nsteps = 10\n");
+    RunState state;
+    RunHooks hooks;
+    hooks.checkpoint = [&](const RunState &st) { state = st; };
+    hooks.checkpoint_when_done = true;
+    run_study(s, hooks);
+    write_checkpoint(cp, s, state);
+    Study shard = s;
+    shard.shard = Shard{1, 2};
+    write_results(shard_path, shard, run_study(shard));
+    EXPECT_NO_THROW(read_checkpoint(cp));
+    EXPECT_NO_THROW(read_shard(shard_path));
+    std::ofstream(data) << "x,y\n0,1\n1,2\n2,3.5\n3,4\n"; // one y edited
+    for (const auto &read : {std::function<void()>([&] { read_checkpoint(cp); }),
+                             std::function<void()>([&] { read_shard(shard_path); })}) {
+        try {
+            read();
+            ADD_FAILURE() << "a changed data file was accepted";
+        } catch (const Error &e) {
+            EXPECT_NE(std::string(e.what()).find("is not the data this run used (the file "
+                                                 "changed since)"),
+                      std::string::npos)
+                << e.what();
+        }
+    }
+    for (const std::string &p : {data, cp, shard_path})
+        std::remove(p.c_str());
+}
+
 TEST(SgdData, Hdf5FilesLoadWithTheirDatasetNames) {
     const std::string path = ::testing::TempDir() + "sgd_pairs.h5";
     {
@@ -168,6 +218,9 @@ TEST(SgdData, Hdf5FilesLoadWithTheirDatasetNames) {
         f.root().write("inputs", std::vector<double>{0.5, 1.5, 2.5});
         f.root().write("targets", std::vector<double>{1.0, -1.0, 1.0});
         f.root().write("short", std::vector<double>{1.0});
+        f.root().write("table", std::vector<double>{1, 2, 3, 4, 5, 6}, {3, 2}); // 2-D
+        f.root().group("folder");
+        f.root().write("counts", std::vector<std::uint64_t>{1, 2, 3}); // integers are numbers
     }
     const auto d = load_dataset(path, "inputs", "targets");
     EXPECT_EQ(d->x, (std::vector<double>{0.5, 1.5, 2.5}));
@@ -184,6 +237,13 @@ TEST(SgdData, Hdf5FilesLoadWithTheirDatasetNames) {
         << message("x", "targets");
     EXPECT_NE(message("inputs", "short").find("has 3 values but '/short' has 1"), std::string::npos)
         << message("inputs", "short");
+    EXPECT_NE(message("table", "targets")
+                  .find("'/table' is of rank 2: want a 1-D dataset of numbers, one per pair"),
+              std::string::npos)
+        << message("table", "targets");
+    EXPECT_NE(message("inputs", "folder").find("'/folder' is not a dataset"), std::string::npos)
+        << message("inputs", "folder");
+    EXPECT_EQ(load_dataset(path, "counts", "targets")->x, (std::vector<double>{1, 2, 3}));
     // Through a study: [data] file with x_dataset / y_dataset.
     const Study s =
         study_from("[potential]\nkind = \"logistic_regression\"\n[data]\nfile = \"" + path +

@@ -71,6 +71,10 @@ std::shared_ptr<const Dataset> load_dataset(const std::string &path,
                                             const std::string &x_name = "x",
                                             const std::string &y_name = "y");
 
+/// FNV-1a (64 bits) over the bytes of x, then y: a file's pairs as a run used them, stored with
+/// its results and checkpoints so that a resume or merge notices a file changed since.
+std::uint64_t data_fingerprint(const Dataset &data);
+
 /// The data a data-defined potential gets by default (its synthetic spec with defaults): lets
 /// `make()` build a usable potential without a [data] section (info, generic tests).
 std::shared_ptr<const Dataset> default_dataset(const std::string &model);

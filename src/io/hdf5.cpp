@@ -138,6 +138,26 @@ void Group::write(const std::string &name, const std::vector<std::int64_t> &data
                   std::vector<hsize_t> dims) const {
     write_dataset(id(), name, data, std::move(dims));
 }
+DatasetShape Group::dataset_shape(const std::string &name) const {
+    DatasetShape shape;
+    {
+        const hid_t object = H5Oopen(id(), name.c_str(), H5P_DEFAULT);
+        if (object < 0)
+            return shape;
+        shape.is_dataset = H5Iget_type(object) == H5I_DATASET;
+        H5Oclose(object);
+    }
+    if (!shape.is_dataset)
+        return shape;
+    Handle set(H5Dopen2(id(), name.c_str(), H5P_DEFAULT), H5Dclose, "opening dataset " + name);
+    Handle type(H5Dget_type(set.id()), H5Tclose, "type of " + name);
+    const H5T_class_t kind = H5Tget_class(type.id());
+    shape.numeric = kind == H5T_INTEGER || kind == H5T_FLOAT;
+    Handle space(H5Dget_space(set.id()), H5Sclose, "dataspace of " + name);
+    shape.rank = H5Sget_simple_extent_ndims(space.id());
+    return shape;
+}
+
 std::vector<double> Group::read_doubles(const std::string &name) const {
     return read_dataset<double>(id(), name);
 }

@@ -26,6 +26,12 @@ private:
     herr_t (*close_)(hid_t) = nullptr;
 };
 
+/// A dataset's kind: an integer or float type (not enum, bool, string or compound), and rank.
+struct DatasetShape {
+    bool is_dataset = false, numeric = false;
+    int rank = 0;
+};
+
 class Group {
 public:
     explicit Group(Handle h) : h_(std::move(h)) {}
@@ -41,6 +47,8 @@ public:
                std::vector<hsize_t> dims = {}) const;
     void write(const std::string &name, const std::vector<std::int64_t> &data,
                std::vector<hsize_t> dims = {}) const;
+    /// What the object `name` is: a dataset or not, its rank, whether it holds numbers.
+    DatasetShape dataset_shape(const std::string &name) const;
     std::vector<double> read_doubles(const std::string &name) const;
     std::vector<std::uint64_t> read_u64(const std::string &name) const;
     std::vector<std::int64_t> read_i64(const std::string &name) const;

@@ -37,6 +37,19 @@ void metadata(const Group &root, const Study &study) {
     params.attr("source", study.source);
     params.attr("seed", std::uint64_t(study.model.seed));
     params.attr("schedule", schedule_text(study));
+    if (study.model.data)
+        params.attr("data_fingerprint", data_fingerprint(*study.model.data));
+}
+
+/// Refuses a stored run whose [data] pairs differ from the ones its study reads now (the file
+/// was edited or replaced since): resuming or merging would mix two data sets.
+void check_data_unchanged(const Group &params, const Study &study, const std::string &path) {
+    if (!study.model.data || !params.has_attr("data_fingerprint"))
+        return; // no data, or a file written before fingerprints
+    LGV_REQUIRE(params.attr_u64("data_fingerprint") == data_fingerprint(*study.model.data), path,
+                ": [data] ", study.model.data->source,
+                " is not the data this run used (the file changed since): put the original "
+                "back, or start the run again");
 }
 
 /// H5MD 1.1's box of a particles group: scalar integer dimension, boundary "none" per dimension
@@ -382,6 +395,7 @@ ShardFile read_shard_file(const std::string &path) {
                 "--shard i/K -o FILE`");
     const Group params = root.open("parameters");
     ShardFile f{path, parse_study(params.attr_string("config_toml"), path), {}};
+    check_data_unchanged(params, f.study, path);
     const Group shard = root.open("shard");
     f.study.shard.index = shard.attr_u64("index");
     f.study.shard.count = shard.attr_u64("count");
@@ -422,6 +436,7 @@ Checkpoint read_checkpoint_file(const std::string &path) {
                 ": not a langevin checkpoint (no /checkpoint group)");
     const Group params = root.open("parameters");
     Checkpoint c{parse_study(params.attr_string("config_toml"), path + " (resumed)"), {}};
+    check_data_unchanged(params, c.study, path);
     c.study.source = params.attr_string("source"); // the results name the study, not the checkpoint
     const Group cp = root.open("checkpoint");
     c.state.chunk = cp.attr_u64("chunk");
