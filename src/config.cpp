@@ -45,6 +45,64 @@ std::string node_text(const toml::node &node) {
     return out.str();
 }
 
+/// The keys each mode of a section uses, for the modes a --set may switch.
+struct ModeKeys {
+    std::string section, mode_key;
+    std::map<std::string, std::set<std::string>> keys; ///< mode -> the keys it reads
+    std::string default_mode;                          ///< the mode when mode_key is absent
+};
+
+template <class Variant> std::map<std::string, std::set<std::string>> registry_keys() {
+    std::map<std::string, std::set<std::string>> out;
+    for_each_alternative<Variant>([&](auto alt) {
+        using A = decltype(alt);
+        std::set<std::string> &keys = out[A::name];
+        for (const auto &p : A::params())
+            keys.insert(p.name);
+        if constexpr (std::is_same_v<Variant, Potential>) {
+            if (A::fixed_dim == 0)
+                keys.insert("dim");
+        }
+    });
+    return out;
+}
+
+/// Every key synthetic [data] may have (synthetic_keys(kind) says which a model reads).
+const char *const kSyntheticDataKeys[] = {"n", "seed", "w_true", "b_true", "noise", "x_max"};
+
+/// Every section whose keys depend on a mode key, with the keys of each mode.
+std::vector<ModeKeys> section_modes() {
+    auto integrators = registry_keys<Integrator>();
+    integrators["sgd"].insert("lr_schedule");
+    return {{"temperature",
+             "kind",
+             {{"constant", {"T"}},
+              {"linear", {"T0", "T1", "steps"}},
+              {"geometric", {"T0", "T1", "steps", "rate"}},
+              {"logarithmic", {"c", "n0"}},
+              {"piecewise", {"knots"}}},
+             "constant"},
+            {"integrator", "kind", integrators, "euler_maruyama"},
+            {"potential", "kind", registry_keys<Potential>(), "double_well"},
+            {"ensemble",
+             "init",
+             {{"point", {"init_point"}},
+              {"uniform", {"init_low", "init_high"}},
+              {"gaussian", {"init_point", "init_sigma"}}},
+             "point"},
+            {"data",
+             "file",
+             {{"file", {"x_dataset", "y_dataset"}},
+              {"synthetic", {std::begin(kSyntheticDataKeys), std::end(kSyntheticDataKeys)}}},
+             "synthetic"},
+            {"first_passage",
+             "region",
+             {{"above", {"coordinate", "level"}},
+              {"below", {"coordinate", "level"}},
+              {"ball", {"centre", "radius"}}},
+             "above"}};
+}
+
 /// Reads keys section by section, remembering what it used (for unknown-key errors), where each
 /// key came from (for messages) and the resolved value (for output).
 class Reader {
@@ -91,6 +149,7 @@ public:
         }
         if (ok && !ok(v))
             fail(section, key, detail::concat(v), rule);
+        v = v == 0 ? 0.0 : v; // -0 reads as 0 (no key means anything else by it)
         resolved_[section].insert_or_assign(key, v);
         return v;
     }
@@ -249,6 +308,28 @@ public:
                 const std::string key(k.str());
                 if (used_[section].count(key))
                     continue;
+                // A key of another mode of this section (a ball's radius with region "above"):
+                // say which mode reads it.
+                for (const ModeKeys &m : section_modes()) {
+                    if (m.section != section)
+                        continue;
+                    std::string mode = m.default_mode;
+                    if (const auto v = (*t)[m.mode_key].value<std::string>())
+                        mode = m.section == "data" ? (v->empty() ? "synthetic" : "file") : *v;
+                    std::vector<std::string> readers;
+                    for (const auto &[other, keys] : m.keys)
+                        if (other != mode && keys.count(key))
+                            readers.push_back("\"" + other + "\"");
+                    if (readers.empty())
+                        continue;
+                    const std::string applies =
+                        section != "data" ? detail::concat(m.mode_key, " = ", join(readers, " or "),
+                                                           " (", m.mode_key, " is \"", mode, "\")")
+                        : mode == "synthetic" ? std::string("data from a [data] file")
+                                              : std::string("synthetic data (no [data] file)");
+                    throw Error(detail::concat(where(section, key), "[", section, "] ", key,
+                                               " only applies to ", applies));
+                }
                 std::vector<std::string> allowed(used_[section].begin(), used_[section].end());
                 throw Error(detail::concat(where(section, key), "unknown key [", section, "] ", key,
                                            "; allowed keys: ", join(allowed)));
@@ -329,12 +410,24 @@ bool non_negative(double x) {
     return x >= 0;
 }
 
-/// Applies `section.key=value`; the value is TOML ("1e-3", "[0, 1]", "\"baoab\"") or a bare word.
-void apply_override(toml::table &root, const std::string &assignment) {
+/// `section.key=value` with the spaces round section, key and value taken off.
+std::string normalised_assignment(const std::string &assignment) {
     const auto eq = assignment.find('=');
     const auto dot = assignment.find('.');
     LGV_REQUIRE(eq != std::string::npos && dot != std::string::npos && dot < eq, "--set ",
                 assignment, ": expected section.key=value, e.g. integrator.dt=1e-3");
+    const auto trim = [](const std::string &t) {
+        const auto a = t.find_first_not_of(" \t"), b = t.find_last_not_of(" \t");
+        return a == std::string::npos ? std::string() : t.substr(a, b - a + 1);
+    };
+    return trim(assignment.substr(0, dot)) + "." + trim(assignment.substr(dot + 1, eq - dot - 1)) +
+           "=" + trim(assignment.substr(eq + 1));
+}
+
+/// Applies `section.key=value`; the value is TOML ("1e-3", "[0, 1]", "\"baoab\"") or a bare word.
+void apply_override(toml::table &root, const std::string &assignment) {
+    const auto eq = assignment.find('=');
+    const auto dot = assignment.find('.');
     const std::string section = assignment.substr(0, dot);
     const std::string key = assignment.substr(dot + 1, eq - dot - 1);
     const std::string value = assignment.substr(eq + 1);
@@ -343,8 +436,12 @@ void apply_override(toml::table &root, const std::string &assignment) {
     toml::table parsed;
     try {
         parsed = toml::parse("v = " + value);
-    } catch (const toml::parse_error &) {
-        parsed = toml::table{{"v", value}}; // a bare word: a string
+    } catch (const toml::parse_error &e) {
+        // A bare word is a string; what starts like an array, table or quoted string is not.
+        LGV_REQUIRE(value.empty() || std::string("[{\"'").find(value[0]) == std::string::npos,
+                    "--set ", assignment, ": ", value, " is not a valid TOML value (",
+                    e.description(), ")");
+        parsed = toml::table{{"v", value}};
     }
     if (!root.contains(section))
         root.insert(section, toml::table{});
@@ -352,30 +449,6 @@ void apply_override(toml::table &root, const std::string &assignment) {
     LGV_REQUIRE(t, "--set ", assignment, ": ", section, " is not a section");
     t->insert_or_assign(key, *parsed.get("v"));
 }
-
-/// The keys each mode of a section uses, for the modes a --set may switch.
-struct ModeKeys {
-    std::string section, mode_key;
-    std::map<std::string, std::set<std::string>> keys; ///< mode -> the keys it reads
-};
-
-template <class Variant> std::map<std::string, std::set<std::string>> registry_keys() {
-    std::map<std::string, std::set<std::string>> out;
-    for_each_alternative<Variant>([&](auto alt) {
-        using A = decltype(alt);
-        std::set<std::string> &keys = out[A::name];
-        for (const auto &p : A::params())
-            keys.insert(p.name);
-        if constexpr (std::is_same_v<Variant, Potential>) {
-            if (A::fixed_dim == 0)
-                keys.insert("dim");
-        }
-    });
-    return out;
-}
-
-/// Every key synthetic [data] may have (synthetic_keys(kind) says which a model reads).
-const char *const kSyntheticDataKeys[] = {"n", "seed", "w_true", "b_true", "noise", "x_max"};
 
 /// Switching a mode on the command line (`--set temperature.kind=...`, `integrator.kind`,
 /// `potential.kind`, `ensemble.init`, `data.file`) drops the file's keys that only the other
@@ -385,32 +458,7 @@ const char *const kSyntheticDataKeys[] = {"n", "seed", "w_true", "b_true", "nois
 /// `run.samples` replaces the file's `sample_every` (and the reverse), and a new potential drops
 /// the [data] keys it does not read.
 void drop_keys_of_the_old_mode(toml::table &root, const std::set<std::string> &overridden) {
-    auto integrators = registry_keys<Integrator>();
-    integrators["sgd"].insert("lr_schedule");
-    const ModeKeys modes[] = {
-        {"temperature",
-         "kind",
-         {{"constant", {"T"}},
-          {"linear", {"T0", "T1", "steps"}},
-          {"geometric", {"T0", "T1", "steps", "rate"}},
-          {"logarithmic", {"c", "n0"}},
-          {"piecewise", {"knots"}}}},
-        {"integrator", "kind", integrators},
-        {"potential", "kind", registry_keys<Potential>()},
-        {"ensemble",
-         "init",
-         {{"point", {"init_point"}},
-          {"uniform", {"init_low", "init_high"}},
-          {"gaussian", {"init_point", "init_sigma"}}}},
-        {"data",
-         "file",
-         {{"file", {"x_dataset", "y_dataset"}},
-          {"synthetic", {std::begin(kSyntheticDataKeys), std::end(kSyntheticDataKeys)}}}},
-        {"first_passage",
-         "region",
-         {{"above", {"coordinate", "level"}},
-          {"below", {"coordinate", "level"}},
-          {"ball", {"centre", "radius"}}}}};
+    const std::vector<ModeKeys> modes = section_modes();
     // [run] samples and sample_every exclude each other: the one given with --set wins (and
     // sample_every drops the samples' spacing, which only samples read).
     if (toml::table *run = root["run"].as_table())
@@ -520,11 +568,12 @@ Study build_study(Reader &r, const std::string &source) {
                    "not compiled in; compiled dimensions: " + dim_list_text(CompiledDims{}) +
                        " (rebuild with -DLANGEVIN_DIMS=\"...;" + std::to_string(dim) + "\")");
     } else if (r.has("potential", "dim")) {
-        const std::int64_t given = r.integer("potential", "dim", fixed_dim, INT64_MIN);
-        if (given != fixed_dim)
-            r.fail("potential", "dim", std::to_string(given),
-                   kind + " is " + std::to_string(fixed_dim) + "-D: dim must be " +
-                       std::to_string(fixed_dim) + " (or left out)");
+        const std::string rule = kind + " is " + std::to_string(fixed_dim) + "-D: dim must be " +
+                                 std::to_string(fixed_dim) + " (or left out)";
+        const toml::node &given = *r.find("potential", "dim");
+        if (given.value<double>() != std::optional<double>(fixed_dim))
+            r.fail("potential", "dim", node_text(given), rule); // 3, 1.5 or "two" alike
+        r.integer("potential", "dim", fixed_dim, fixed_dim, fixed_dim);
     }
     ParamValues values;
     for (const ParamSpec &p : specs) {
@@ -593,7 +642,7 @@ Study build_study(Reader &r, const std::string &source) {
                            "logistic_regression, sine_fit); [potential] kind is \"",
                            kind, "\""));
     if (data_loss) {
-        const std::string file = r.text("data", "file", "");
+        const std::string file = r.text("data", "file", ""); // "": synthetic (--set switches)
         const SyntheticSpec defaults = synthetic_defaults(kind);
         if (!file.empty()) {
             for (const char *key : kSyntheticDataKeys)
@@ -928,7 +977,8 @@ Study parse_study(const std::string &text, const std::string &source,
                                    ": invalid TOML: ", e.description()));
     }
     std::set<std::string> overridden;
-    for (const std::string &o : overrides) {
+    for (const std::string &given : overrides) {
+        const std::string o = normalised_assignment(given);
         apply_override(root, o);
         overridden.insert(o.substr(0, o.find('=')));
     }

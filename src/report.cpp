@@ -58,7 +58,7 @@ std::string result_json(const Study &study, const RunResult &result) {
         j["T"] = s.temperature;
         j["kl"] = maybe(c.available, c.kl);
         j["tv"] = maybe(c.available, c.tv);
-        j["chi2"] = maybe(c.available, c.chi2);
+        j["chi2"] = maybe(c.available && c.chi2_dof > 0, c.chi2); // one group: no test
         j["chi2_dof"] = maybe(c.available, c.chi2_dof);
         j["chi2_p"] = maybe(c.available && c.chi2_dof > 0, c.chi2_p);
         j["mean"] = s.mean;
@@ -102,7 +102,7 @@ std::string result_json(const Study &study, const RunResult &result) {
                              {"boltzmann", h.reference.empty() ? json(nullptr) : json(h.reference)},
                              {"kl", maybe(hc.available, hc.kl)},
                              {"tv", maybe(hc.available, hc.tv)},
-                             {"chi2", maybe(hc.available, hc.chi2)},
+                             {"chi2", maybe(hc.available && hc.chi2_dof > 0, hc.chi2)},
                              {"chi2_dof", maybe(hc.available, hc.chi2_dof)},
                              {"chi2_p", maybe(hc.available && hc.chi2_dof > 0, hc.chi2_p)}});
         }
@@ -204,17 +204,18 @@ void print_result(std::ostream &out, const Study &study, const RunResult &result
     for (const SampleResult &s : result.samples) {
         const Comparison &c = s.comparison;
         auto opt = [](double v, int p) { return std::isfinite(v) ? fixed(v, p) : "n/a"; };
-        std::vector<std::string> row = {
-            std::to_string(s.step),
-            fixed(s.time),
-            fixed(s.temperature, 4),
-            c.available ? fixed(c.kl, 3) : "n/a",
-            c.available ? fixed(c.tv, 3) : "n/a",
-            c.available ? fixed(c.chi2, 4) + "/" + std::to_string(c.chi2_dof) : "n/a",
-            c.available && c.chi2_dof > 0 ? fixed(c.chi2_p, 3) : "n/a",
-            fixed(s.mean_energy, 5),
-            opt(s.energy_lag_z, 3),
-            opt(s.best_energy, 6)};
+        std::vector<std::string> row = {std::to_string(s.step),
+                                        fixed(s.time),
+                                        fixed(s.temperature, 4),
+                                        c.available ? fixed(c.kl, 3) : "n/a",
+                                        c.available ? fixed(c.tv, 3) : "n/a",
+                                        c.available && c.chi2_dof > 0
+                                            ? fixed(c.chi2, 4) + "/" + std::to_string(c.chi2_dof)
+                                            : "n/a",
+                                        c.available && c.chi2_dof > 0 ? fixed(c.chi2_p, 3) : "n/a",
+                                        fixed(s.mean_energy, 5),
+                                        opt(s.energy_lag_z, 3),
+                                        opt(s.best_energy, 6)};
         if (m.underdamped())
             row.push_back(fixed(s.kinetic_temperature, 4));
         if (fp)

@@ -406,7 +406,10 @@ std::string nonfinite_remedy(const Study &study) {
         study.sgd.active ? "loss" : "potential", ": try --set integrator.", key, "=", dt / 10,
         study.model.precision == Precision::float32 ? " (or --set ensemble.precision=float64 if "
                                                       "the energy's values exceed float32's 3.4e38)"
-                                                    : "");
+                                                    : "",
+        study.sgd.active ? "; if a smaller rate does not help, look at the start, T and the data"
+                         : "; if a smaller step does not help, look at the start, T, the friction, "
+                           "the mass and the potential's parameters");
 }
 
 namespace {

@@ -206,6 +206,24 @@ TEST(Config, MessagesSayWhichKindsReadAKeyAndWhatRangeIsAllowed) {
     EXPECT_CONTAINS(error_of("", {"temperature.T0=1"}),
                     "[temperature] T0 = 1: only applies to kind = \"geometric\" or \"linear\" "
                     "(kind is \"constant\")");
+    // So does a key of another mode of any section that has modes.
+    EXPECT_CONTAINS(error_of("", {"first_passage.radius=0.3"}),
+                    "[first_passage] radius only applies to region = \"ball\" (region is "
+                    "\"above\")");
+    EXPECT_CONTAINS(error_of("", {"integrator.lr=0.1"}),
+                    "[integrator] lr only applies to kind = \"sgd\" (kind is \"euler_maruyama\")");
+    EXPECT_CONTAINS(error_of("", {"ensemble.init_sigma=0.1"}),
+                    "[ensemble] init_sigma = 0.1: only used with init = \"gaussian\" (init is "
+                    "\"point\")");
+    EXPECT_CONTAINS(error_of("", {"potential.dim=1.5"}),
+                    "[potential] dim = 1.5: double_well is 1-D: dim must be 1 (or left out)");
+    // --set: spaces round section, key and value are taken off; a value that starts like an
+    // array but does not parse is an error, not a string.
+    EXPECT_EQ(study_from("", {" ensemble.walkers = 4096 "}).walkers, 4096u);
+    EXPECT_CONTAINS(error_of("", {"histogram.range=[-3,3"}),
+                    "--set histogram.range=[-3,3: [-3,3 is not a valid TOML value");
+    // -0 reads as 0.
+    EXPECT_FALSE(std::signbit(study_from("", {"temperature.T=-0.0"}).schedule.T));
     // Integers out of range or too large say the range.
     EXPECT_CONTAINS(error_of("", {"ensemble.walkers=1e30"}),
                     "[ensemble] walkers = 1e+30: must be an integer >= 1 (below 2^63)");
