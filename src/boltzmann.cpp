@@ -344,6 +344,15 @@ std::vector<double> boltzmann_joint(const Model &model, const Axis &a0, const Ax
     return normalise(p);
 }
 
+/// Basin probabilities of a 1-D potential on the line (on its default range where the law lives
+/// there only).
+template <class Pot> std::vector<double> basins_on_line(const Pot &pot, int n, double kT) {
+    const Energy1 e = [&pot](double x) { return pot.energy(Vec<double, 1>{{x}}); };
+    return line_basins(
+        e, [&pot](double x) { return pot.basin(Vec<double, 1>{{x}}); }, n, pot.default_range(0), kT,
+        !is_confined<Pot>);
+}
+
 std::vector<double> boltzmann_basins(const Model &model, const Grid &grid, double kT) {
     if (!(kT > 0))
         return {};
@@ -367,18 +376,12 @@ std::vector<double> boltzmann_basins(const Model &model, const Grid &grid, doubl
                 }
                 return {global, 1.0 - global};
             }
-            // On the line (on its default range where the law lives there only).
-            const auto on_line = [&] {
-                const Energy1 e = [&pot](double x) { return pot.energy(Vec<double, 1>{{x}}); };
-                return line_basins(
-                    e, [&pot](double x) { return pot.basin(Vec<double, 1>{{x}}); }, n,
-                    pot.default_range(0), kT, !is_confined<Pot>);
-            };
             if constexpr (Pot::fixed_dim == 1) {
-                return on_line();
+                return basins_on_line(pot, n, kT);
             } else if constexpr (Pot::fixed_dim == 0 || Pot::fixed_dim == 2) {
-                if (pot.dim == 1)
-                    return on_line(); // a potential of any dimension, in 1-D (ackley)
+                if constexpr (Pot::fixed_dim == 0)
+                    if (pot.dim == 1)
+                        return basins_on_line(pot, n, kT); // any dimension, in 1-D (ackley)
                 if (pot.dim != 2)
                     return {};
                 // Over the plane where exp(-E/T) matters (the walkers' whole ensemble is
