@@ -281,6 +281,9 @@ public:
     void reject_unknown(const std::map<std::string, std::vector<std::string>> &extra_allowed) {
         for (const auto &[name, node] : root_) {
             const std::string section(name.str());
+            if (node.is_array_of_tables()) // [[ensemble]]
+                throw Error(detail::concat(source_, ":", node.source().begin.line, ": [[", section,
+                                           "]] is an array of tables: write [", section, "]"));
             if (!node.is_table()) {             // `walkers = 5` above every [section]
                 std::vector<std::string> homes; // every section that reads such a key
                 for (const auto &[s, keys] : used_)

@@ -64,9 +64,11 @@ std::shared_ptr<const Dataset> load_csv(const std::string &path) {
     bool header_allowed = true;
     while (std::getline(in, line)) {
         ++number;
-        const std::string t = trim(line);
+        std::string t = trim(line);
         if (t.empty() || t[0] == '#')
             continue;
+        for (char &c : t) // messages quote the line: no control bytes (a NUL would cut it)
+            c = (c >= 0 && c < 32 && c != '\t') || c == 127 ? '?' : c;
         std::vector<std::string> fields(1); // every field, empty ones included ("1,2,")
         for (const char c : t)
             if (c == ',')

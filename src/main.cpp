@@ -304,6 +304,8 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
         Study study;
         RunState state;
         RunState *resume_state = nullptr;
+        LGV_REQUIRE(run->count("--resume") == 0 || !resume.empty(),
+                    "--resume is empty: give the output file of the interrupted run (OUT.h5)");
         if (!resume.empty()) {
             LGV_REQUIRE(study_path.empty() && overrides.empty(),
                         "--resume continues the stored study: give no study file or --set");

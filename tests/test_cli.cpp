@@ -286,6 +286,7 @@ TEST(Cli, OutputsThatCannotBeWrittenAreRefusedBeforeAnyStep) {
     expect_refused("merge " + shard + " " + shard + " --force", "is also an input of this command");
     EXPECT_EQ(read(shard), shard_bytes);
     expect_refused("run --resume " + shard + " -o " + (dir / "other.h5").string(), "give no -o");
+    expect_refused("run --resume ''", "--resume is empty: give the output file of the interrupted");
     fs::remove_all(dir);
 }
 

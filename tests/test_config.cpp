@@ -206,6 +206,9 @@ TEST(Config, MessagesSayWhichKindsReadAKeyAndWhatRangeIsAllowed) {
     EXPECT_CONTAINS(error_of("", {"temperature.T0=1"}),
                     "[temperature] T0 = 1: only applies to kind = \"geometric\" or \"linear\" "
                     "(kind is \"constant\")");
+    // An array of tables where a section belongs.
+    EXPECT_CONTAINS(error_of("[[ensemble]]\nwalkers = 5\n"),
+                    ":1: [[ensemble]] is an array of tables: write [ensemble]");
     // So does a key of another mode of any section that has modes.
     EXPECT_CONTAINS(error_of("", {"first_passage.radius=0.3"}),
                     "[first_passage] radius only applies to region = \"ball\" (region is "

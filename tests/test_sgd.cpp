@@ -143,6 +143,11 @@ TEST(SgdData, FilesLoadAndBadFilesAreRefusedClearly) {
         EXPECT_NE(message(odd).find(std::string(":3: '") + row + "': " + why), std::string::npos)
             << message(odd);
     }
+    // A control byte in a row is shown as '?' (a NUL cut the message short).
+    const std::string nul = dir + "sgd_nul.csv";
+    std::ofstream(nul) << "x,y\n1,2\n3," << '\0' << "4\n";
+    EXPECT_NE(message(nul).find(":3: '3,?4': want two decimal numbers"), std::string::npos)
+        << message(nul);
     EXPECT_NE(message(dir + "missing.csv").find("no such file"), std::string::npos);
     // A study reads the file through [data] file; the batch is checked against its n.
     const std::string toml = "[potential]\nkind = \"linear_regression\"\n[data]\nfile = \"" + good +
