@@ -2,7 +2,7 @@
 //  1. observe_blocks: one CUDA block per moment block (kMomentBlock walkers, a fixed shape
 //     whatever the stepping kernel's block size) reads every walker once and counts its
 //     histogram slots in shared memory (then adds them to the chunk's counts), sums its moments
-//     in a fixed order (CUB block reduction) and keeps its best walker.
+//     in a fixed order (shared memory, then cub::WarpReduce) and keeps its best walker.
 //  2. exact_totals: adds the block sums exactly (integer digits: any order gives the same
 //     limbs) and reduces the best walkers; a few kilobytes return to the host.
 #pragma once
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <cub/block/block_reduce.cuh>
+#include <cub/warp/warp_reduce.cuh>
 
 #include "cuda_launch.cuh"
 #include "for_each_walker.cuh"
@@ -24,39 +25,27 @@ struct CountLayout {
     int joint = -1;        ///< bins0 * bins1 + 2 slots, or -1
     int basins = -1;       ///< basin_count + 1 slots (the last: non-finite), or -1
     int passage = -1;      ///< passage bins + 2 slots, or -1
-    int outside = 0;       ///< one slot
+    int outside = -1;      ///< one slot (D > 1); D = 1: the marginal's slot 0 counts the same
     int size = 0;
     bool in_shared = true; ///< blocks count in shared memory first (small layouts)
 };
 
 /// Largest count layout kept in shared memory (32-bit counters per block; 32 KiB leaves room
-/// for the static shared memory under the 48 KiB default).
+/// for the static shared memory, 12 KiB for the reductions, under the 48 KiB default).
 constexpr int kSharedCountSlots = 8 * 1024;
 
-/// The lowest (energy, walker) of the block's threads, in thread 0: a lexicographic minimum,
-/// so the reduction order does not matter.
-__device__ inline Best block_best(Best mine) {
-    __shared__ double energy[kernels::kMomentThreads];
-    __shared__ std::uint64_t walker[kernels::kMomentThreads];
-    energy[threadIdx.x] = mine.energy;
-    walker[threadIdx.x] = mine.walker;
-    __syncthreads();
-    for (int stride = kernels::kMomentThreads / 2; stride > 0; stride /= 2) {
-        if (threadIdx.x < stride) {
-            Best b;
-            b.energy = energy[threadIdx.x];
-            b.walker = walker[threadIdx.x];
-            b.consider(energy[threadIdx.x + stride], walker[threadIdx.x + stride]);
-            energy[threadIdx.x] = b.energy;
-            walker[threadIdx.x] = b.walker;
-        }
-        __syncthreads();
+constexpr unsigned kFullWarp = 0xffffffffu;
+constexpr int kMomentWarps = kernels::kMomentThreads / 32;
+/// Moments a block reduces together (8 KiB of shared memory; one warp each, one for the best).
+constexpr int kSumRound = 4;
+
+/// The better of two walkers (Best::consider): a lexicographic minimum, so any order agrees.
+struct LowerBest {
+    __device__ Best operator()(Best a, const Best &b) const {
+        a.consider(b.energy, b.walker);
+        return a;
     }
-    Best b;
-    b.energy = energy[0];
-    b.walker = walker[0];
-    return b;
-}
+};
 
 template <class T, int D, class Pot>
 CountLayout count_layout(const Grid &grid, const Pot &pot, const Axis &passage) {
@@ -77,7 +66,8 @@ CountLayout count_layout(const Grid &grid, const Pot &pot, const Axis &passage) 
         c.passage = c.size;
         c.size += passage.bins + 2;
     }
-    c.outside = c.size++;
+    if (D > 1)
+        c.outside = c.size++;
     c.in_shared = c.size <= kSharedCountSlots;
     return c;
 }
@@ -109,12 +99,18 @@ constexpr int kObserveMinBlocks = D == 1 && Pot::separable ? (sizeof(T) == 4 ? 4
 /// t + 256, ... and the block sums them in a fixed order, so the sums do not depend on the grid.
 /// A grid of one block per moment block (observe()) fills the card; a smaller one
 /// (advance_and_observe) leaves most of it to the stepping that runs meanwhile.
-template <class Pot, class T, int D>
+/// Plain: overdamped walkers without a target (vs and hits null, no passage histogram), known
+/// at compile time so that the velocity and first-passage code and its registers drop out.
+template <class Pot, class T, int D, bool Plain>
 __global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot, T, D>)
     observe_blocks(Pot pot, Grid grid, Axis passage, CountLayout layout, InitSpec init,
                    std::uint64_t seed, std::uint64_t first_walker, const T *xs, const T *vs,
                    const std::uint64_t *hits, std::uint64_t n, double *block_sums, Best *bests,
                    unsigned long long *counts) {
+    if constexpr (Plain) {
+        vs = nullptr;
+        hits = nullptr;
+    }
     extern __shared__ unsigned int shared_counts[];
     if (layout.in_shared) {
         for (int k = threadIdx.x; k < layout.size; k += blockDim.x)
@@ -127,7 +123,6 @@ __global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot
     // address serialise. Otherwise each lane adds its own: a few instructions where grouping the
     // lanes by slot (__match_any_sync) took twenty, and a crowded bin's serialised atomics cost
     // shared-memory passes, not the issue slots that the stepping beside the observation needs.
-    constexpr unsigned kWarp = 0xffffffffu;
     const unsigned lane = threadIdx.x & 31u;
     auto add = [&](int slot, unsigned amount) {
         if (layout.in_shared)
@@ -136,12 +131,12 @@ __global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot
             atomicAdd(&counts[slot], static_cast<unsigned long long>(amount));
     };
     auto count = [&](bool valid, int slot) {
-        const unsigned lanes = __ballot_sync(kWarp, valid);
+        const unsigned lanes = __ballot_sync(kFullWarp, valid);
         if (lanes == 0)
             return;
         const int leader = __ffs(lanes) - 1;
-        const int first = __shfl_sync(kWarp, slot, leader);
-        if (__all_sync(kWarp, !valid || slot == first)) {
+        const int first = __shfl_sync(kFullWarp, slot, leader);
+        if (__all_sync(kFullWarp, !valid || slot == first)) {
             if (lane == unsigned(leader))
                 add(slot, unsigned(__popc(lanes)));
         } else if (valid) {
@@ -158,10 +153,18 @@ __global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot
     Vec<T, D> start;
     init_position(init, seed, first_walker, start);
     constexpr int W = moment_width(D);
+    static_assert(kSumRound < kMomentWarps && kernels::kMomentThreads % 32 == 0,
+                  "the block's reduction gives a round's moments a warp each, and one to the best");
+    // Sums that are +0 in every thread need no reduction: |v|^2 of overdamped walkers (v = 0)
+    // and the first-passage sums without a target.
+    auto summed = [&](int j) {
+        return (j != 2 || vs != nullptr) && (j < moment::hits(D) || hits != nullptr);
+    };
     double shift[D];
     LGV_UNROLL
     for (int d = 0; d < D; ++d)
         shift[d] = 0.5 * (grid.axes[d].lo + grid.axes[d].hi);
+    const unsigned warp = threadIdx.x / 32u;
     const std::uint64_t n_blocks = (n + kMomentBlock - 1) / kMomentBlock;
     for (std::uint64_t block = blockIdx.x; block < n_blocks; block += gridDim.x) {
         const std::uint64_t base = block * kMomentBlock;
@@ -188,20 +191,30 @@ __global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot
         for (unsigned k = threadIdx.x; k < warp_walkers; k += kernels::kMomentThreads) {
             const bool here = k < walkers;
             const std::uint64_t i = base + (here ? k : 0u);
-            Vec<T, D> x, v, x0 = start;
+            Vec<T, D> x, v;
             kernels::fetch(xs, vs, n, i, x, v);
             const std::uint64_t hit = hits ? hits[i] : kNotHit;
-            double energy = 0;
+            const bool finite = walker_is_finite(x, v), counted = here && finite,
+                       lost = here && !finite;
+            // Every lane takes its slots (a non-finite x has slot 0; only counted lanes' slots
+            // are counted). In 1-D before the moments, which then reuse its conversion to
+            // double; with more coordinates after them (fewer registers live across the energy).
+            int slots[D];
+            bool inside = false;
+            if constexpr (D == 1)
+                inside = grid_slots(x, grid, slots);
+            double energy = double(NAN); // NaN: never the best (lanes that count nothing)
             if (here) {
+                Vec<T, D> x0 = start;
                 if (!same_start)
                     init_position(init, seed, first_walker + i, x0);
                 energy = accumulate_moments(pot, x, v, x0, hit, shift, sums, vs != nullptr);
             }
-            if (layout.passage >= 0)
+            if constexpr (D > 1)
+                inside = grid_slots(x, grid, slots);
+            if (!Plain && layout.passage >= 0)
                 count(here, layout.passage + passage_slot(hit, passage));
-            const bool finite = walker_is_finite(x, v), counted = here && finite,
-                       lost = here && !finite;
-            if (__any_sync(kWarp, lost)) { // the non-finite slots
+            if (__any_sync(kFullWarp, lost)) { // the non-finite slots
                 LGV_UNROLL
                 for (int d = 0; d < D; ++d)
                     count(lost, layout.marginal[d] + grid.axes[d].bins + 1);
@@ -210,8 +223,6 @@ __global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot
                 if (layout.basins >= 0)
                     count(lost, layout.basins + pot.basin_count());
             }
-            int slots[D] = {};
-            const bool inside = counted ? grid_slots(x, grid, slots) : true;
             LGV_UNROLL
             for (int d = 0; d < D; ++d)
                 count(counted, layout.marginal[d] + slots[d]);
@@ -226,23 +237,57 @@ __global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot
                 const int b = counted ? pot.basin(x) : -1; // -1: in none (outside sine_fit's scan)
                 count(b >= 0, layout.basins + (b >= 0 ? b : 0));
             }
-            count(counted && !inside, layout.outside);
-            if (counted)
-                best.consider(energy, first_walker + i);
+            if constexpr (D > 1) // for D = 1 the marginal's slot 0 counts the same walkers
+                count(counted && !inside, layout.outside);
+            best.consider(energy, first_walker + i);
         }
 
-        using Reduce = cub::BlockReduce<double, kernels::kMomentThreads>;
-        __shared__ typename Reduce::TempStorage temp;
-#pragma unroll 1
-        for (int j = 0; j < W; ++j) {
-            const double total = Reduce(temp).Sum(sums[j]);
-            if (threadIdx.x == 0)
-                block_sums[block * W + j] = total;
-            __syncthreads(); // temp is reused
+        // The block's sums, kSumRound moments at a time: every thread stores its partial sums,
+        // then warp r adds moment j0 + r's, lane l those of threads l, l + 32, ..., l + 224 in
+        // turn and cub::WarpReduce the lanes' (a fixed order: the sums do not depend on the
+        // grid). A cub::BlockReduce per moment (a warp reduction of it in every warp, two
+        // barriers) took several times the instructions. Meanwhile warp kSumRound finds the
+        // block's best walker the same way; round 0 always sums (the finite walkers' count).
+        __shared__ double partial[kSumRound][kernels::kMomentThreads];
+        __shared__ double best_energy[kernels::kMomentThreads];
+        __shared__ std::uint64_t best_walker[kernels::kMomentThreads];
+        __shared__ typename cub::WarpReduce<double>::TempStorage sum_temp[kSumRound];
+        __shared__ typename cub::WarpReduce<Best>::TempStorage best_temp;
+        best_energy[threadIdx.x] = best.energy;
+        best_walker[threadIdx.x] = best.walker;
+        LGV_UNROLL
+        for (int j0 = 0; j0 < W; j0 += kSumRound) {
+            bool any = false; // the same in every thread (summed() is): the barriers are safe
+            LGV_UNROLL
+            for (int r = 0; r < kSumRound && j0 + r < W; ++r)
+                if (summed(j0 + r)) {
+                    partial[r][threadIdx.x] = sums[j0 + r];
+                    any = true;
+                }
+            if (any)
+                __syncthreads();
+            const int j = j0 + int(warp);
+            if (warp < unsigned(kSumRound) && j < W) {
+                double total = 0.0;
+                if (summed(j)) {
+                    double lanes = partial[warp][lane];
+                    for (int w = 1; w < kMomentWarps; ++w)
+                        lanes += partial[warp][w * 32 + lane];
+                    total = cub::WarpReduce<double>(sum_temp[warp]).Sum(lanes);
+                }
+                if (lane == 0)
+                    block_sums[block * W + j] = total;
+            } else if (j0 == 0 && warp == unsigned(kSumRound)) {
+                Best b;
+                for (int w = 0; w < kMomentWarps; ++w)
+                    b.consider(best_energy[w * 32 + lane], best_walker[w * 32 + lane]);
+                b = cub::WarpReduce<Best>(best_temp).Reduce(b, LowerBest{});
+                if (lane == 0)
+                    bests[block] = b;
+            }
+            if (any)
+                __syncthreads(); // partial (and the bests) are rewritten next
         }
-        best = block_best(best); // its shared arrays are rewritten only after the syncs above
-        if (threadIdx.x == 0)
-            bests[block] = best;
     }
     if (tally_basins)
         for (int j = 0; j < kTallyBasins && j < pot.basin_count(); ++j)
@@ -321,7 +366,9 @@ __global__ void __launch_bounds__(kernels::kMomentThreads)
     Best best;
     for (std::uint64_t b = threadIdx.x; b < n_blocks; b += blockDim.x)
         best.consider(bests[b].energy, bests[b].walker);
-    best = block_best(best);
+    using BlockBest = cub::BlockReduce<Best, kernels::kMomentThreads>;
+    __shared__ typename BlockBest::TempStorage best_temp;
+    best = BlockBest(best_temp).Reduce(best, LowerBest{});
     if (threadIdx.x == 0) {
         const Best b = best;
         double energy = b.energy;
@@ -388,9 +435,16 @@ void enqueue_observe(const Model &model, const ObserveSpec &spec, const DeviceCh
             if (n_blocks > 0) {
                 const unsigned grid_blocks =
                     max_blocks > 0 && max_blocks < n_blocks ? max_blocks : unsigned(n_blocks);
-                observe_blocks<Pot, T, D><<<grid_blocks, kernels::kMomentThreads, shared, stream>>>(
-                    pot, spec.grid, passage, layout, spec.init, model.seed, chunk.first, xs, vs,
-                    chunk.hit, n, sums, bests, result);
+                auto launch = [&](auto plain) {
+                    observe_blocks<Pot, T, D, decltype(plain)::value>
+                        <<<grid_blocks, kernels::kMomentThreads, shared, stream>>>(
+                            pot, spec.grid, passage, layout, spec.init, model.seed, chunk.first, xs,
+                            vs, chunk.hit, n, sums, bests, result);
+                };
+                if (vs == nullptr && chunk.hit == nullptr)
+                    launch(std::true_type{});
+                else
+                    launch(std::false_type{});
                 LGV_CUDA_CHECK_LAUNCH();
             }
             exact_totals<T, D><<<W + 1, kernels::kMomentThreads, 0, stream>>>(
@@ -427,7 +481,7 @@ void unpack_observation(const Model &model, const ObserveSpec &spec, const Devic
                     out.passage[0] = chunk.count; // nobody can hit an absent target
                 }
             }
-            out.outside_box = host[layout.outside];
+            out.outside_box = host[layout.outside >= 0 ? layout.outside : layout.marginal[0]];
             for (int j = 0; j < W; ++j) {
                 std::int64_t limbs[kExactLimbs];
                 std::memcpy(limbs, &host[totals.limbs + j * kExactLimbs], sizeof limbs);
