@@ -11,6 +11,7 @@
 #include <optional>
 #include <sstream>
 #include <tuple>
+#include <utility>
 
 #include <cuda_runtime.h>
 
@@ -400,6 +401,71 @@ TEST(Gpu, ObservationsOfOneStateAgreeWithTheCpus) {
                     << what << " |x - x0|^2";
             EXPECT_EQ(g.moment_sums[0].value(), double(walkers - (steps > 0 ? 3 : 0))) << what;
         }
+}
+
+TEST(Gpu, PlainObservationKernelEqualsTheGeneralOne) {
+    // Overdamped walkers without a target are observed by a kernel compiled without velocities,
+    // hit steps or passage times (Plain); with a target, by the general one. The same positions
+    // (a few non-finite) observed both ways give every count, the best walker and its energy
+    // and every moment sum but the hit sums bitwise alike: the same order, the same rounding.
+    // Cases: 1-D (slots before the moments) and 2-D (after), float32 and float64.
+    require_device();
+    if (IsSkipped() || HasFatalFailure())
+        return;
+    // Each case with the target's level: about half the walkers hit it.
+    const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+        {{"potential.kind=double_well", "ensemble.init=point", "ensemble.init_point=-1"}, "-1"},
+        {{"potential.kind=double_well", "ensemble.precision=float64", "ensemble.init=gaussian",
+          "ensemble.init_point=0", "ensemble.init_sigma=0.5"},
+         "0"},
+        {{"potential.kind=muller_brown", "integrator.dt=1e-4", "temperature.T=15",
+          "ensemble.init=gaussian", "ensemble.init_point=[-0.5, 1.4]", "ensemble.init_sigma=0.2",
+          "histogram.bins=[30, 30]"},
+         "-0.5"},
+    };
+    const std::uint64_t walkers = 9000;
+    for (const auto &[c, level] : cases) {
+        std::string what;
+        for (const auto &v : c)
+            what += " " + v;
+        std::vector<std::string> sets = c;
+        sets.push_back("ensemble.walkers=9000");
+        const std::string base = "[integrator]\ndt = 0.01\n[temperature]\nT = 0.5\n";
+        const Study plain = test::study_from(base, sets);
+        sets.push_back("first_passage.region=above");
+        sets.push_back("first_passage.level=" + level);
+        const Study general = test::study_from(base, sets);
+        ASSERT_FALSE(plain.model.target.active()) << what;
+        ASSERT_TRUE(general.model.target.active()) << what;
+        auto with_target = make_backend("cuda");
+        with_target->initialize(general.model, general.init, 4096, walkers);
+        with_target->advance(general.model, 0, 40, general.schedule.table(0, 40));
+        WalkerState state;
+        with_target->save(state);
+        for (std::uint64_t i : {5u, 4100u, 8999u})
+            state.x[i] = i == 5 ? NAN : (i == 4100 ? HUGE_VAL : -HUGE_VAL);
+        with_target->load(general.model, 4096, state);
+        ObserveSpec spec{general.grid, general.init, Axis{0.0, 41.0, 10}};
+        const Observation g = with_target->observe(general.model, spec);
+        state.hit.clear();
+        auto without = make_backend("cuda");
+        without->load(plain.model, 4096, state);
+        spec.passage = Axis{0, 1, 0};
+        const Observation p = without->observe(plain.model, spec);
+        EXPECT_EQ(p.marginal, g.marginal) << what;
+        EXPECT_EQ(p.joint, g.joint) << what;
+        EXPECT_EQ(p.basins, g.basins) << what;
+        EXPECT_EQ(p.outside_box, g.outside_box) << what;
+        EXPECT_EQ(p.best.walker, g.best.walker) << what;
+        EXPECT_TRUE(p.best.energy == g.best.energy) << what;
+        EXPECT_EQ(p.best_position, g.best_position) << what;
+        const int D = plain.model.dim();
+        ASSERT_EQ(p.moment_sums.size(), g.moment_sums.size()) << what;
+        for (int j = 0; j < moment::hits(D); ++j)
+            EXPECT_TRUE(p.moment_sums[j] == g.moment_sums[j]) << what << " moment " << j;
+        EXPECT_EQ(p.moment_sums[0].value(), double(walkers - 3)) << what;
+        EXPECT_GT(g.moment_sums[moment::hits(D)].value(), 0.0) << what << ": nobody hit";
+    }
 }
 
 TEST(Gpu, QueuedSamplingOfMillionsEqualsSerialSampling) {
