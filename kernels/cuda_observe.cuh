@@ -34,7 +34,6 @@ struct CountLayout {
 /// for the static shared memory, 12 KiB for the reductions, under the 48 KiB default).
 constexpr int kSharedCountSlots = 8 * 1024;
 
-constexpr unsigned kFullWarp = 0xffffffffu;
 constexpr int kMomentWarps = kernels::kMomentThreads / 32;
 /// Moments a block reduces together (8 KiB of shared memory; one warp each, one for the best).
 constexpr int kSumRound = 4;
@@ -123,6 +122,7 @@ __global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot
     // address serialise. Otherwise each lane adds its own: a few instructions where grouping the
     // lanes by slot (__match_any_sync) took twenty, and a crowded bin's serialised atomics cost
     // shared-memory passes, not the issue slots that the stepping beside the observation needs.
+    constexpr unsigned kWarp = 0xffffffffu;
     const unsigned lane = threadIdx.x & 31u;
     auto add = [&](int slot, unsigned amount) {
         if (layout.in_shared)
@@ -131,12 +131,12 @@ __global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot
             atomicAdd(&counts[slot], static_cast<unsigned long long>(amount));
     };
     auto count = [&](bool valid, int slot) {
-        const unsigned lanes = __ballot_sync(kFullWarp, valid);
+        const unsigned lanes = __ballot_sync(kWarp, valid);
         if (lanes == 0)
             return;
         const int leader = __ffs(lanes) - 1;
-        const int first = __shfl_sync(kFullWarp, slot, leader);
-        if (__all_sync(kFullWarp, !valid || slot == first)) {
+        const int first = __shfl_sync(kWarp, slot, leader);
+        if (__all_sync(kWarp, !valid || slot == first)) {
             if (lane == unsigned(leader))
                 add(slot, unsigned(__popc(lanes)));
         } else if (valid) {
@@ -214,7 +214,7 @@ __global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot
                 inside = grid_slots(x, grid, slots);
             if (!Plain && layout.passage >= 0)
                 count(here, layout.passage + passage_slot(hit, passage));
-            if (__any_sync(kFullWarp, lost)) { // the non-finite slots
+            if (__any_sync(kWarp, lost)) { // the non-finite slots
                 LGV_UNROLL
                 for (int d = 0; d < D; ++d)
                     count(lost, layout.marginal[d] + grid.axes[d].bins + 1);
