@@ -81,12 +81,27 @@ __device__ inline void prefetch_to_l2(const void *p, std::uint64_t bytes) {
         asm volatile("prefetch.global.L2 [%0];" ::"l"(line));
 }
 
+/// An empty asm: the optimiser no longer knows where v came from.
+__device__ __forceinline__ void opaque(float &v) {
+    asm("" : "+f"(v));
+}
+__device__ __forceinline__ void opaque(double &v) {
+    asm("" : "+d"(v));
+}
+template <class T> __device__ __forceinline__ void opaque(const T *&p) {
+    asm("" : "+l"(p));
+}
+
 /// Registers of basin tallies: the potential's basin count where it is a constant (1 to 4), else
 /// 4 (basins counted at run time: up to 4 are tallied, more are counted walker by walker).
-template <class Pot, class = void> struct TallyBasins { static constexpr int value = 4; };
+/// `fixed`: the basin count where it is a constant, else -1.
+template <class Pot, class = void> struct TallyBasins {
+    static constexpr int value = 4, fixed = -1;
+};
 template <class Pot> struct TallyBasins<Pot, std::enable_if_t<(Pot::basin_count() >= 0)>> {
     static constexpr int value =
         Pot::basin_count() < 1 ? 1 : (Pot::basin_count() > 4 ? 4 : Pot::basin_count());
+    static constexpr int fixed = Pot::basin_count();
 };
 
 /// Blocks per SM the observation kernel is compiled for: for cheap 1-D energies 4 in float32 (at
@@ -131,9 +146,8 @@ __global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot
             atomicAdd(&counts[slot], static_cast<unsigned long long>(amount));
     };
     auto count = [&](bool valid, int slot) {
+        // No lane valid: leader -1 (no lane), every lane passes the test below, nobody adds.
         const unsigned lanes = __ballot_sync(kWarp, valid);
-        if (lanes == 0)
-            return;
         const int leader = __ffs(lanes) - 1;
         const int first = __shfl_sync(kWarp, slot, leader);
         if (__all_sync(kWarp, !valid || slot == first)) {
@@ -145,13 +159,31 @@ __global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot
     };
     // Up to kTallyBasins basins are tallied in registers (a compare and an add per walker, the
     // counts added once per thread at the end) rather than counted walker by walker.
-    constexpr int kTallyBasins = TallyBasins<Pot>::value;
-    const bool tally_basins = layout.basins >= 0 && pot.basin_count() <= kTallyBasins;
+    // Basins are counted when the potential has some (count_layout): a constant basin count
+    // decides at compile time.
+    constexpr int kTallyBasins = TallyBasins<Pot>::value, kFixedBasins = TallyBasins<Pot>::fixed;
+    constexpr bool kCheapBasin = kFixedBasins >= 0 && !kDescends<Pot>;
+    const bool tally_basins = kFixedBasins >= 0
+                                  ? kFixedBasins > 0 && kFixedBasins <= kTallyBasins
+                                  : layout.basins >= 0 && pot.basin_count() <= kTallyBasins;
     unsigned basin_tally[kTallyBasins] = {};
-    // init = point: every walker starts at the same x0 (converted once, not per walker).
+    // init = point: every walker starts at the same x0 (converted once, not per walker). In 1-D
+    // it is kept as a double (exact), the type of the displacement: no conversion per walker;
+    // with more coordinates in T (a double each held across the loop spilled at D = 10).
     const bool same_start = init.kind == InitSpec::Kind::point;
-    Vec<T, D> start;
-    init_position(init, seed, first_walker, start);
+    using Start = Vec<std::conditional_t<D == 1, double, T>, D>;
+    Start start;
+    {
+        Vec<T, D> x0;
+        init_position(init, seed, first_walker, x0);
+        // Opaque to the optimiser, which would otherwise merge this start and a walker's own
+        // before their rounding to T, then round and widen the merged value for every walker.
+        LGV_UNROLL
+        for (int d = 0; d < D; ++d) {
+            start[d] = x0[d];
+            opaque(start[d]);
+        }
+    }
     constexpr int W = moment_width(D);
     static_assert(kSumRound < kMomentWarps && kernels::kMomentThreads % 32 == 0,
                   "the block's reduction gives a round's moments a warp each, and one to the best");
@@ -184,16 +216,33 @@ __global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot
         LGV_UNROLL
         for (int j = 0; j < W; ++j)
             sums[j] = 0.0;
-        Best best;
+        // The thread's best walker as Best::consider keeps it, with its index k in the block: the
+        // thread's walkers come in increasing order, so a tie replaces only the initial "none".
+        constexpr unsigned kNone = ~0u;
+        double best_energy_here = Best{}.energy;
+        unsigned best_k = kNone;
         const unsigned walkers = unsigned(n - base < kMomentBlock ? n - base : kMomentBlock);
         // Whole warps iterate (idle lanes past the end read walker `base` and count nothing).
         const unsigned warp_walkers = (walkers + 31u) & ~31u;
+        // Plain: the block's walkers read at 32-bit offsets (the optimiser, left alone, adds base
+        // to every offset in 64 bits); the general kernel has no registers to spare for it.
+        const T *block_xs = xs + base;
+        if constexpr (Plain)
+            opaque(block_xs);
         for (unsigned k = threadIdx.x; k < warp_walkers; k += kernels::kMomentThreads) {
             const bool here = k < walkers;
-            const std::uint64_t i = base + (here ? k : 0u);
+            const unsigned offset = here ? k : 0u; // walker base + offset
             Vec<T, D> x, v;
-            kernels::fetch(xs, vs, n, i, x, v);
-            const std::uint64_t hit = hits ? hits[i] : kNotHit;
+            if constexpr (Plain) {
+                LGV_UNROLL
+                for (int d = 0; d < D; ++d) { // (__ldg: the pointer no longer says it is global)
+                    x[d] = __ldg(block_xs + d * n + offset);
+                    v[d] = T(0);
+                }
+            } else {
+                kernels::fetch(xs, vs, n, base + offset, x, v);
+            }
+            const std::uint64_t hit = hits ? hits[base + offset] : kNotHit;
             const bool finite = walker_is_finite(x, v), counted = here && finite,
                        lost = here && !finite;
             // Every lane takes its slots (a non-finite x has slot 0; only counted lanes' slots
@@ -204,10 +253,17 @@ __global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot
             if constexpr (D == 1)
                 inside = grid_slots(x, grid, slots);
             double energy = double(NAN); // NaN: never the best (lanes that count nothing)
-            if (here) {
-                Vec<T, D> x0 = start;
-                if (!same_start)
-                    init_position(init, seed, first_walker + i, x0);
+            // The first-passage sums take non-finite walkers too; without them (plain) only the
+            // counted walkers have sums.
+            if (Plain ? counted : here) {
+                Start x0 = start;
+                if (!same_start) {
+                    Vec<T, D> own;
+                    init_position(init, seed, first_walker + base + offset, own);
+                    LGV_UNROLL
+                    for (int d = 0; d < D; ++d)
+                        x0[d] = own[d];
+                }
                 energy = accumulate_moments(pot, x, v, x0, hit, shift, sums, vs != nullptr);
             }
             if constexpr (D > 1)
@@ -218,7 +274,7 @@ __global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot
                 LGV_UNROLL
                 for (int d = 0; d < D; ++d)
                     count(lost, layout.marginal[d] + grid.axes[d].bins + 1);
-                if (layout.joint >= 0)
+                if (D == 2 && layout.joint >= 0)
                     count(lost, layout.joint + grid.axes[0].bins * grid.axes[D - 1].bins + 1);
                 if (layout.basins >= 0)
                     count(lost, layout.basins + pot.basin_count());
@@ -226,20 +282,24 @@ __global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot
             LGV_UNROLL
             for (int d = 0; d < D; ++d)
                 count(counted, layout.marginal[d] + slots[d]);
-            if (layout.joint >= 0)
+            if (D == 2 && layout.joint >= 0) // (count_layout: a joint histogram is 2-D)
                 count(counted, layout.joint + joint_slot(slots[0], slots[D - 1], grid.axes[D - 1]));
             if (tally_basins) {
-                const int b = counted ? pot.basin(x) : -1;
+                // A few comparisons for every lane; a descent (Muller-Brown) for counted ones.
+                const int b = kCheapBasin || counted ? pot.basin(x) : -1;
                 LGV_UNROLL
                 for (int j = 0; j < kTallyBasins; ++j)
-                    basin_tally[j] += b == j ? 1u : 0u;
+                    basin_tally[j] += unsigned(counted && b == j);
             } else if (layout.basins >= 0) {
                 const int b = counted ? pot.basin(x) : -1; // -1: in none (outside sine_fit's scan)
                 count(b >= 0, layout.basins + (b >= 0 ? b : 0));
             }
             if constexpr (D > 1) // for D = 1 the marginal's slot 0 counts the same walkers
                 count(counted && !inside, layout.outside);
-            best.consider(energy, first_walker + i);
+            if (energy < best_energy_here || (energy == best_energy_here && best_k == kNone)) {
+                best_energy_here = energy;
+                best_k = k;
+            }
         }
 
         // The block's sums, kSumRound moments at a time: every thread stores its partial sums,
@@ -253,8 +313,8 @@ __global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot
         __shared__ std::uint64_t best_walker[kernels::kMomentThreads];
         __shared__ typename cub::WarpReduce<double>::TempStorage sum_temp[kSumRound];
         __shared__ typename cub::WarpReduce<Best>::TempStorage best_temp;
-        best_energy[threadIdx.x] = best.energy;
-        best_walker[threadIdx.x] = best.walker;
+        best_energy[threadIdx.x] = best_energy_here;
+        best_walker[threadIdx.x] = best_k == kNone ? Best{}.walker : first_walker + base + best_k;
         LGV_UNROLL
         for (int j0 = 0; j0 < W; j0 += kSumRound) {
             bool any = false; // the same in every thread (summed() is): the barriers are safe

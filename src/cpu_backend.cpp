@@ -277,10 +277,6 @@ tile_starts(const InitSpec &init, std::uint64_t seed, std::uint64_t first_walker
     }
 }
 
-/// Potentials whose basin() is a descent in parts (descends: descent_end, descent_step).
-template <class Pot, class = void> constexpr bool kDescends = false;
-template <class Pot> constexpr bool kDescends<Pot, std::enable_if_t<Pot::descends>> = true;
-
 /// Counts the basins of walkers whose descent has not ended at its start (Pot::descends), kLanes
 /// descents side by side: every lane takes a step (the potential's descent_step, in a lane loop
 /// the compiler vectorises), and a lane whose descent has ended counts its basin and takes the

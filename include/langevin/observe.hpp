@@ -49,10 +49,11 @@ LGV_HD LGV_INLINE bool walker_is_finite(const Vec<T, D> &x, const Vec<T, D> &v) 
 /// Adds one walker to a block's partial sums (layout above). energy_of() gives its energy as a
 /// double; it is called for finite walkers only. Returns that energy, which the caller's best
 /// walker reuses (NaN for a non-finite walker: not summed, no energy computed).
-/// moving = false: v is zero (overdamped), so sum |v|^2 gains +0 and is skipped.
-template <class EnergyOf, class T, int D>
+/// moving = false: v is zero (overdamped), so sum |v|^2 gains +0 and is skipped. x0 is a
+/// Vec<T, D> or its exact conversion Vec<double, D> (the same sums).
+template <class EnergyOf, class T, int D, class X0>
 LGV_HD LGV_INLINE double add_moments(const EnergyOf &energy_of, const Vec<T, D> &x,
-                                     const Vec<T, D> &v, const Vec<T, D> &x0, std::uint64_t hit,
+                                     const Vec<T, D> &v, const X0 &x0, std::uint64_t hit,
                                      const double *shift, double *sums, bool moving = true) {
     if (hit != kNotHit) {
         const double t = double(hit);
@@ -84,10 +85,10 @@ LGV_HD LGV_INLINE double add_moments(const EnergyOf &energy_of, const Vec<T, D> 
 }
 
 /// add_moments with the energy taken from the potential.
-template <class Pot, class T, int D>
+template <class Pot, class T, int D, class X0>
 LGV_HD LGV_INLINE double accumulate_moments(const Pot &pot, const Vec<T, D> &x, const Vec<T, D> &v,
-                                            const Vec<T, D> &x0, std::uint64_t hit,
-                                            const double *shift, double *sums, bool moving = true) {
+                                            const X0 &x0, std::uint64_t hit, const double *shift,
+                                            double *sums, bool moving = true) {
     return add_moments([&] { return double(pot.energy(x)); }, x, v, x0, hit, shift, sums, moving);
 }
 

@@ -17,6 +17,7 @@
 
 #include <map>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "langevin/core.hpp"
@@ -70,6 +71,10 @@ LGV_HD LGV_INLINE int product_basin(const Pot &pot, const Vec<T, D> &x) {
         b |= pot.coord_basin(d, x[d]);
     return b;
 }
+
+/// Potentials whose basin() is a descent in parts (descends: descent_end, descent_step).
+template <class Pot, class = void> constexpr bool kDescends = false;
+template <class Pot> constexpr bool kDescends<Pot, std::enable_if_t<Pot::descends>> = true;
 
 namespace detail {
 inline double scalar_param(const ParamValues &values, const char *name) {
