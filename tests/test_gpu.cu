@@ -468,6 +468,65 @@ TEST(Gpu, PlainObservationKernelEqualsTheGeneralOne) {
     }
 }
 
+TEST(Gpu, BestWalkerAmongInfiniteEnergiesIsTheLowestId) {
+    // Finite walkers so far out that their energy overflows to +inf: Best::consider keeps the
+    // lowest walker id among equal energies, +inf included (a walker is better than none). The
+    // device tracks each thread's best by its index in the block, replacing it on a tie only
+    // while it has none; with walkers 0-2 NaN (never the best) the best is walker 3, on both
+    // backends, in both precisions, in the plain and the general kernel (a target); one finite
+    // energy in the second block of walkers (7000) wins over all of them.
+    require_device();
+    if (IsSkipped() || HasFatalFailure())
+        return;
+    const std::uint64_t walkers = 9000;
+    for (const char *precision : {"float32", "float64"})
+        for (bool target : {false, true})
+            for (bool one_finite : {false, true}) {
+                std::vector<std::string> sets = {"potential.kind=double_well",
+                                                 "ensemble.walkers=9000",
+                                                 std::string("ensemble.precision=") + precision};
+                if (target) {
+                    sets.push_back("first_passage.region=above");
+                    sets.push_back("first_passage.level=0");
+                }
+                const Study s = test::study_from("", sets);
+                const std::string what = std::string(precision) + (target ? " target" : "") +
+                                         (one_finite ? " one finite energy" : "");
+                ASSERT_EQ(s.model.target.active(), target) << what;
+                // Energies a (x^2 - 1)^2 + tilt x: x^4 overflows float32 at 1e30, float64 at 1e160.
+                const double far = std::string(precision) == "float32" ? 1e30 : 1e160;
+                auto cpu = make_backend("cpu");
+                cpu->initialize(s.model, s.init, 4096, walkers);
+                WalkerState state;
+                cpu->save(state);
+                for (std::uint64_t i = 0; i < walkers; ++i)
+                    state.x[i] = i < 3 ? NAN : (i % 2 ? far : -far);
+                if (one_finite)
+                    state.x[7000] = 3.0;
+                ObserveSpec spec{s.grid, s.init, Axis{0, 1, 0}};
+                if (target)
+                    spec.passage = Axis{0.0, 1.0, 1};
+                auto gpu = make_backend("cuda");
+                cpu->load(s.model, 4096, state);
+                gpu->load(s.model, 4096, state);
+                const Observation g = gpu->observe(s.model, spec), h = cpu->observe(s.model, spec);
+                const std::uint64_t best = one_finite ? 7000 : 3;
+                for (const Observation *o : {&g, &h}) {
+                    const char *backend = o == &g ? " (cuda)" : " (cpu)";
+                    EXPECT_EQ(o->best.walker, 4096 + best) << what << backend;
+                    if (one_finite)
+                        EXPECT_TRUE(std::isfinite(o->best.energy)) << what << backend;
+                    else
+                        EXPECT_EQ(o->best.energy, HUGE_VAL) << what << backend;
+                    ASSERT_EQ(o->best_position.size(), 1u) << what << backend;
+                    const double x = state.x[best]; // as the backend holds it
+                    EXPECT_EQ(o->best_position[0], far < 1e100 ? double(float(x)) : x)
+                        << what << backend;
+                    EXPECT_EQ(o->moment_sums[0].value(), double(walkers - 3)) << what << backend;
+                }
+            }
+}
+
 TEST(Gpu, QueuedSamplingOfMillionsEqualsSerialSampling) {
     // Large enough that each observation (second stream) runs while the next segment steps; the
     // gaps to the next sample (4, 64, 68, 4, 32, 64, 40, then 20 trailing steps) give every
