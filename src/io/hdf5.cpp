@@ -6,12 +6,36 @@
 #include <cstdio>
 #include <cstring>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "langevin/error.hpp"
 
 namespace langevin::h5 {
 
+namespace {
+/// Why the last HDF5 call failed, where the operating system said (" (No space left on device)"
+/// from the file driver's "errno = 28, error message = '...'"), or nothing.
+std::string reason() {
+    std::string why;
+    const auto visit = [](unsigned, const H5E_error2_t *e, void *out) -> herr_t {
+        const std::string desc = e->desc ? e->desc : "";
+        const std::string key = "error message = '";
+        const std::size_t at = desc.find(key);
+        if (at != std::string::npos) {
+            const std::size_t from = at + key.size();
+            *static_cast<std::string *>(out) = desc.substr(from, desc.find('\'', from) - from);
+            return 1; // the innermost one says it
+        }
+        return 0;
+    };
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, visit, &why);
+    return why.empty() ? why : " (" + why + ")";
+}
+} // namespace
+
 Handle::Handle(hid_t id, herr_t (*close)(hid_t), const std::string &what) : id_(id), close_(close) {
-    LGV_REQUIRE(id >= 0, "HDF5: ", what, " failed");
+    LGV_REQUIRE(id >= 0, "HDF5: ", what, " failed", reason());
 }
 Handle::Handle(Handle &&other) noexcept : id_(other.id_), close_(other.close_) {
     other.id_ = -1;
@@ -29,6 +53,11 @@ Handle &Handle::operator=(Handle &&other) noexcept {
 Handle::~Handle() {
     if (id_ >= 0 && close_)
         close_(id_);
+}
+bool Handle::close() {
+    const bool ok = id_ < 0 || !close_ || close_(id_) >= 0;
+    id_ = -1; // a failed close is not retried (HDF5 may have released part of the object)
+    return ok;
 }
 
 namespace {
@@ -65,7 +94,7 @@ void write_dataset(hid_t parent, const std::string &name, const std::vector<T> &
     if (!data.empty())
         LGV_REQUIRE(H5Dwrite(set.id(), native<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()) >=
                         0,
-                    "HDF5: writing dataset ", name, " failed");
+                    "HDF5: writing dataset ", name, " failed", reason());
 }
 
 template <class T> std::vector<T> read_dataset(hid_t parent, const std::string &name) {
@@ -75,7 +104,7 @@ template <class T> std::vector<T> read_dataset(hid_t parent, const std::string &
     std::vector<T> out(static_cast<std::size_t>(n));
     if (n > 0)
         LGV_REQUIRE(H5Dread(set.id(), native<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) >= 0,
-                    "HDF5: reading dataset ", name, " failed");
+                    "HDF5: reading dataset ", name, " failed", reason());
     return out;
 }
 
@@ -84,7 +113,8 @@ template <class T> void write_attr(hid_t obj, const std::string &name, const std
     Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose, "dataspace of attribute " + name);
     Handle a(H5Acreate2(obj, name.c_str(), native<T>(), space.id(), H5P_DEFAULT, H5P_DEFAULT),
              H5Aclose, "creating attribute " + name);
-    LGV_REQUIRE(H5Awrite(a.id(), native<T>(), v.data()) >= 0, "HDF5: writing attribute ", name);
+    LGV_REQUIRE(H5Awrite(a.id(), native<T>(), v.data()) >= 0, "HDF5: writing attribute ", name,
+                " failed", reason());
 }
 
 // One number is a scalar attribute (h5py reads it as a number, not a 1-element array).
@@ -92,7 +122,8 @@ template <class T> void write_scalar_attr(hid_t obj, const std::string &name, T 
     Handle space(H5Screate(H5S_SCALAR), H5Sclose, "scalar dataspace");
     Handle a(H5Acreate2(obj, name.c_str(), native<T>(), space.id(), H5P_DEFAULT, H5P_DEFAULT),
              H5Aclose, "creating attribute " + name);
-    LGV_REQUIRE(H5Awrite(a.id(), native<T>(), &value) >= 0, "HDF5: writing attribute ", name);
+    LGV_REQUIRE(H5Awrite(a.id(), native<T>(), &value) >= 0, "HDF5: writing attribute ", name,
+                " failed", reason());
 }
 
 // Reads a scalar attribute, or the one element of a 1-element array (how files written before
@@ -103,7 +134,8 @@ template <class T> T read_attr(hid_t obj, const std::string &name) {
     LGV_REQUIRE(H5Sget_simple_extent_npoints(space.id()) == 1, "HDF5: attribute ", name,
                 " does not hold exactly one number");
     T v{};
-    LGV_REQUIRE(H5Aread(a.id(), native<T>(), &v) >= 0, "HDF5: reading attribute ", name);
+    LGV_REQUIRE(H5Aread(a.id(), native<T>(), &v) >= 0, "HDF5: reading attribute ", name, " failed",
+                reason());
     return v;
 }
 
@@ -176,7 +208,8 @@ void Group::attr(const std::string &name, const std::string &value) const {
     Handle a(H5Acreate2(id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT),
              H5Aclose, "creating attribute " + name);
     const std::string padded = value.empty() ? std::string(1, '\0') : value;
-    LGV_REQUIRE(H5Awrite(a.id(), type.id(), padded.data()) >= 0, "HDF5: writing attribute ", name);
+    LGV_REQUIRE(H5Awrite(a.id(), type.id(), padded.data()) >= 0, "HDF5: writing attribute ", name,
+                " failed", reason());
 }
 void Group::attr(const std::string &name, double value) const {
     write_scalar_attr(id(), name, value);
@@ -204,14 +237,16 @@ void Group::attr(const std::string &name, const std::vector<std::string> &value)
     Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose, "dataspace of attribute " + name);
     Handle a(H5Acreate2(id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT),
              H5Aclose, "creating attribute " + name);
-    LGV_REQUIRE(H5Awrite(a.id(), type.id(), packed.data()) >= 0, "HDF5: writing attribute ", name);
+    LGV_REQUIRE(H5Awrite(a.id(), type.id(), packed.data()) >= 0, "HDF5: writing attribute ", name,
+                " failed", reason());
 }
 std::string Group::attr_string(const std::string &name) const {
     Handle a(H5Aopen(id(), name.c_str(), H5P_DEFAULT), H5Aclose, "opening attribute " + name);
     Handle type(H5Aget_type(a.id()), H5Tclose, "type of attribute " + name);
     const std::size_t size = H5Tget_size(type.id());
     std::string out(size, '\0');
-    LGV_REQUIRE(H5Aread(a.id(), type.id(), out.data()) >= 0, "HDF5: reading attribute ", name);
+    LGV_REQUIRE(H5Aread(a.id(), type.id(), out.data()) >= 0, "HDF5: reading attribute ", name,
+                " failed", reason());
     while (!out.empty() && out.back() == '\0')
         out.pop_back();
     return out;
@@ -225,9 +260,11 @@ std::uint64_t Group::attr_u64(const std::string &name) const {
 
 namespace {
 /// Errors are thrown with what failed; the library's own error stack on stderr would only bury
-/// them.
+/// them. No clean-up at exit either: after a failed close (a full disk) HDF5 1.10 keeps a
+/// half-released file and its exit handler crashes on it; every file is closed before then.
 void silence_library_errors() {
-    static const bool silenced = (H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr), true);
+    static const bool silenced =
+        (H5dont_atexit(), H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr), true);
     (void)silenced;
 }
 } // namespace
@@ -255,6 +292,20 @@ File File::open(const std::string &path) {
     LGV_REQUIRE(id >= 0, path, ": HDF5 cannot open it (is it truncated or damaged?)");
     f.h_ = Handle(id, H5Fclose, "opening " + path);
     return f;
+}
+void File::close() {
+    const bool flushed = H5Fflush(h_.id(), H5F_SCOPE_LOCAL) >= 0;
+    const std::string why = flushed ? std::string() : reason();
+    const bool closed = h_.close();
+    LGV_REQUIRE(flushed && closed, "HDF5: writing ", path_, " failed",
+                why.empty() ? reason() : why);
+    // On the disk before it replaces an earlier file (a checkpoint survives a power cut).
+    const int fd = ::open(path_.c_str(), O_RDONLY);
+    const bool synced = fd >= 0 && ::fsync(fd) == 0;
+    const int error = errno;
+    if (fd >= 0)
+        ::close(fd);
+    LGV_REQUIRE(synced, "writing ", path_, " failed (", std::strerror(error), ")");
 }
 Group File::root() const {
     return Group(Handle(H5Gopen2(h_.id(), "/", H5P_DEFAULT), H5Gclose, "opening / of " + path_));

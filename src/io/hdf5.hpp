@@ -20,6 +20,8 @@ public:
     Handle &operator=(const Handle &) = delete;
     ~Handle();
     hid_t id() const { return id_; }
+    /// Closes now and says whether that worked; the handle is empty afterwards either way.
+    bool close();
 
 private:
     hid_t id_ = -1;
@@ -73,6 +75,9 @@ class File {
 public:
     static File create(const std::string &path); ///< truncates
     static File open(const std::string &path);   ///< read-only
+    /// Writes out what HDF5 still caches, closes the file and syncs it to the disk; throws if any
+    /// of that failed (a full disk shows only here, where the cached metadata is written).
+    void close();
     Group root() const;
     const std::string &path() const { return path_; }
 

@@ -84,6 +84,7 @@ template <class F> void atomically(const std::string &path, F &&fill) {
     try {
         h5::File file = h5::File::create(tmp);
         fill(file.root());
+        file.close(); // a full disk shows here, before the file replaces anything
     } catch (...) {
         std::remove(tmp.c_str()); // the file closed as the exception left its scope
         throw;
