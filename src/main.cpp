@@ -163,7 +163,13 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks);
 
 int main(int argc, char **argv) {
     langevin::Ranks ranks(&argc, &argv);
-    return run_main(argc, argv, ranks);
+    const int status = run_main(argc, argv, ranks);
+    // Results that stdout could not take (a full disk, a closed pipe) are a failure too.
+    if (!(std::cout << std::flush)) {
+        std::cerr << "error: could not write to standard output\n";
+        return status == 0 ? 1 : status;
+    }
+    return status;
 }
 
 namespace {
@@ -447,8 +453,34 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
             };
         const std::string partial =
             study.output.empty() ? std::string() : rank_checkpoint(study.output, ranks);
+        const std::string who = mpi ? "rank " + std::to_string(ranks.rank()) + ": " : "";
+        // A checkpoint that cannot be written (a full disk) does not end the run: the last good
+        // one stays as it was, and the output may still be written at the end. The first
+        // failure of a streak is reported; `checkpoint_error` is empty after a good one.
+        std::string checkpoint_error;
+        // --force over an interrupted run starts over: its checkpoint goes now, so that one this
+        // run failed to replace is never offered for --resume.
+        if (!resume_state && !partial.empty())
+            remove_checkpoint(partial);
         if (!study.output.empty()) {
-            hooks.checkpoint = [&](const RunState &s) { write_checkpoint(partial, study, s); };
+            hooks.checkpoint = [&](const RunState &s) {
+                try {
+                    write_checkpoint(partial, study, s);
+                    checkpoint_error.clear();
+                } catch (const std::exception &e) {
+                    if (checkpoint_error.empty())
+                        std::cerr << (tty && !quiet ? "\n" : "") << who
+                                  << "warning: the checkpoint at step " << s.step << " of chunk "
+                                  << s.chunk << " was not written to " << partial << ": "
+                                  << e.what() << "; "
+                                  << (exists(partial)
+                                          ? "the previous one in " + partial + " is kept"
+                                          : std::string("there is none yet"))
+                                  << "; the run goes on (further failures are not reported "
+                                     "until a checkpoint is written)\n";
+                    checkpoint_error = e.what();
+                }
+            };
             // A rank that is done waits for the others: its checkpoint survives an interruption.
             hooks.checkpoint_when_done = mpi;
             // Every rank has a checkpoint from the start, so a job stopped before some rank's
@@ -466,13 +498,20 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
         } catch (const Interrupted &e) {
             if (tty && !quiet)
                 std::cerr << "\n";
-            const std::string who = mpi ? "rank " + std::to_string(ranks.rank()) + ": " : "";
             if (study.output.empty())
                 std::cerr << who << "interrupted (" << e.what()
                           << "); no output file was set, so nothing was saved\n";
+            else if (!checkpoint_error.empty() && !exists(partial))
+                std::cerr << who << "interrupted (" << e.what()
+                          << "); the checkpoint could not be written (" << checkpoint_error
+                          << "), so nothing was saved\n";
             else
-                std::cerr << who << "interrupted (" << e.what() << "); checkpoint written to "
-                          << partial << "\ncontinue with: "
+                std::cerr << who << "interrupted (" << e.what() << "); "
+                          << (checkpoint_error.empty()
+                                  ? "checkpoint written to " + partial
+                                  : "the checkpoint could not be written (" + checkpoint_error +
+                                        "); the previous one in " + partial + " is kept")
+                          << "\ncontinue with: "
                           << (mpi ? "mpirun -np " + std::to_string(ranks.size()) + " " : "")
                           << "langevin run --resume " << study.output
                           << (exists(study.output) ? " --force\n(--force: the finished run "
