@@ -902,9 +902,14 @@ Study build_study(Reader &r, const std::string &source) {
                      d && *d >= 0 && *d == std::floor(*d) && *d < 0x1p63)
                 step = std::uint64_t(*d);
             const auto T = (*p)[1].value<double>();
-            if (!step || !T || !(*T >= 0) || !std::isfinite(*T))
+            if (!step)
                 r.fail("temperature", "knots", node_text(*n),
-                       rule + " (steps whole, in [0, 2^63))");
+                       detail::concat(rule, " (step ", node_text((*p)[0]),
+                                      " is not a whole number in [0, 2^63))"));
+            if (!T || !(*T >= 0) || !std::isfinite(*T))
+                r.fail("temperature", "knots", node_text(*n),
+                       detail::concat(rule, " (T = ", node_text((*p)[1]), " at step ", *step,
+                                      " is not a finite number >= 0)"));
             if (!sch.knots.empty() && *step <= sch.knots.back().first)
                 r.fail("temperature", "knots", node_text(*n),
                        detail::concat(rule, " (step ", *step, " does not increase)"));

@@ -246,8 +246,17 @@ TEST(Config, MessagesSayWhichKindsReadAKeyAndWhatRangeIsAllowed) {
         sets.push_back("temperature.knots=" + k);
         return sets;
     };
-    EXPECT_CONTAINS(error_of("", knots("[[5, 1], [1e30, 2]]")), "(steps whole, in [0, 2^63))");
-    EXPECT_CONTAINS(error_of("", knots("[[5, 1], [-1, 2]]")), "(steps whole, in [0, 2^63))");
+    EXPECT_CONTAINS(error_of("", knots("[[5, 1], [1e30, 2]]")),
+                    "(step 1e+30 is not a whole number in [0, 2^63))");
+    EXPECT_CONTAINS(error_of("", knots("[[5, 1], [-1, 2]]")),
+                    "(step -1 is not a whole number in [0, 2^63))");
+    EXPECT_CONTAINS(error_of("", knots("[[5, 1], [2.5, 2]]")),
+                    "(step 2.5 is not a whole number in [0, 2^63))");
+    // A bad temperature is named as such, with its step.
+    EXPECT_CONTAINS(error_of("", knots("[[0, 1], [10, -0.5]]")),
+                    "(T = -0.5 at step 10 is not a finite number >= 0)");
+    EXPECT_CONTAINS(error_of("", knots("[[0, \"hot\"]]")),
+                    "(T = \"hot\" at step 0 is not a finite number >= 0)");
     const Study big = study_from("", knots("[[0, 1], [4611686018427387904, 2]]"));
     EXPECT_EQ(big.schedule.knots.back().first, std::uint64_t(1) << 62);
     // A non-finite per-dimension value is not "not a number".
