@@ -313,6 +313,12 @@ __global__ void __launch_bounds__(kernels::kMomentThreads, kObserveMinBlocks<Pot
         __shared__ std::uint64_t best_walker[kernels::kMomentThreads];
         __shared__ typename cub::WarpReduce<double>::TempStorage sum_temp[kSumRound];
         __shared__ typename cub::WarpReduce<Best>::TempStorage best_temp;
+        static_assert(sizeof(partial) + sizeof(best_energy) + sizeof(best_walker) +
+                              sizeof(sum_temp) + sizeof(best_temp) +
+                              sizeof(unsigned int) * kSharedCountSlots <=
+                          48 * 1024,
+                      "the reductions and the largest shared count layout must fit the 48 KiB a "
+                      "block gets without opting in");
         best_energy[threadIdx.x] = best_energy_here;
         best_walker[threadIdx.x] = best_k == kNone ? Best{}.walker : first_walker + base + best_k;
         LGV_UNROLL
