@@ -145,6 +145,11 @@ int plane_widenings(const Energy2 &e, const Rect &grid, double kT) {
 struct PlaneNodes {
     std::vector<double> x, y, weight, energy;
     std::vector<Rect> panels; ///< panel c holds nodes c q^2 .. (c + 1) q^2 - 1
+    /// Of each panel: 0 on the grid, r in the r-th ring of coarse panels around it. The panels
+    /// of a plane widened fewer times are those of rings <= ring_of(k), in the same order.
+    std::vector<int> ring;
+    int per_width = 0; ///< coarse panels across the grid
+    int ring_of(int k) const { return k * per_width / 2; }
 };
 
 /// The Gauss-Legendre nodes of rule q (per direction) covering the grid widened k times: the
@@ -160,7 +165,8 @@ PlaneNodes plane_nodes(const Energy2 &e, const Rect &grid, int k, int m, int coa
         out.weight.push_back(w);
     };
     const double wx = grid.x.hi - grid.x.lo, wy = grid.y.hi - grid.y.lo;
-    auto panel = [&](int i, int j, int per_width) {
+    auto panel = [&](int i, int j, int per_width, int ring) {
+        out.ring.push_back(ring);
         const double x0 = grid.x.lo + wx * i / per_width, x1 = grid.x.lo + wx * (i + 1) / per_width;
         const double y0 = grid.y.lo + wy * j / per_width, y1 = grid.y.lo + wy * (j + 1) / per_width;
         const double hx = 0.5 * (x1 - x0), hy = 0.5 * (y1 - y0);
@@ -172,12 +178,13 @@ PlaneNodes plane_nodes(const Energy2 &e, const Rect &grid, int k, int m, int coa
     };
     for (int i = 0; i < m; ++i)
         for (int j = 0; j < m; ++j)
-            panel(i, j, m);
+            panel(i, j, m, 0);
     const int per_width = m / coarse, ring = k * per_width / 2;
+    out.per_width = per_width;
     for (int i = -ring; i < per_width + ring; ++i)
         for (int j = -ring; j < per_width + ring; ++j)
             if (i < 0 || i >= per_width || j < 0 || j >= per_width)
-                panel(i, j, per_width);
+                panel(i, j, per_width, std::max({-i, i - per_width + 1, -j, j - per_width + 1}));
     out.energy.resize(out.x.size());
 #pragma omp parallel for schedule(dynamic, 1024)
     for (std::size_t i = 0; i < out.x.size(); ++i)
@@ -347,15 +354,21 @@ std::vector<double> boltzmann_joint(const Model &model, const Axis &a0, const Ax
     return normalise(p);
 }
 
-using Basin2 = std::function<int(double, double)>;
+namespace {
 
-/// Adds the Boltzmann weight of each basin over panel r, whose corners (x.lo y.lo, x.hi y.lo,
-/// x.lo y.hi, x.hi y.hi) lie in basins `corners`, by its four quarters: a quarter whose corners
-/// and 2 x 2 Gauss-Legendre nodes lie in one basin takes its nodes' weights, one that a basin
-/// boundary crosses is quartered again, `depth` times in all (then its nodes' basins stand: an
-/// error of the order of its width along the boundary).
-void quartered_basins(const Basin2 &basin, const Energy2 &e, double emin, double kT, const Rect &r,
-                      const std::array<int, 4> &corners, int depth, std::vector<double> &p) {
+using Basin2 = std::function<int(double, double)>;
+constexpr std::size_t kPanelNodes = 4; // 2 x 2 Gauss-Legendre nodes per panel
+/// One node of a quadrature over part of the plane: its weight (area included), its position
+/// and its basin.
+using Leaf = std::function<void(double weight, double x, double y, int basin)>;
+
+/// Passes the 2 x 2 Gauss-Legendre nodes of panel r, whose corners (x.lo y.lo, x.hi y.lo,
+/// x.lo y.hi, x.hi y.hi) lie in basins `corners`, to `leaf`, by its four quarters: a quarter whose
+/// corners and nodes lie in one basin passes its nodes, one that a basin boundary crosses is
+/// quartered again, `depth` times in all (then its nodes' basins stand: an error of the order of
+/// its width along the boundary).
+void quartered_basins(const Basin2 &basin, const Rect &r, const std::array<int, 4> &corners,
+                      int depth, const Leaf &leaf) {
     const Rule &q = rule<2>();
     const double cx = 0.5 * (r.x.lo + r.x.hi), cy = 0.5 * (r.y.lo + r.y.hi);
     const int bottom = basin(cx, r.y.lo), top = basin(cx, r.y.hi), left = basin(r.x.lo, cy),
@@ -385,15 +398,19 @@ void quartered_basins(const Basin2 &basin, const Energy2 &e, double emin, double
                 one = one && b[i] == k[0];
             }
         if (!one && depth > 1) {
-            quartered_basins(basin, e, emin, kT, s, k, depth - 1, p);
+            quartered_basins(basin, s, k, depth - 1, leaf);
             continue;
         }
         for (int i = 0; i < 4; ++i)
-            if (b[i] >= 0 && b[i] < int(p.size()))
-                p[std::size_t(b[i])] += q.w[std::size_t(i / 2)] * q.w[std::size_t(i % 2)] * hx *
-                                        hy * std::exp(-(e(x[i], y[i]) - emin) / kT);
+            leaf(q.w[std::size_t(i / 2)] * q.w[std::size_t(i % 2)] * hx * hy, x[i], y[i], b[i]);
     }
 }
+
+/// The leaves of a crossed panel's quartering, kept to be reweighed at other temperatures.
+struct Leaves {
+    std::vector<double> weight, energy;
+    std::vector<int> basin;
+};
 
 /// Basin probabilities of a 1-D potential on the line (on its default range where the law lives
 /// there only).
@@ -404,7 +421,78 @@ template <class Pot> std::vector<double> basins_on_line(const Pot &pot, int n, d
         !is_confined<Pot>);
 }
 
-std::vector<double> boltzmann_basins(const Model &model, const Grid &grid, double kT) {
+} // namespace
+
+/// The basin quadrature of a 2-D study's plane, widened `widenings` times (plane_nodes): the 2x2
+/// Gauss-Legendre nodes of a 160 x 160 panel mesh of the grid, 8 times coarser around it, each
+/// classified by the walkers' own rule. A panel that a basin boundary crosses (its corners and
+/// nodes are not all in one basin) is quartered instead, kQuarterings times where the boundary
+/// runs: node by node, such panels made errors of the order of their width (5e-3 of Ackley's
+/// global basin in 2-D where +-0.5 fell inside panels). None of it depends on the temperature
+/// but how far the plane reaches, so it is kept for every T a study samples; the leaves of the
+/// quarterings are kept too where the basin rule is a descent (Müller–Brown: 1.3-2.3 s for
+/// the plane on 2 cores), and redone at each T where it is cheap (Ackley's 12 quarterings leave
+/// ~1e5 nodes per crossed panel).
+namespace detail {
+struct BasinPlane {
+    int widenings = -1;
+    PlaneNodes nodes;
+    std::vector<int> basin;                  ///< of each node
+    std::vector<std::array<int, 4>> corners; ///< basins of each panel's corners
+    std::vector<char> crossed;               ///< of each panel
+    std::vector<Leaves> leaves;              ///< of each crossed panel, where kept
+};
+} // namespace detail
+
+namespace {
+
+std::unique_ptr<detail::BasinPlane> plane_basins(const Basin2 &basin_at, const Energy2 &energy,
+                                                 const Rect &rect, int k, int quarterings,
+                                                 bool keep) {
+    auto plane = std::make_unique<detail::BasinPlane>();
+    plane->widenings = k;
+    plane->nodes = plane_nodes(energy, rect, k, 160, 8, rule<2>());
+    const PlaneNodes &nodes = plane->nodes;
+    plane->basin.resize(nodes.x.size());
+#pragma omp parallel for schedule(dynamic, 1024)
+    for (std::size_t i = 0; i < nodes.x.size(); ++i)
+        plane->basin[i] = basin_at(nodes.x[i], nodes.y[i]);
+    const std::size_t panels = nodes.panels.size();
+    plane->corners.resize(panels);
+    plane->crossed.assign(panels, 0);
+    if (keep)
+        plane->leaves.resize(panels);
+#pragma omp parallel for schedule(dynamic, 64)
+    for (std::size_t c = 0; c < panels; ++c) {
+        const Rect &r = nodes.panels[c];
+        std::array<int, 4> &corners = plane->corners[c];
+        corners = {basin_at(r.x.lo, r.y.lo), basin_at(r.x.hi, r.y.lo), basin_at(r.x.lo, r.y.hi),
+                   basin_at(r.x.hi, r.y.hi)};
+        bool one = corners[1] == corners[0] && corners[2] == corners[0] && corners[3] == corners[0];
+        for (std::size_t i = c * kPanelNodes; i < (c + 1) * kPanelNodes; ++i)
+            one = one && plane->basin[i] == corners[0];
+        plane->crossed[c] = !one;
+        if (one || !keep)
+            continue;
+        Leaves &l = plane->leaves[c];
+        quartered_basins(basin_at, r, corners, quarterings,
+                         [&](double w, double x, double y, int b) {
+                             l.weight.push_back(w);
+                             l.energy.push_back(energy(x, y));
+                             l.basin.push_back(b);
+                         });
+    }
+    return plane;
+}
+
+} // namespace
+
+BasinReference::BasinReference(const Model &model, const Grid &grid) : model_(model), grid_(grid) {}
+BasinReference::~BasinReference() = default;
+BasinReference::BasinReference(BasinReference &&) noexcept = default;
+BasinReference &BasinReference::operator=(BasinReference &&) noexcept = default;
+
+std::vector<double> BasinReference::at(double kT) {
     if (!(kT > 0))
         return {};
     return std::visit(
@@ -435,63 +523,71 @@ std::vector<double> boltzmann_basins(const Model &model, const Grid &grid, doubl
                         return basins_on_line(pot, n, kT); // any dimension, in 1-D (ackley)
                 if (pot.dim != 2)
                     return {};
-                // Over the plane where exp(-E/T) matters (the walkers' whole ensemble is
-                // counted): 2x2 Gauss-Legendre nodes on a 160 x 160 panel mesh of the grid,
-                // 8 times coarser around it; each node is classified by the walkers' own rule.
-                // A panel that a basin boundary crosses (its corners and nodes are not all in
-                // one basin) is quartered instead, kQuarterings times where the boundary runs:
-                // node by node, such panels made errors of the order of their width (5e-3 of
-                // Ackley's global basin in 2-D where +-0.5 fell inside panels).
                 Energy2 energy;
-                const auto [rect, k] = plane_of(pot, grid, kT, energy);
+                const auto [rect, k] = plane_of(pot, grid_, kT, energy);
                 if (k < 0)
                     return {};
-                const PlaneNodes nodes = plane_nodes(energy, rect, k, 160, 8, rule<2>());
                 const Basin2 basin_at = [&pot](double x, double y) {
                     return pot.basin(Vec<double, 2>{{x, y}});
                 };
-                std::vector<int> basin(nodes.x.size());
-#pragma omp parallel for schedule(dynamic, 1024)
-                for (std::size_t i = 0; i < basin.size(); ++i)
-                    basin[i] = basin_at(nodes.x[i], nodes.y[i]);
-                const std::vector<double> &e = nodes.energy, &weight = nodes.weight;
-                const double emin = *std::min_element(e.begin(), e.end());
-                constexpr std::size_t kPanelNodes = 4;
                 constexpr int kQuarterings = kDescends<Pot> ? 3 : 12; // descents are costly
+                if (!plane_ || plane_->widenings < k)
+                    plane_ = plane_basins(basin_at, energy, rect, k, kQuarterings, kDescends<Pot>);
+                const detail::BasinPlane &plane = *plane_;
+                const PlaneNodes &nodes = plane.nodes;
+                const int rings = nodes.ring_of(k);
+                const std::vector<double> &e = nodes.energy, &weight = nodes.weight;
+                double emin = std::numeric_limits<double>::infinity();
+                for (std::size_t c = 0; c < nodes.panels.size(); ++c)
+                    if (nodes.ring[c] <= rings)
+                        for (std::size_t i = c * kPanelNodes; i < (c + 1) * kPanelNodes; ++i)
+                            emin = std::min(emin, e[i]);
                 // Each crossed panel's weights in its own slot: the same for any thread count.
                 std::vector<std::vector<double>> crossed(nodes.panels.size());
 #pragma omp parallel for schedule(dynamic, 64)
                 for (std::size_t c = 0; c < nodes.panels.size(); ++c) {
-                    const Rect &r = nodes.panels[c];
-                    const std::array<int, 4> corners = {
-                        basin_at(r.x.lo, r.y.lo), basin_at(r.x.hi, r.y.lo),
-                        basin_at(r.x.lo, r.y.hi), basin_at(r.x.hi, r.y.hi)};
-                    bool one = corners[1] == corners[0] && corners[2] == corners[0] &&
-                               corners[3] == corners[0];
-                    for (std::size_t i = c * kPanelNodes; i < (c + 1) * kPanelNodes; ++i)
-                        one = one && basin[i] == corners[0];
-                    if (one)
+                    if (!plane.crossed[c] || nodes.ring[c] > rings)
                         continue;
-                    crossed[c].assign(std::size_t(n), 0.0);
-                    quartered_basins(basin_at, energy, emin, kT, r, corners, kQuarterings,
-                                     crossed[c]);
+                    std::vector<double> &p = crossed[c];
+                    p.assign(std::size_t(n), 0.0);
+                    const auto add = [&](double w, double en, int b) {
+                        if (b >= 0 && b < n)
+                            p[std::size_t(b)] += w * std::exp(-(en - emin) / kT);
+                    };
+                    if (!plane.leaves.empty()) {
+                        const Leaves &l = plane.leaves[c];
+                        for (std::size_t i = 0; i < l.weight.size(); ++i)
+                            add(l.weight[i], l.energy[i], l.basin[i]);
+                    } else {
+                        quartered_basins(
+                            basin_at, nodes.panels[c], plane.corners[c], kQuarterings,
+                            [&](double w, double x, double y, int b) { add(w, energy(x, y), b); });
+                    }
                 }
                 std::vector<double> p(n, 0.0);
                 for (std::size_t c = 0; c < nodes.panels.size(); ++c) {
-                    if (!crossed[c].empty()) {
+                    if (nodes.ring[c] > rings)
+                        continue;
+                    if (plane.crossed[c]) {
                         for (int b = 0; b < n; ++b)
                             p[std::size_t(b)] += crossed[c][std::size_t(b)];
                         continue;
                     }
                     for (std::size_t i = c * kPanelNodes; i < (c + 1) * kPanelNodes; ++i)
-                        p[std::size_t(basin[i])] += weight[i] * std::exp(-(e[i] - emin) / kT);
+                        if (plane.basin[i] >= 0 && plane.basin[i] < n) // -1: in no basin
+                            p[std::size_t(plane.basin[i])] +=
+                                weight[i] * std::exp(-(e[i] - emin) / kT);
                 }
                 return normalise(p);
             } else {
                 return {};
             }
         },
-        model.potential);
+        model_.potential);
+}
+
+std::vector<double> boltzmann_basins(const Model &model, const Grid &grid, double kT) {
+    return BasinReference(model, grid).at(kT);
 }
 
 PotentialMap potential_map(const Model &model, const Axis &a0, const Axis &a1) {

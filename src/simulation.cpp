@@ -125,8 +125,16 @@ struct References {
     std::vector<double> joint, basins, energy;
 };
 
+/// The references of every temperature a run has sampled, and the T-independent part of the
+/// basins' (their plane's classification).
+struct ReferenceCache {
+    explicit ReferenceCache(const Study &study) : basins(study.model, study.grid) {}
+    std::map<double, References> by_temperature;
+    BasinReference basins;
+};
+
 SampleResult summarise(const Study &study, std::uint64_t step, const Accumulator &acc,
-                       std::map<double, References> &cache) {
+                       ReferenceCache &cache) {
     const Model &model = study.model;
     const int dim = model.dim();
     const double kT = sample_temperature(study, step);
@@ -177,16 +185,16 @@ SampleResult summarise(const Study &study, std::uint64_t step, const Accumulator
 
     // References depend only on the temperature: compute once per T.
     const bool joint = dim == 2 && study.grid.joint;
-    auto found = cache.find(kT);
-    if (found == cache.end()) {
+    auto found = cache.by_temperature.find(kT);
+    if (found == cache.by_temperature.end()) {
         References r;
         for (int d = 0; d < dim; ++d)
             r.marginals.push_back(boltzmann_marginal(model, d, study.grid.axes[d], kT));
         if (joint)
             r.joint = boltzmann_joint(model, study.grid.axes[0], study.grid.axes[1], kT);
-        r.basins = boltzmann_basins(model, study.grid, kT);
+        r.basins = cache.basins.at(kT);
         r.energy = boltzmann_energy_moments(model, study.grid, kT);
-        found = cache.emplace(kT, std::move(r)).first;
+        found = cache.by_temperature.emplace(kT, std::move(r)).first;
     }
     const References &refs = found->second;
     std::size_t offset = 0;
@@ -308,6 +316,40 @@ Trajectories record_trajectories(const Study &study, Backend &backend) {
         record(step);
     }
     return tr;
+}
+
+/// summarise_run with the references already computed in `cache`.
+void summarise_samples(const Study &study, const std::vector<Accumulator> &totals,
+                       RunResult &result, ReferenceCache &cache) {
+    const std::vector<std::uint64_t> &samples = study.samples;
+    result.samples.clear();
+    for (std::size_t k = 0; k < samples.size() && k < totals.size(); ++k) {
+        if (totals[k].empty())
+            break; // a stopped run: later samples were never reached
+        result.samples.push_back(summarise(study, samples[k], totals[k], cache));
+    }
+    result.first_passage = FirstPassageResult{};
+    if (result.samples.empty())
+        return;
+    const std::size_t last = result.samples.size() - 1;
+    std::uint64_t best_walker = ~std::uint64_t(0);
+    double best = HUGE_VAL;
+    std::vector<double> best_position;
+    // best_energy is the lowest seen at any sample up to this one.
+    for (std::size_t k = 0; k <= last; ++k) {
+        const Accumulator &a = totals[k];
+        if (a.best.energy < best) {
+            best = a.best.energy;
+            best_walker = a.best.walker;
+            best_position = a.best_position;
+        }
+        if (best_walker != ~std::uint64_t(0)) {
+            result.samples[k].best_energy = best;
+            result.samples[k].best_position = best_position;
+        }
+    }
+    result.first_passage = summarise_passage(
+        study, totals[last], result.samples[last].finite + result.samples[last].nonfinite);
 }
 
 } // namespace
@@ -573,7 +615,7 @@ RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks,
     const double seconds_before = state.seconds;
     auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
     auto last_report = Clock::now();
-    std::map<double, References> cache;
+    ReferenceCache cache(study);
     SampleResult latest;
     bool have_latest = false;
     auto report = [&](bool force) {
@@ -691,7 +733,7 @@ RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks,
         hooks.checkpoint(state);
     }
 
-    summarise_run(study, state.samples, result);
+    summarise_samples(study, state.samples, result, cache); // the progress reports' references
     // Walkers 0..M-1 belong to the (first non-empty) shard that starts at walker 0.
     if (range.begin == 0 && range.end > 0)
         result.trajectories = record_trajectories(study, backend);
@@ -702,36 +744,8 @@ RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks,
 }
 
 void summarise_run(const Study &study, const std::vector<Accumulator> &totals, RunResult &result) {
-    const std::vector<std::uint64_t> &samples = study.samples;
-    std::map<double, References> cache;
-    result.samples.clear();
-    for (std::size_t k = 0; k < samples.size() && k < totals.size(); ++k) {
-        if (totals[k].empty())
-            break; // a stopped run: later samples were never reached
-        result.samples.push_back(summarise(study, samples[k], totals[k], cache));
-    }
-    result.first_passage = FirstPassageResult{};
-    if (result.samples.empty())
-        return;
-    const std::size_t last = result.samples.size() - 1;
-    std::uint64_t best_walker = ~std::uint64_t(0);
-    double best = HUGE_VAL;
-    std::vector<double> best_position;
-    // best_energy is the lowest seen at any sample up to this one.
-    for (std::size_t k = 0; k <= last; ++k) {
-        const Accumulator &a = totals[k];
-        if (a.best.energy < best) {
-            best = a.best.energy;
-            best_walker = a.best.walker;
-            best_position = a.best_position;
-        }
-        if (best_walker != ~std::uint64_t(0)) {
-            result.samples[k].best_energy = best;
-            result.samples[k].best_position = best_position;
-        }
-    }
-    result.first_passage = summarise_passage(
-        study, totals[last], result.samples[last].finite + result.samples[last].nonfinite);
+    ReferenceCache cache(study);
+    summarise_samples(study, totals, result, cache);
 }
 
 WalkerRange shard_range(std::uint64_t walkers, Shard shard) {

@@ -180,6 +180,26 @@ TEST(Boltzmann, ReferencesDoNotDependOnTheThreadCount) {
     EXPECT_EQ(one_hot, three_hot);
 }
 
+TEST(Boltzmann, BasinReferenceKeepsItsPlaneAcrossTemperaturesBitwise) {
+    // A run's basin references come from one BasinReference: the plane's classification is kept
+    // (with the quarterings' leaves for Müller–Brown's descents) and reweighed at each T. It must
+    // give what a fresh computation gives, bitwise. MB: T = 1 covers the grid alone, T = 300
+    // needs three widenings (the plane is classified again), T = 30 two (taken from the wider
+    // plane's panels). Ackley's law is confined to the grid; its quarterings are redone at each T.
+    const Study mb = study_from("[potential]\nkind = \"muller_brown\"\n");
+    const Study ackley = study_from("[potential]\nkind = \"ackley\"\ndim = 2\n"
+                                    "[histogram]\nrange = [[-2, 3], [-3, 3]]\n");
+    for (const auto &[s, temperatures] : {std::pair{&mb, std::vector<double>{1.0, 300.0, 30.0}},
+                                          std::pair{&ackley, std::vector<double>{1.5, 0.7}}}) {
+        BasinReference kept(s->model, s->grid);
+        for (double T : temperatures) {
+            const std::vector<double> fresh = boltzmann_basins(s->model, s->grid, T);
+            ASSERT_FALSE(fresh.empty()) << "T = " << T;
+            EXPECT_EQ(kept.at(T), fresh) << "T = " << T;
+        }
+    }
+}
+
 TEST(Boltzmann, AckleyHasNoLawOnTheLineSoItsReferenceIsTheDefaultRange) {
     // E is bounded far away: over the whole line <E> would be the plateau's (~20.8 at T = 1).
     const Study s = study_from("[potential]\nkind = \"ackley\"\n");

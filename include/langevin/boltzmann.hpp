@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "langevin/grid.hpp"
@@ -20,6 +21,30 @@ std::vector<double> boltzmann_joint(const Model &model, const Axis &a0, const Ax
 /// over the real line; D = 2: over the histogram grid; separable potentials with product basins
 /// in D > 2: the product of 1-D probabilities.
 std::vector<double> boltzmann_basins(const Model &model, const Grid &grid, double kT);
+
+namespace detail {
+struct BasinPlane;
+}
+
+/// boltzmann_basins of one model and grid at the many temperatures a study samples. In 2-D the
+/// plane's quadrature nodes are classified once by the walkers' basin rule (a descent per node
+/// for Müller–Brown), which does not depend on T, and reweighed at each T; the classification
+/// is redone only where a hotter T needs a wider plane.
+class BasinReference {
+public:
+    BasinReference(const Model &model, const Grid &grid);
+    ~BasinReference();
+    BasinReference(BasinReference &&) noexcept;
+    BasinReference &operator=(BasinReference &&) noexcept;
+
+    /// boltzmann_basins(model, grid, kT), bitwise.
+    std::vector<double> at(double kT);
+
+private:
+    Model model_;
+    Grid grid_;
+    std::unique_ptr<detail::BasinPlane> plane_;
+};
 
 /// The energy and the walkers' basin rule at the centre of every joint bin (row-major, axis 0
 /// outer; basin -1: none), for contour plots. D = 2 only; empty otherwise.
