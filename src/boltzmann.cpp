@@ -115,27 +115,41 @@ Rect widened(const Rect &r, int k) {
 
 constexpr int kMaxWidenings = 8; // the grid and 4 of its sizes on every side
 
+/// The lowest energy inside the grid widened k times and the lowest on its edge. Neither depends
+/// on the temperature: a study's references scan each widening once (PlaneScans).
+struct PlaneScan {
+    double lowest, edge;
+};
+PlaneScan scan_plane(const Energy2 &e, const Rect &grid, int k) {
+    const Rect r = widened(grid, k);
+    const int n = 128, edge_points = 2048; // a coarse minimum only raises the bar
+    double lowest = std::numeric_limits<double>::infinity();
+#pragma omp parallel for reduction(min : lowest)
+    for (int i = 0; i <= n; ++i)
+        for (int j = 0; j <= n; ++j)
+            lowest = std::min(
+                lowest, e(r.x.lo + (r.x.hi - r.x.lo) * i / n, r.y.lo + (r.y.hi - r.y.lo) * j / n));
+    double edge = std::numeric_limits<double>::infinity();
+#pragma omp parallel for reduction(min : edge)
+    for (int i = 0; i <= edge_points; ++i) {
+        const double x = r.x.lo + (r.x.hi - r.x.lo) * i / edge_points;
+        const double y = r.y.lo + (r.y.hi - r.y.lo) * i / edge_points;
+        edge = std::min({edge, e(x, r.y.lo), e(x, r.y.hi), e(r.x.lo, y), e(r.x.hi, y)});
+    }
+    return {lowest, edge};
+}
+using PlaneScans = std::vector<PlaneScan>; ///< of widenings 0, 1, ... as far as scanned
+
 /// How many times the grid must be widened (widened()) before its whole edge lies 35 kT above
 /// the lowest energy inside, so that the plane beyond holds < 1e-15 of exp(-E/kT) near the edge
 /// and a negligible share in all; -1 when kMaxWidenings are not enough (E bounded, or growing
-/// too slowly to tell: no reference for all walkers can be given).
-int plane_widenings(const Energy2 &e, const Rect &grid, double kT) {
+/// too slowly to tell: no reference for all walkers can be given). Scans are taken from and
+/// added to `scans`.
+int plane_widenings(const Energy2 &e, const Rect &grid, double kT, PlaneScans &scans) {
     for (int k = 0; k <= kMaxWidenings; ++k) {
-        const Rect r = widened(grid, k);
-        const int n = 128, edge_points = 2048; // a coarse minimum only raises the bar
-        double emin = std::numeric_limits<double>::infinity();
-#pragma omp parallel for reduction(min : emin)
-        for (int i = 0; i <= n; ++i)
-            for (int j = 0; j <= n; ++j)
-                emin = std::min(emin, e(r.x.lo + (r.x.hi - r.x.lo) * i / n,
-                                        r.y.lo + (r.y.hi - r.y.lo) * j / n));
-        double edge = std::numeric_limits<double>::infinity();
-        for (int i = 0; i <= edge_points; ++i) {
-            const double x = r.x.lo + (r.x.hi - r.x.lo) * i / edge_points;
-            const double y = r.y.lo + (r.y.hi - r.y.lo) * i / edge_points;
-            edge = std::min({edge, e(x, r.y.lo), e(x, r.y.hi), e(r.x.lo, y), e(r.x.hi, y)});
-        }
-        if (edge > emin + 35.0 * kT)
+        if (std::size_t(k) == scans.size())
+            scans.push_back(scan_plane(e, grid, k));
+        if (scans[std::size_t(k)].edge > scans[std::size_t(k)].lowest + 35.0 * kT)
             return k;
     }
     return -1;
@@ -148,7 +162,8 @@ struct PlaneNodes {
     /// Of each panel: 0 on the grid, r in the r-th ring of coarse panels around it. The panels
     /// of a plane widened fewer times are those of rings <= ring_of(k), in the same order.
     std::vector<int> ring;
-    int per_width = 0; ///< coarse panels across the grid
+    int widenings = -1; ///< the plane is the grid widened this many times (none yet: -1)
+    int per_width = 0;  ///< coarse panels across the grid
     int ring_of(int k) const { return k * per_width / 2; }
 };
 
@@ -181,6 +196,7 @@ PlaneNodes plane_nodes(const Energy2 &e, const Rect &grid, int k, int m, int coa
             panel(i, j, m, 0);
     const int per_width = m / coarse, ring = k * per_width / 2;
     out.per_width = per_width;
+    out.widenings = k;
     for (int i = -ring; i < per_width + ring; ++i)
         for (int j = -ring; j < per_width + ring; ++j)
             if (i < 0 || i >= per_width || j < 0 || j >= per_width)
@@ -195,10 +211,11 @@ PlaneNodes plane_nodes(const Energy2 &e, const Rect &grid, int k, int m, int coa
 /// The grid of a 2-D study and how far exp(-E/kT) reaches beyond it: 0 for a confined law,
 /// -1 when it cannot be told (plane_widenings).
 template <class Pot>
-std::pair<Rect, int> plane_of(const Pot &pot, const Grid &grid, double kT, Energy2 &e) {
+std::pair<Rect, int> plane_of(const Pot &pot, const Grid &grid, double kT, Energy2 &e,
+                              PlaneScans &scans) {
     e = [&pot](double x, double y) { return double(pot.energy(Vec<double, 2>{{x, y}})); };
     const Rect r{{grid.axes[0].lo, grid.axes[0].hi}, {grid.axes[1].lo, grid.axes[1].hi}};
-    return {r, is_confined<Pot> ? 0 : plane_widenings(e, r, kT)};
+    return {r, is_confined<Pot> ? 0 : plane_widenings(e, r, kT, scans)};
 }
 
 std::vector<double> normalise(std::vector<double> p) {
@@ -281,79 +298,6 @@ std::vector<double> boltzmann_marginal(const Model &model, int d, const Axis &ax
     return normalise(p);
 }
 
-std::vector<double> boltzmann_joint(const Model &model, const Axis &a0, const Axis &a1, double kT) {
-    if (!(kT > 0) || model.dim() != 2)
-        return {};
-    std::function<double(double, double)> e;
-    const bool ok = std::visit(
-        [&](const auto &pot) {
-            using Pot = std::decay_t<decltype(pot)>;
-            if constexpr (std::is_same_v<Pot, Free>) {
-                return false;
-            } else if constexpr (Pot::fixed_dim == 0 || Pot::fixed_dim == 2) {
-                e = [pot](double x, double y) { return pot.energy(Vec<double, 2>{{x, y}}); };
-                return true;
-            } else {
-                return false;
-            }
-        },
-        model.potential);
-    if (!ok)
-        return {};
-    const Rule &r = rule();
-    const double w0 = (a0.hi - a0.lo) / a0.bins, w1 = (a1.hi - a1.lo) / a1.bins;
-    // Energies at every node first, then the shift, then the factors.
-    const std::size_t q = r.x.size();
-    std::vector<double> energies(std::size_t(a0.bins) * a1.bins * q * q);
-    // Threads evaluate, each value in its own slot: the results do not depend on their number.
-#pragma omp parallel for schedule(dynamic)
-    for (int i = 0; i < a0.bins; ++i)
-        for (int j = 0; j < a1.bins; ++j)
-            for (std::size_t u = 0; u < q; ++u)
-                for (std::size_t v = 0; v < q; ++v) {
-                    const double x = a0.lo + w0 * (i + 0.5 + 0.5 * r.x[u]);
-                    const double y = a1.lo + w1 * (j + 0.5 + 0.5 * r.x[v]);
-                    energies[((std::size_t(i) * a1.bins + j) * q + u) * q + v] = e(x, y);
-                }
-    const double emin = *std::min_element(energies.begin(), energies.end());
-    // One 8 x 8 panel per bin is exact to ~1e-13 while E/kT varies by at most 1/2 over its nodes
-    // (a well 2 standard deviations across). A bin where it varies by S > 1/2 (a narrow well, a
-    // steep wall) is split into s x s panels, s = ceil(max(sqrt(2 S), S / 4)) up to 16: a well's
-    // variation falls as 1/s^2 per panel, a slope's as 1/s (8 nodes integrate exp over a
-    // variation of 4 to ~3e-13).
-    auto bin_panel = [&](int i, int j, int s, int a, int b) {
-        double sum = 0;
-        for (std::size_t u = 0; u < q; ++u)
-            for (std::size_t v = 0; v < q; ++v) {
-                const double x = a0.lo + w0 * (i + (a + 0.5 + 0.5 * r.x[u]) / s);
-                const double y = a1.lo + w1 * (j + (b + 0.5 + 0.5 * r.x[v]) / s);
-                sum += r.w[u] * r.w[v] * std::exp(-(e(x, y) - emin) / kT);
-            }
-        return sum / (double(s) * s);
-    };
-    std::vector<double> p(std::size_t(a0.bins) * a1.bins, 0.0);
-#pragma omp parallel for schedule(dynamic)
-    for (std::size_t bin = 0; bin < p.size(); ++bin) {
-        const std::size_t k = bin * q * q;
-        const auto [lo, hi] = std::minmax_element(&energies[k], &energies[k] + q * q);
-        const double spread = (*hi - *lo) / kT;
-        // A bin whose largest factor is below 1e-20 of the peak node's holds nothing that shows.
-        const bool negligible = (*lo - emin) / kT > 46.0;
-        if (spread <= 0.5 || !std::isfinite(spread) || negligible) {
-            for (std::size_t u = 0; u < q; ++u)
-                for (std::size_t v = 0; v < q; ++v)
-                    p[bin] += r.w[u] * r.w[v] * std::exp(-(energies[k + u * q + v] - emin) / kT);
-            continue;
-        }
-        const int i = int(bin / a1.bins), j = int(bin % a1.bins);
-        const int s = int(std::min(16.0, std::ceil(std::max(std::sqrt(2 * spread), spread / 4))));
-        for (int a = 0; a < s; ++a)
-            for (int b = 0; b < s; ++b)
-                p[bin] += bin_panel(i, j, s, a, b);
-    }
-    return normalise(p);
-}
-
 namespace {
 
 using Basin2 = std::function<int(double, double)>;
@@ -423,8 +367,8 @@ template <class Pot> std::vector<double> basins_on_line(const Pot &pot, int n, d
 
 } // namespace
 
-/// The basin quadrature of a 2-D study's plane, widened `widenings` times (plane_nodes): the 2x2
-/// Gauss-Legendre nodes of a 160 x 160 panel mesh of the grid, 8 times coarser around it, each
+/// The basin quadrature of a 2-D study's plane (plane_nodes, widened as the hottest T needs): the
+/// 2x2 Gauss-Legendre nodes of a 160 x 160 panel mesh of the grid, 8 times coarser around it, each
 /// classified by the walkers' own rule. A panel that a basin boundary crosses (its corners and
 /// nodes are not all in one basin) is quartered instead, kQuarterings times where the boundary
 /// runs: node by node, such panels made errors of the order of their width (5e-3 of Ackley's
@@ -435,12 +379,19 @@ template <class Pot> std::vector<double> basins_on_line(const Pot &pot, int n, d
 /// ~1e5 nodes per crossed panel).
 namespace detail {
 struct BasinPlane {
-    int widenings = -1;
     PlaneNodes nodes;
     std::vector<int> basin;                  ///< of each node
     std::vector<std::array<int, 4>> corners; ///< basins of each panel's corners
     std::vector<char> crossed;               ///< of each panel
     std::vector<Leaves> leaves;              ///< of each crossed panel, where kept
+};
+
+/// What a study's references keep across temperatures (BoltzmannReferences).
+struct PlaneCache {
+    PlaneScans scans;
+    std::vector<double> joint_energies;
+    std::unique_ptr<BasinPlane> basins;
+    PlaneNodes moments; ///< energy_moments' plane (widenings -1: none yet)
 };
 } // namespace detail
 
@@ -450,7 +401,6 @@ std::unique_ptr<detail::BasinPlane> plane_basins(const Basin2 &basin_at, const E
                                                  const Rect &rect, int k, int quarterings,
                                                  bool keep) {
     auto plane = std::make_unique<detail::BasinPlane>();
-    plane->widenings = k;
     plane->nodes = plane_nodes(energy, rect, k, 160, 8, rule<2>());
     const PlaneNodes &nodes = plane->nodes;
     plane->basin.resize(nodes.x.size());
@@ -487,12 +437,90 @@ std::unique_ptr<detail::BasinPlane> plane_basins(const Basin2 &basin_at, const E
 
 } // namespace
 
-BasinReference::BasinReference(const Model &model, const Grid &grid) : model_(model), grid_(grid) {}
-BasinReference::~BasinReference() = default;
-BasinReference::BasinReference(BasinReference &&) noexcept = default;
-BasinReference &BasinReference::operator=(BasinReference &&) noexcept = default;
+BoltzmannReferences::BoltzmannReferences(const Model &model, const Grid &grid)
+    : model_(model), grid_(grid), cache_(std::make_unique<detail::PlaneCache>()) {}
+BoltzmannReferences::~BoltzmannReferences() = default;
+BoltzmannReferences::BoltzmannReferences(BoltzmannReferences &&) noexcept = default;
+BoltzmannReferences &BoltzmannReferences::operator=(BoltzmannReferences &&) noexcept = default;
 
-std::vector<double> BasinReference::at(double kT) {
+std::vector<double> BoltzmannReferences::joint(double kT) {
+    if (!(kT > 0) || model_.dim() != 2)
+        return {};
+    const Axis &a0 = grid_.axes[0], &a1 = grid_.axes[1];
+    std::function<double(double, double)> e;
+    const bool ok = std::visit(
+        [&](const auto &pot) {
+            using Pot = std::decay_t<decltype(pot)>;
+            if constexpr (std::is_same_v<Pot, Free>) {
+                return false;
+            } else if constexpr (Pot::fixed_dim == 0 || Pot::fixed_dim == 2) {
+                e = [pot](double x, double y) { return pot.energy(Vec<double, 2>{{x, y}}); };
+                return true;
+            } else {
+                return false;
+            }
+        },
+        model_.potential);
+    if (!ok)
+        return {};
+    const Rule &r = rule();
+    const double w0 = (a0.hi - a0.lo) / a0.bins, w1 = (a1.hi - a1.lo) / a1.bins;
+    // Energies at every node first, then the shift, then the factors.
+    const std::size_t q = r.x.size();
+    std::vector<double> &energies = cache_->joint_energies; // of every bin's nodes, kept
+    if (energies.empty()) {
+        energies.resize(std::size_t(a0.bins) * a1.bins * q * q);
+        // Threads evaluate, each value in its own slot: the results do not depend on their number.
+#pragma omp parallel for schedule(dynamic)
+        for (int i = 0; i < a0.bins; ++i)
+            for (int j = 0; j < a1.bins; ++j)
+                for (std::size_t u = 0; u < q; ++u)
+                    for (std::size_t v = 0; v < q; ++v) {
+                        const double x = a0.lo + w0 * (i + 0.5 + 0.5 * r.x[u]);
+                        const double y = a1.lo + w1 * (j + 0.5 + 0.5 * r.x[v]);
+                        energies[((std::size_t(i) * a1.bins + j) * q + u) * q + v] = e(x, y);
+                    }
+    }
+    const double emin = *std::min_element(energies.begin(), energies.end());
+    // One 8 x 8 panel per bin is exact to ~1e-13 while E/kT varies by at most 1/2 over its nodes
+    // (a well 2 standard deviations across). A bin where it varies by S > 1/2 (a narrow well, a
+    // steep wall) is split into s x s panels, s = ceil(max(sqrt(2 S), S / 4)) up to 16: a well's
+    // variation falls as 1/s^2 per panel, a slope's as 1/s (8 nodes integrate exp over a
+    // variation of 4 to ~3e-13).
+    auto bin_panel = [&](int i, int j, int s, int a, int b) {
+        double sum = 0;
+        for (std::size_t u = 0; u < q; ++u)
+            for (std::size_t v = 0; v < q; ++v) {
+                const double x = a0.lo + w0 * (i + (a + 0.5 + 0.5 * r.x[u]) / s);
+                const double y = a1.lo + w1 * (j + (b + 0.5 + 0.5 * r.x[v]) / s);
+                sum += r.w[u] * r.w[v] * std::exp(-(e(x, y) - emin) / kT);
+            }
+        return sum / (double(s) * s);
+    };
+    std::vector<double> p(std::size_t(a0.bins) * a1.bins, 0.0);
+#pragma omp parallel for schedule(dynamic)
+    for (std::size_t bin = 0; bin < p.size(); ++bin) {
+        const std::size_t k = bin * q * q;
+        const auto [lo, hi] = std::minmax_element(&energies[k], &energies[k] + q * q);
+        const double spread = (*hi - *lo) / kT;
+        // A bin whose largest factor is below 1e-20 of the peak node's holds nothing that shows.
+        const bool negligible = (*lo - emin) / kT > 46.0;
+        if (spread <= 0.5 || !std::isfinite(spread) || negligible) {
+            for (std::size_t u = 0; u < q; ++u)
+                for (std::size_t v = 0; v < q; ++v)
+                    p[bin] += r.w[u] * r.w[v] * std::exp(-(energies[k + u * q + v] - emin) / kT);
+            continue;
+        }
+        const int i = int(bin / a1.bins), j = int(bin % a1.bins);
+        const int s = int(std::min(16.0, std::ceil(std::max(std::sqrt(2 * spread), spread / 4))));
+        for (int a = 0; a < s; ++a)
+            for (int b = 0; b < s; ++b)
+                p[bin] += bin_panel(i, j, s, a, b);
+    }
+    return normalise(p);
+}
+
+std::vector<double> BoltzmannReferences::basins(double kT) {
     if (!(kT > 0))
         return {};
     return std::visit(
@@ -524,16 +552,17 @@ std::vector<double> BasinReference::at(double kT) {
                 if (pot.dim != 2)
                     return {};
                 Energy2 energy;
-                const auto [rect, k] = plane_of(pot, grid_, kT, energy);
+                const auto [rect, k] = plane_of(pot, grid_, kT, energy, cache_->scans);
                 if (k < 0)
                     return {};
                 const Basin2 basin_at = [&pot](double x, double y) {
                     return pot.basin(Vec<double, 2>{{x, y}});
                 };
                 constexpr int kQuarterings = kDescends<Pot> ? 3 : 12; // descents are costly
-                if (!plane_ || plane_->widenings < k)
-                    plane_ = plane_basins(basin_at, energy, rect, k, kQuarterings, kDescends<Pot>);
-                const detail::BasinPlane &plane = *plane_;
+                std::unique_ptr<detail::BasinPlane> &kept = cache_->basins;
+                if (!kept || kept->nodes.widenings < k)
+                    kept = plane_basins(basin_at, energy, rect, k, kQuarterings, kDescends<Pot>);
+                const detail::BasinPlane &plane = *kept;
                 const PlaneNodes &nodes = plane.nodes;
                 const int rings = nodes.ring_of(k);
                 const std::vector<double> &e = nodes.energy, &weight = nodes.weight;
@@ -587,7 +616,15 @@ std::vector<double> BasinReference::at(double kT) {
 }
 
 std::vector<double> boltzmann_basins(const Model &model, const Grid &grid, double kT) {
-    return BasinReference(model, grid).at(kT);
+    return BoltzmannReferences(model, grid).basins(kT);
+}
+
+std::vector<double> boltzmann_joint(const Model &model, const Axis &a0, const Axis &a1, double kT) {
+    Grid grid;
+    grid.dim = 2;
+    grid.axes[0] = a0;
+    grid.axes[1] = a1;
+    return BoltzmannReferences(model, grid).joint(kT);
 }
 
 PotentialMap potential_map(const Model &model, const Axis &a0, const Axis &a1) {
@@ -661,6 +698,10 @@ std::vector<double> line_energy_moments(const Energy1 &e, Range start, double kT
 } // namespace
 
 std::vector<double> boltzmann_energy_moments(const Model &model, const Grid &grid, double kT) {
+    return BoltzmannReferences(model, grid).energy_moments(kT);
+}
+
+std::vector<double> BoltzmannReferences::energy_moments(double kT) {
     if (!(kT > 0))
         return {};
     return std::visit(
@@ -691,20 +732,32 @@ std::vector<double> boltzmann_energy_moments(const Model &model, const Grid &gri
                     return {};
                 // Over the plane where exp(-E/T) matters, as the walkers' <E> counts them all:
                 // 4x4 Gauss-Legendre nodes on a 200 x 200 panel mesh of the grid, 4 times
-                // coarser around it.
+                // coarser around it; kept for every T, as far as the hottest needs.
                 Energy2 energy;
-                const auto [rect, k] = plane_of(pot, grid, kT, energy);
+                const auto [rect, k] = plane_of(pot, grid_, kT, energy, cache_->scans);
                 if (k < 0)
                     return {};
-                const PlaneNodes nodes = plane_nodes(energy, rect, k, 200, 4, rule<4>());
+                PlaneNodes &nodes = cache_->moments;
+                if (nodes.widenings < k)
+                    nodes = plane_nodes(energy, rect, k, 200, 4, rule<4>());
                 const std::vector<double> &es = nodes.energy, &ws = nodes.weight;
-                const double emin = *std::min_element(es.begin(), es.end());
+                const std::size_t per_panel = es.size() / nodes.panels.size();
+                const int rings = nodes.ring_of(k);
+                double emin = std::numeric_limits<double>::infinity();
+                for (std::size_t c = 0; c < nodes.panels.size(); ++c)
+                    if (nodes.ring[c] <= rings)
+                        for (std::size_t i = c * per_panel; i < (c + 1) * per_panel; ++i)
+                            emin = std::min(emin, es[i]);
                 double z = 0, m1 = 0, m2 = 0;
-                for (std::size_t k = 0; k < es.size(); ++k) {
-                    const double w = ws[k] * std::exp(-(es[k] - emin) / kT);
-                    z += w;
-                    m1 += w * es[k];
-                    m2 += w * es[k] * es[k];
+                for (std::size_t c = 0; c < nodes.panels.size(); ++c) {
+                    if (nodes.ring[c] > rings)
+                        continue;
+                    for (std::size_t i = c * per_panel; i < (c + 1) * per_panel; ++i) {
+                        const double w = ws[i] * std::exp(-(es[i] - emin) / kT);
+                        z += w;
+                        m1 += w * es[i];
+                        m2 += w * es[i] * es[i];
+                    }
                 }
                 const double mean = m1 / z;
                 return {mean, m2 / z - mean * mean};
@@ -712,7 +765,7 @@ std::vector<double> boltzmann_energy_moments(const Model &model, const Grid &gri
                 return {};
             }
         },
-        model.potential);
+        model_.potential);
 }
 
 double exact_mean_first_passage(const Model &model, double x0, double b, double kT, double gamma) {

@@ -125,12 +125,11 @@ struct References {
     std::vector<double> joint, basins, energy;
 };
 
-/// The references of every temperature a run has sampled, and the T-independent part of the
-/// basins' (their plane's classification).
+/// The references of every temperature a run has sampled, and what they share.
 struct ReferenceCache {
-    explicit ReferenceCache(const Study &study) : basins(study.model, study.grid) {}
+    explicit ReferenceCache(const Study &study) : boltzmann(study.model, study.grid) {}
     std::map<double, References> by_temperature;
-    BasinReference basins;
+    BoltzmannReferences boltzmann; ///< keeps what does not depend on T
 };
 
 SampleResult summarise(const Study &study, std::uint64_t step, const Accumulator &acc,
@@ -191,9 +190,9 @@ SampleResult summarise(const Study &study, std::uint64_t step, const Accumulator
         for (int d = 0; d < dim; ++d)
             r.marginals.push_back(boltzmann_marginal(model, d, study.grid.axes[d], kT));
         if (joint)
-            r.joint = boltzmann_joint(model, study.grid.axes[0], study.grid.axes[1], kT);
-        r.basins = cache.basins.at(kT);
-        r.energy = boltzmann_energy_moments(model, study.grid, kT);
+            r.joint = cache.boltzmann.joint(kT);
+        r.basins = cache.boltzmann.basins(kT);
+        r.energy = cache.boltzmann.energy_moments(kT);
         found = cache.by_temperature.emplace(kT, std::move(r)).first;
     }
     const References &refs = found->second;

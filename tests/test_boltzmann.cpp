@@ -180,22 +180,28 @@ TEST(Boltzmann, ReferencesDoNotDependOnTheThreadCount) {
     EXPECT_EQ(one_hot, three_hot);
 }
 
-TEST(Boltzmann, BasinReferenceKeepsItsPlaneAcrossTemperaturesBitwise) {
-    // A run's basin references come from one BasinReference: the plane's classification is kept
-    // (with the quarterings' leaves for Müller–Brown's descents) and reweighed at each T. It must
-    // give what a fresh computation gives, bitwise. MB: T = 1 covers the grid alone, T = 300
-    // needs three widenings (the plane is classified again), T = 30 two (taken from the wider
-    // plane's panels). Ackley's law is confined to the grid; its quarterings are redone at each T.
-    const Study mb = study_from("[potential]\nkind = \"muller_brown\"\n");
+TEST(Boltzmann, ReferencesKeepWhatDoesNotDependOnTemperatureBitwise) {
+    // A run's references come from one BoltzmannReferences, which keeps the node energies, the
+    // plane's scans and its basin classification (with the quarterings' leaves for Müller–Brown's
+    // descents) and reweighs them at each T. It must give what a fresh computation gives,
+    // bitwise. MB: T = 1 covers the grid alone, T = 300 needs three widenings (the planes are
+    // built again), T = 30 two (taken from the wider planes' panels). Ackley's law is confined to
+    // the grid; its quarterings are redone at each T.
+    const Study mb = study_from("[potential]\nkind = \"muller_brown\"\n[histogram]\nbins = 30\n");
     const Study ackley = study_from("[potential]\nkind = \"ackley\"\ndim = 2\n"
                                     "[histogram]\nrange = [[-2, 3], [-3, 3]]\n");
     for (const auto &[s, temperatures] : {std::pair{&mb, std::vector<double>{1.0, 300.0, 30.0}},
                                           std::pair{&ackley, std::vector<double>{1.5, 0.7}}}) {
-        BasinReference kept(s->model, s->grid);
+        BoltzmannReferences kept(s->model, s->grid);
         for (double T : temperatures) {
-            const std::vector<double> fresh = boltzmann_basins(s->model, s->grid, T);
-            ASSERT_FALSE(fresh.empty()) << "T = " << T;
-            EXPECT_EQ(kept.at(T), fresh) << "T = " << T;
+            const std::vector<double> basins = boltzmann_basins(s->model, s->grid, T),
+                                      moments = boltzmann_energy_moments(s->model, s->grid, T),
+                                      joint = boltzmann_joint(s->model, s->grid.axes[0],
+                                                              s->grid.axes[1], T);
+            ASSERT_FALSE(basins.empty() || moments.empty() || joint.empty()) << "T = " << T;
+            EXPECT_EQ(kept.basins(T), basins) << "T = " << T;
+            EXPECT_EQ(kept.energy_moments(T), moments) << "T = " << T;
+            EXPECT_EQ(kept.joint(T), joint) << "T = " << T;
         }
     }
 }

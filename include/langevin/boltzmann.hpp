@@ -22,30 +22,6 @@ std::vector<double> boltzmann_joint(const Model &model, const Axis &a0, const Ax
 /// in D > 2: the product of 1-D probabilities.
 std::vector<double> boltzmann_basins(const Model &model, const Grid &grid, double kT);
 
-namespace detail {
-struct BasinPlane;
-}
-
-/// boltzmann_basins of one model and grid at the many temperatures a study samples. In 2-D the
-/// plane's quadrature nodes are classified once by the walkers' basin rule (a descent per node
-/// for Müller–Brown), which does not depend on T, and reweighed at each T; the classification
-/// is redone only where a hotter T needs a wider plane.
-class BasinReference {
-public:
-    BasinReference(const Model &model, const Grid &grid);
-    ~BasinReference();
-    BasinReference(BasinReference &&) noexcept;
-    BasinReference &operator=(BasinReference &&) noexcept;
-
-    /// boltzmann_basins(model, grid, kT), bitwise.
-    std::vector<double> at(double kT);
-
-private:
-    Model model_;
-    Grid grid_;
-    std::unique_ptr<detail::BasinPlane> plane_;
-};
-
 /// The energy and the walkers' basin rule at the centre of every joint bin (row-major, axis 0
 /// outer; basin -1: none), for contour plots. D = 2 only; empty otherwise.
 struct PotentialMap {
@@ -62,6 +38,33 @@ namespace langevin {
 /// real line, separable potentials as sums of 1-D moments, D = 2 over the plane where exp(-E/T)
 /// matters (confined laws: over the grid or the default range).
 std::vector<double> boltzmann_energy_moments(const Model &model, const Grid &grid, double kT);
+
+namespace detail {
+struct PlaneCache;
+}
+
+/// The references of one model and grid at the many temperatures a study samples: bitwise what
+/// boltzmann_joint, boltzmann_basins and boltzmann_energy_moments give, with what does not
+/// depend on T computed once. In 2-D: the energies at the joint histogram's nodes and at the
+/// plane's (a data-defined loss pays for all its data at each), how far the plane reaches at
+/// each widening, and the basins' classification of the plane (a descent per node for
+/// Müller–Brown). A hotter T that needs a wider plane widens them.
+class BoltzmannReferences {
+public:
+    BoltzmannReferences(const Model &model, const Grid &grid);
+    ~BoltzmannReferences();
+    BoltzmannReferences(BoltzmannReferences &&) noexcept;
+    BoltzmannReferences &operator=(BoltzmannReferences &&) noexcept;
+
+    std::vector<double> joint(double kT);          ///< boltzmann_joint over the grid's axes 0, 1
+    std::vector<double> basins(double kT);         ///< boltzmann_basins
+    std::vector<double> energy_moments(double kT); ///< boltzmann_energy_moments
+
+private:
+    Model model_;
+    Grid grid_;
+    std::unique_ptr<detail::PlaneCache> cache_;
+};
 
 /// Exact mean first-passage time of 1-D overdamped dynamics (friction coefficient gamma) from x0
 /// to the level b (target x > b when b > x0, x < b when b < x0), reflecting at the far side:
