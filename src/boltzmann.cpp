@@ -165,6 +165,11 @@ struct PlaneNodes {
     int widenings = -1; ///< the plane is the grid widened this many times (none yet: -1)
     int per_width = 0;  ///< coarse panels across the grid
     int ring_of(int k) const { return k * per_width / 2; }
+    /// Frees x and y, which a plane kept for other temperatures no longer needs.
+    void forget_positions() {
+        std::vector<double>().swap(x);
+        std::vector<double>().swap(y);
+    }
 };
 
 /// The Gauss-Legendre nodes of rule q (per direction) covering the grid widened k times: the
@@ -432,6 +437,7 @@ std::unique_ptr<detail::BasinPlane> plane_basins(const Basin2 &basin_at, const E
                              l.basin.push_back(b);
                          });
     }
+    plane->nodes.forget_positions();
     return plane;
 }
 
@@ -440,8 +446,6 @@ std::unique_ptr<detail::BasinPlane> plane_basins(const Basin2 &basin_at, const E
 BoltzmannReferences::BoltzmannReferences(const Model &model, const Grid &grid)
     : model_(model), grid_(grid), cache_(std::make_unique<detail::PlaneCache>()) {}
 BoltzmannReferences::~BoltzmannReferences() = default;
-BoltzmannReferences::BoltzmannReferences(BoltzmannReferences &&) noexcept = default;
-BoltzmannReferences &BoltzmannReferences::operator=(BoltzmannReferences &&) noexcept = default;
 
 std::vector<double> BoltzmannReferences::joint(double kT) {
     if (!(kT > 0) || model_.dim() != 2)
@@ -467,9 +471,14 @@ std::vector<double> BoltzmannReferences::joint(double kT) {
     const double w0 = (a0.hi - a0.lo) / a0.bins, w1 = (a1.hi - a1.lo) / a1.bins;
     // Energies at every node first, then the shift, then the factors.
     const std::size_t q = r.x.size();
-    std::vector<double> &energies = cache_->joint_energies; // of every bin's nodes, kept
+    // Every bin's node energies, kept up to kKeptJointNodes (a 256 x 256 grid, 32 MB; 1000 x 1000
+    // bins would hold 0.5 GB through the run), else evaluated again at each T.
+    constexpr std::size_t kKeptJointNodes = std::size_t(1) << 22;
+    const std::size_t count = std::size_t(a0.bins) * a1.bins * q * q;
+    std::vector<double> fresh;
+    std::vector<double> &energies = count <= kKeptJointNodes ? cache_->joint_energies : fresh;
     if (energies.empty()) {
-        energies.resize(std::size_t(a0.bins) * a1.bins * q * q);
+        energies.resize(count);
         // Threads evaluate, each value in its own slot: the results do not depend on their number.
 #pragma omp parallel for schedule(dynamic)
         for (int i = 0; i < a0.bins; ++i)
@@ -560,8 +569,10 @@ std::vector<double> BoltzmannReferences::basins(double kT) {
                 };
                 constexpr int kQuarterings = kDescends<Pot> ? 3 : 12; // descents are costly
                 std::unique_ptr<detail::BasinPlane> &kept = cache_->basins;
-                if (!kept || kept->nodes.widenings < k)
+                if (!kept || kept->nodes.widenings < k) {
+                    kept.reset(); // not two planes at once
                     kept = plane_basins(basin_at, energy, rect, k, kQuarterings, kDescends<Pot>);
+                }
                 const detail::BasinPlane &plane = *kept;
                 const PlaneNodes &nodes = plane.nodes;
                 const int rings = nodes.ring_of(k);
@@ -738,8 +749,11 @@ std::vector<double> BoltzmannReferences::energy_moments(double kT) {
                 if (k < 0)
                     return {};
                 PlaneNodes &nodes = cache_->moments;
-                if (nodes.widenings < k)
+                if (nodes.widenings < k) {
+                    nodes = PlaneNodes{}; // not two planes at once
                     nodes = plane_nodes(energy, rect, k, 200, 4, rule<4>());
+                    nodes.forget_positions();
+                }
                 const std::vector<double> &es = nodes.energy, &ws = nodes.weight;
                 const std::size_t per_panel = es.size() / nodes.panels.size();
                 const int rings = nodes.ring_of(k);

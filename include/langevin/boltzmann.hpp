@@ -48,13 +48,14 @@ struct PlaneCache;
 /// depend on T computed once. In 2-D: the energies at the joint histogram's nodes and at the
 /// plane's (a data-defined loss pays for all its data at each), how far the plane reaches at
 /// each widening, and the basins' classification of the plane (a descent per node for
-/// Müller–Brown). A hotter T that needs a wider plane widens them.
+/// Müller–Brown). A hotter T that needs a wider plane widens them. One thread at a time: the
+/// methods fill the kept parts.
 class BoltzmannReferences {
 public:
     BoltzmannReferences(const Model &model, const Grid &grid);
     ~BoltzmannReferences();
-    BoltzmannReferences(BoltzmannReferences &&) noexcept;
-    BoltzmannReferences &operator=(BoltzmannReferences &&) noexcept;
+    BoltzmannReferences(const BoltzmannReferences &) = delete;
+    BoltzmannReferences &operator=(const BoltzmannReferences &) = delete;
 
     std::vector<double> joint(double kT);          ///< boltzmann_joint over the grid's axes 0, 1
     std::vector<double> basins(double kT);         ///< boltzmann_basins
