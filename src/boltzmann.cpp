@@ -451,6 +451,21 @@ std::vector<double> BoltzmannReferences::joint(double kT) {
     if (!(kT > 0) || model_.dim() != 2)
         return {};
     const Axis &a0 = grid_.axes[0], &a1 = grid_.axes[1];
+    // A separable law is the product of its marginals, bin by bin: exact, where the plane's
+    // quadrature refined every steep bin again at each T (rastrigin at 64 x 64 bins: 55 ms a T).
+    const bool separable = std::visit(
+        [](const auto &pot) { return std::decay_t<decltype(pot)>::separable; }, model_.potential);
+    if (separable) {
+        const std::vector<double> px = boltzmann_marginal(model_, 0, a0, kT),
+                                  py = boltzmann_marginal(model_, 1, a1, kT);
+        if (px.empty() || py.empty())
+            return {};
+        std::vector<double> p(px.size() * py.size());
+        for (std::size_t i = 0; i < px.size(); ++i)
+            for (std::size_t j = 0; j < py.size(); ++j)
+                p[i * py.size() + j] = px[i] * py[j];
+        return p;
+    }
     std::function<double(double, double)> e;
     const bool ok = std::visit(
         [&](const auto &pot) {

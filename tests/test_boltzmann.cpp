@@ -4,6 +4,7 @@
 #include "test_support.hpp"
 
 #include <functional>
+#include <tuple>
 #include <vector>
 
 #include <boost/math/quadrature/gauss.hpp>
@@ -35,23 +36,77 @@ TEST(Boltzmann, HarmonicMarginalIsTheGaussian) {
     }
 }
 
-TEST(Boltzmann, SeparableMarginalsAndJoint) {
+TEST(Boltzmann, SeparableMarginalsAndJointAreTheGaussians) {
     // A wide well; one 13-16 standard deviations narrower than a bin, off the bin centres; one
-    // whose bins are 3.7-4.6 standard deviations wide (split only when the rule needs it).
-    for (const auto [T, centre] : {std::pair{1.0, "0"}, std::pair{1e-3, "[0.13, -0.07]"},
-                                   std::pair{0.0118, "[0.2, 0.25]"}}) {
-        const Study s =
-            study_from(std::string("[potential]\nkind = \"harmonic\"\ndim = 2\n"
-                                   "centre = ") +
-                       centre + "\n[histogram]\nbins = [10, 12]\nrange = [[-2, 2], [-3, 3]]\n");
+    // whose bins are 3.7-4.6 standard deviations wide (split only when the rule needs it). The
+    // joint of a separable law is the product of its marginals; each is checked against erf.
+    for (const auto [T, c0, c1] : {std::tuple{1.0, 0.0, 0.0}, std::tuple{1e-3, 0.13, -0.07},
+                                   std::tuple{0.0118, 0.2, 0.25}}) {
+        const Study s = study_from("[potential]\nkind = \"harmonic\"\ndim = 2\ncentre = [" +
+                                   std::to_string(c0) + ", " + std::to_string(c1) +
+                                   "]\n[histogram]\nbins = [10, 12]\nrange = [[-2, 2], [-3, 3]]\n");
+        // k = 1: each coordinate is N(centre, T), truncated to its axis.
+        auto gaussian = [&](const Axis &a, double centre) {
+            auto cdf = [&](double x) { return 0.5 * std::erf((x - centre) / std::sqrt(2 * T)); };
+            std::vector<double> p(std::size_t(a.bins));
+            const double width = (a.hi - a.lo) / a.bins;
+            for (int b = 0; b < a.bins; ++b)
+                p[std::size_t(b)] =
+                    (cdf(a.lo + (b + 1) * width) - cdf(a.lo + b * width)) / (cdf(a.hi) - cdf(a.lo));
+            return p;
+        };
+        const auto gx = gaussian(s.grid.axes[0], c0), gy = gaussian(s.grid.axes[1], c1);
         const auto px = boltzmann_marginal(s.model, 0, s.grid.axes[0], T);
         const auto py = boltzmann_marginal(s.model, 1, s.grid.axes[1], T);
         const auto joint = boltzmann_joint(s.model, s.grid.axes[0], s.grid.axes[1], T);
+        ASSERT_EQ(px.size(), 10u);
+        ASSERT_EQ(py.size(), 12u);
         ASSERT_EQ(joint.size(), 120u);
-        for (int i = 0; i < 10; ++i)
+        for (int i = 0; i < 10; ++i) {
+            EXPECT_NEAR(px[i], gx[i], 1e-12) << "T = " << T << ", bin " << i;
             for (int j = 0; j < 12; ++j)
-                EXPECT_NEAR(joint[i * 12 + j], px[i] * py[j], 1e-12)
+                EXPECT_NEAR(joint[i * 12 + j], gx[i] * gy[j], 1e-12)
                     << "T = " << T << ", bin " << i << ", " << j;
+        }
+        for (int j = 0; j < 12; ++j)
+            EXPECT_NEAR(py[j], gy[j], 1e-12) << "T = " << T << ", bin " << j;
+    }
+}
+
+TEST(Boltzmann, MullerBrownJointMatchesAnIndependentQuadrature) {
+    // The plane's quadrature of a joint histogram (8 x 8 nodes per bin, steep bins split)
+    // against 8-node Gauss-Legendre on 6 x 6 cells per bin. E/T varies by up to 120 (T = 20) and
+    // 490 (T = 5) across a bin; without the splits the test fails.
+    const Study s = study_from("[potential]\nkind = \"muller_brown\"\n"
+                               "[histogram]\nbins = [10, 12]\nrange = [[-1.5, 1.2], [-0.5, 2]]\n");
+    const MullerBrown &mb = std::get<MullerBrown>(s.model.potential);
+    const Axis &ax = s.grid.axes[0], &ay = s.grid.axes[1];
+    using G = boost::math::quadrature::gauss<double, 8>;
+    for (double T : {20.0, 5.0}) {
+        const auto joint = boltzmann_joint(s.model, ax, ay, T);
+        ASSERT_EQ(joint.size(), 120u);
+        std::vector<double> exact(120, 0.0);
+        double total = 0;
+        const int cells = 6;
+        const double wx = (ax.hi - ax.lo) / ax.bins / cells, wy = (ay.hi - ay.lo) / ay.bins / cells;
+        for (int i = 0; i < ax.bins * cells; ++i)
+            for (int j = 0; j < ay.bins * cells; ++j)
+                for (std::size_t u = 0; u < G::abscissa().size(); ++u)
+                    for (double su : {-1.0, 1.0})
+                        for (std::size_t v = 0; v < G::abscissa().size(); ++v)
+                            for (double sv : {-1.0, 1.0}) {
+                                const double x =
+                                    ax.lo + wx * (i + 0.5 + 0.5 * su * G::abscissa()[u]);
+                                const double y =
+                                    ay.lo + wy * (j + 0.5 + 0.5 * sv * G::abscissa()[v]);
+                                const double w =
+                                    G::weights()[u] * G::weights()[v] *
+                                    std::exp(-(mb.energy(Vec<double, 2>{{x, y}}) + 150) / T);
+                                exact[std::size_t((i / cells) * ay.bins + j / cells)] += w;
+                                total += w;
+                            }
+        for (int b = 0; b < 120; ++b)
+            EXPECT_NEAR(joint[b], exact[b] / total, 1e-12) << "T = " << T << ", bin " << b;
     }
 }
 
