@@ -389,6 +389,11 @@ struct BasinPlane {
     std::vector<std::array<int, 4>> corners; ///< basins of each panel's corners
     std::vector<char> crossed;               ///< of each panel
     std::vector<Leaves> leaves;              ///< of each crossed panel, where kept
+    /// Else the energies of each crossed panel's leaves in the order quartered_basins visits
+    /// them, recorded at the first T where they all fit kKeptLeafEnergies (Ackley's 12
+    /// quarterings: ~5e4 per panel; the basin rule is cheap, the energy not).
+    std::vector<std::vector<double>> leaf_energies;
+    bool leaf_energies_recorded = false; ///< tried: kept in leaf_energies, or too many
 };
 
 /// What a study's references keep across temperatures (BoltzmannReferences).
@@ -588,7 +593,10 @@ std::vector<double> BoltzmannReferences::basins(double kT) {
                     kept.reset(); // not two planes at once
                     kept = plane_basins(basin_at, energy, rect, k, kQuarterings, kDescends<Pot>);
                 }
-                const detail::BasinPlane &plane = *kept;
+                detail::BasinPlane &plane = *kept;
+                constexpr std::size_t kKeptLeafEnergies = std::size_t(1) << 22; // 32 MB
+                const bool record = plane.leaves.empty() && !plane.leaf_energies_recorded;
+                std::vector<std::vector<double>> recorded(record ? plane.crossed.size() : 0);
                 const PlaneNodes &nodes = plane.nodes;
                 const int rings = nodes.ring_of(k);
                 const std::vector<double> &e = nodes.energy, &weight = nodes.weight;
@@ -613,11 +621,30 @@ std::vector<double> BoltzmannReferences::basins(double kT) {
                         const Leaves &l = plane.leaves[c];
                         for (std::size_t i = 0; i < l.weight.size(); ++i)
                             add(l.weight[i], l.energy[i], l.basin[i]);
-                    } else {
+                    } else if (!plane.leaf_energies.empty()) {
+                        const std::vector<double> &en = plane.leaf_energies[c];
+                        std::size_t next = 0;
                         quartered_basins(
                             basin_at, nodes.panels[c], plane.corners[c], kQuarterings,
-                            [&](double w, double x, double y, int b) { add(w, energy(x, y), b); });
+                            [&](double w, double, double, int b) { add(w, en[next++], b); });
+                    } else {
+                        quartered_basins(basin_at, nodes.panels[c], plane.corners[c], kQuarterings,
+                                         [&](double w, double x, double y, int b) {
+                                             const double en = energy(x, y);
+                                             if (record)
+                                                 recorded[c].push_back(en);
+                                             add(w, en, b);
+                                         });
                     }
+                }
+                if (record) {
+                    plane.leaf_energies_recorded = true;
+                    std::size_t count = 0;
+                    for (const auto &l : recorded)
+                        count += l.size();
+                    // Only a plane's own widening visits all its crossed panels.
+                    if (count <= kKeptLeafEnergies && rings == nodes.ring_of(nodes.widenings))
+                        plane.leaf_energies = std::move(recorded);
                 }
                 std::vector<double> p(n, 0.0);
                 for (std::size_t c = 0; c < nodes.panels.size(); ++c) {

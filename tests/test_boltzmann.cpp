@@ -241,12 +241,13 @@ TEST(Boltzmann, ReferencesKeepWhatDoesNotDependOnTemperatureBitwise) {
     // descents) and reweighs them at each T. It must give what a fresh computation gives,
     // bitwise. MB: T = 1 covers the grid alone, T = 300 needs three widenings (the planes are
     // built again), T = 30 two (taken from the wider planes' panels). Ackley's law is confined to
-    // the grid; its quarterings are redone at each T.
+    // the grid; its quarterings' energies (3.1e6, under the 2^22 kept) are recorded at the first
+    // T and replayed after.
     const Study mb = study_from("[potential]\nkind = \"muller_brown\"\n[histogram]\nbins = 30\n");
     const Study ackley = study_from("[potential]\nkind = \"ackley\"\ndim = 2\n"
-                                    "[histogram]\nrange = [[-2, 3], [-3, 3]]\n");
+                                    "[histogram]\nrange = [-5.12, 5.12]\n");
     for (const auto &[s, temperatures] : {std::pair{&mb, std::vector<double>{1.0, 300.0, 30.0}},
-                                          std::pair{&ackley, std::vector<double>{1.5, 0.7}}}) {
+                                          std::pair{&ackley, std::vector<double>{1.5, 0.7, 5.0}}}) {
         BoltzmannReferences kept(s->model, s->grid);
         for (double T : temperatures) {
             const std::vector<double> basins = boltzmann_basins(s->model, s->grid, T),
