@@ -380,8 +380,7 @@ template <class Pot> std::vector<double> basins_on_line(const Pot &pot, int n, d
 /// global basin in 2-D where +-0.5 fell inside panels). None of it depends on the temperature
 /// but how far the plane reaches, so it is kept for every T a study samples; the leaves of the
 /// quarterings are kept too where the basin rule is a descent (Müller–Brown: 1.3-2.3 s for
-/// the plane on 2 cores), and redone at each T where it is cheap (Ackley's 12 quarterings leave
-/// ~1e5 nodes per crossed panel).
+/// the plane on 2 cores); where it is cheap only the leaves' energies are kept (leaf_energies).
 namespace detail {
 struct BasinPlane {
     PlaneNodes nodes;
