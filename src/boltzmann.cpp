@@ -451,6 +451,23 @@ BoltzmannReferences::BoltzmannReferences(const Model &model, const Grid &grid)
     : model_(model), grid_(grid), cache_(std::make_unique<detail::PlaneCache>()) {}
 BoltzmannReferences::~BoltzmannReferences() = default;
 
+std::vector<std::vector<double>> BoltzmannReferences::marginals(double kT) {
+    const bool same =
+        std::visit([](const auto &pot) { return kSameCoordinates<std::decay_t<decltype(pot)>>; },
+                   model_.potential);
+    std::vector<std::vector<double>> out;
+    for (int d = 0; d < model_.dim(); ++d) {
+        const Axis &a = grid_.axes[d];
+        int like = -1;
+        for (int c = 0; c < d && same && like < 0; ++c)
+            if (grid_.axes[c].lo == a.lo && grid_.axes[c].hi == a.hi &&
+                grid_.axes[c].bins == a.bins)
+                like = c;
+        out.push_back(like >= 0 ? out[std::size_t(like)] : boltzmann_marginal(model_, d, a, kT));
+    }
+    return out;
+}
+
 std::vector<double> BoltzmannReferences::joint(double kT) {
     if (!(kT > 0) || model_.dim() != 2)
         return {};
@@ -560,11 +577,13 @@ std::vector<double> BoltzmannReferences::basins(double kT) {
             if constexpr (Pot::product_basins) {
                 // P(global) = prod_d P(x_d in its global cell): coordinates are independent.
                 double global = 1.0;
+                std::vector<double> p;
                 for (int d = 0; d < pot.dim; ++d) {
                     const Energy1 e = [&pot, d](double x) { return pot.coord_energy(d, x); };
-                    const auto p = line_basins(
-                        e, [&pot, d](double x) { return pot.coord_basin(d, x); }, 2,
-                        pot.default_range(d), kT);
+                    if (d == 0 || !kSameCoordinates<Pot>)
+                        p = line_basins(
+                            e, [&pot, d](double x) { return pot.coord_basin(d, x); }, 2,
+                            pot.default_range(d), kT);
                     if (p.empty())
                         return {};
                     global *= p[0];
@@ -763,9 +782,11 @@ std::vector<double> BoltzmannReferences::energy_moments(double kT) {
                 return {};
             } else if constexpr (Pot::separable) {
                 double mean = 0, var = 0;
+                std::vector<double> m;
                 for (int d = 0; d < pot.dim; ++d) {
                     const Energy1 e = [&pot, d](double x) { return pot.coord_energy(d, x); };
-                    const auto m = line_energy_moments(e, pot.default_range(d), kT);
+                    if (d == 0 || !kSameCoordinates<Pot>)
+                        m = line_energy_moments(e, pot.default_range(d), kT);
                     mean += m[0];
                     var += m[1];
                 }

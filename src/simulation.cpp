@@ -187,8 +187,7 @@ SampleResult summarise(const Study &study, std::uint64_t step, const Accumulator
     auto found = cache.by_temperature.find(kT);
     if (found == cache.by_temperature.end()) {
         References r;
-        for (int d = 0; d < dim; ++d)
-            r.marginals.push_back(boltzmann_marginal(model, d, study.grid.axes[d], kT));
+        r.marginals = cache.boltzmann.marginals(kT);
         if (joint)
             r.joint = cache.boltzmann.joint(kT);
         r.basins = cache.boltzmann.basins(kT);

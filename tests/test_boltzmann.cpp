@@ -262,6 +262,30 @@ TEST(Boltzmann, ReferencesKeepWhatDoesNotDependOnTemperatureBitwise) {
     }
 }
 
+TEST(Boltzmann, AlikeCoordinatesAreComputedOnce) {
+    // Rastrigin's coordinates are alike (same_coordinates): one coordinate's basins, energy
+    // moments and marginal (on an equal axis) serve all, bitwise what each would give.
+    const Study one = study_from("[potential]\nkind = \"rastrigin\"\n");
+    const Study three = study_from("[potential]\nkind = \"rastrigin\"\ndim = 3\n"
+                                   "[histogram]\nbins = [20, 20, 30]\n");
+    const double T = 2.0;
+    const auto p1 = boltzmann_basins(one.model, one.grid, T);
+    const auto m1 = boltzmann_energy_moments(one.model, one.grid, T);
+    const auto p3 = boltzmann_basins(three.model, three.grid, T);
+    const auto m3 = boltzmann_energy_moments(three.model, three.grid, T);
+    ASSERT_EQ(p1.size(), 2u);
+    ASSERT_EQ(p3.size(), 2u);
+    EXPECT_EQ(p3[0], ((1.0 * p1[0]) * p1[0]) * p1[0]);
+    EXPECT_EQ(m3, (std::vector<double>{((0.0 + m1[0]) + m1[0]) + m1[0],
+                                       ((0.0 + m1[1]) + m1[1]) + m1[1]}));
+    BoltzmannReferences refs(three.model, three.grid);
+    const auto marginals = refs.marginals(T);
+    ASSERT_EQ(marginals.size(), 3u);
+    for (int d = 0; d < 3; ++d)
+        EXPECT_EQ(marginals[d], boltzmann_marginal(three.model, d, three.grid.axes[d], T)) << d;
+    EXPECT_EQ(marginals[2].size(), 30u); // its own axis, not the first's
+}
+
 TEST(Boltzmann, AckleyHasNoLawOnTheLineSoItsReferenceIsTheDefaultRange) {
     // E is bounded far away: over the whole line <E> would be the plateau's (~20.8 at T = 1).
     const Study s = study_from("[potential]\nkind = \"ackley\"\n");

@@ -9,6 +9,8 @@
 //   global_basin() (the basin of the global minimum, -1 without basins),
 //   coord_basin<T>(d, x) for product_basins ones (basin of the product = global iff every
 //   coordinate is in its global cell),
+//   optionally same_coordinates = true where coord_energy, coord_basin and default_range do
+//   not depend on d (references then compute one coordinate's and reuse it),
 //   optionally descends = true with descent_end(p, steps) and descent_step(p), p a
 //   Vec<double, D>, where basin() is a descent (Muller-Brown): the CPU backend runs many
 //   walkers' descents side by side with them,
@@ -71,6 +73,11 @@ LGV_HD LGV_INLINE int product_basin(const Pot &pot, const Vec<T, D> &x) {
         b |= pot.coord_basin(d, x[d]);
     return b;
 }
+
+/// Separable potentials whose coordinates are all alike (same_coordinates).
+template <class Pot, class = void> constexpr bool kSameCoordinates = false;
+template <class Pot>
+constexpr bool kSameCoordinates<Pot, std::enable_if_t<Pot::same_coordinates>> = true;
 
 /// Potentials whose basin() is a descent in parts (descends: descent_end, descent_step).
 template <class Pot, class = void> constexpr bool kDescends = false;

@@ -20,6 +20,7 @@ struct Rastrigin {
     static constexpr int fixed_dim = 0;
     static constexpr bool separable = true;
     static constexpr bool product_basins = true;
+    static constexpr bool same_coordinates = true;
     static constexpr double two_pi = 6.283185307179586476925;
     int dim = 1;
     double A = 10.0;

@@ -17,6 +17,7 @@ struct StyblinskiTang {
     static constexpr int fixed_dim = 0;
     static constexpr bool separable = true;
     static constexpr bool product_basins = true;
+    static constexpr bool same_coordinates = true;
     int dim = 1;
     double barrier = 0.0; ///< 1-D local maximum; global cell: x_d < barrier
 
