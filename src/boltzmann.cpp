@@ -398,6 +398,7 @@ struct BasinPlane {
 /// What a study's references keep across temperatures (BoltzmannReferences).
 struct PlaneCache {
     PlaneScans scans;
+    std::pair<double, std::vector<std::vector<double>>> marginals; ///< the last T's
     std::vector<double> joint_energies;
     std::unique_ptr<BasinPlane> basins;
     PlaneNodes moments; ///< energy_moments' plane (widenings -1: none yet)
@@ -451,11 +452,15 @@ BoltzmannReferences::BoltzmannReferences(const Model &model, const Grid &grid)
     : model_(model), grid_(grid), cache_(std::make_unique<detail::PlaneCache>()) {}
 BoltzmannReferences::~BoltzmannReferences() = default;
 
-std::vector<std::vector<double>> BoltzmannReferences::marginals(double kT) {
+const std::vector<std::vector<double>> &BoltzmannReferences::marginals(double kT) {
+    auto &[last_kT, out] = cache_->marginals; // the joint of a separable law asks again
+    if (last_kT == kT && !out.empty())
+        return out;
+    last_kT = kT;
+    out.clear();
     const bool same =
         std::visit([](const auto &pot) { return kSameCoordinates<std::decay_t<decltype(pot)>>; },
                    model_.potential);
-    std::vector<std::vector<double>> out;
     for (int d = 0; d < model_.dim(); ++d) {
         const Axis &a = grid_.axes[d];
         int like = -1;
@@ -477,8 +482,8 @@ std::vector<double> BoltzmannReferences::joint(double kT) {
     const bool separable = std::visit(
         [](const auto &pot) { return std::decay_t<decltype(pot)>::separable; }, model_.potential);
     if (separable) {
-        const std::vector<double> px = boltzmann_marginal(model_, 0, a0, kT),
-                                  py = boltzmann_marginal(model_, 1, a1, kT);
+        const std::vector<std::vector<double>> &m = marginals(kT);
+        const std::vector<double> &px = m[0], &py = m[1];
         if (px.empty() || py.empty())
             return {};
         std::vector<double> p(px.size() * py.size());

@@ -59,7 +59,7 @@ public:
 
     /// boltzmann_marginal of each dimension over its axis (a coordinate like an earlier one,
     /// on the same axis, takes its marginal: rastrigin, styblinski_tang).
-    std::vector<std::vector<double>> marginals(double kT);
+    const std::vector<std::vector<double>> &marginals(double kT);
     std::vector<double> joint(double kT);          ///< boltzmann_joint over the grid's axes 0, 1
     std::vector<double> basins(double kT);         ///< boltzmann_basins
     std::vector<double> energy_moments(double kT); ///< boltzmann_energy_moments
