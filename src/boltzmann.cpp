@@ -532,11 +532,16 @@ std::vector<double> BoltzmannReferences::joint(double kT) {
                     }
     }
     const double emin = *std::min_element(energies.begin(), energies.end());
-    // One 8 x 8 panel per bin is exact to ~1e-13 while E/kT varies by at most 1/2 over its nodes
-    // (a well 2 standard deviations across). A bin where it varies by S > 1/2 (a narrow well, a
-    // steep wall) is split into s x s panels, s = ceil(max(sqrt(2 S), S / 4)) up to 16: a well's
-    // variation falls as 1/s^2 per panel, a slope's as 1/s (8 nodes integrate exp over a
-    // variation of 4 to ~3e-13).
+    // One 8 x 8 panel per bin integrates exp(-E/kT) to ~3e-12 where E/kT is a plane (varying by
+    // up to 4 across the bin: 3e-13) plus a rest that varies by at most 1/2 over its nodes (a
+    // well 2 standard deviations across: 2e-12). A bin where the rest varies by C > 1/2 (a narrow
+    // well) or the plane by S > 4 (a steep wall) is split into s x s panels, s =
+    // ceil(max(sqrt(2 C), S / 4)) up to 16: the rest's variation falls as 1/s^2 per panel, the
+    // plane's as 1/s. (Taking the whole variation for a well's made a slope split as often as a
+    // well: logistic regression at T = 0.05 evaluated 2.4 times the bins' own nodes again.)
+    double node_squares = 0; // sum of t^2 over the rule's nodes t in [-1, 1]
+    for (std::size_t u = 0; u < q; ++u)
+        node_squares += r.x[u] * r.x[u];
     auto bin_panel = [&](int i, int j, int s, int a, int b) {
         double sum = 0;
         for (std::size_t u = 0; u < q; ++u)
@@ -550,19 +555,39 @@ std::vector<double> BoltzmannReferences::joint(double kT) {
     std::vector<double> p(std::size_t(a0.bins) * a1.bins, 0.0);
 #pragma omp parallel for schedule(dynamic)
     for (std::size_t bin = 0; bin < p.size(); ++bin) {
-        const std::size_t k = bin * q * q;
-        const auto [lo, hi] = std::minmax_element(&energies[k], &energies[k] + q * q);
-        const double spread = (*hi - *lo) / kT;
+        const double *en = &energies[bin * q * q]; // en[u q + v] at (t_u, t_v)
+        // The least-squares plane mean + gx t + gy t' through the nodes (symmetric about 0).
+        double mean = 0, gx = 0, gy = 0;
+        for (std::size_t u = 0; u < q; ++u)
+            for (std::size_t v = 0; v < q; ++v) {
+                mean += en[u * q + v];
+                gx += en[u * q + v] * r.x[u];
+                gy += en[u * q + v] * r.x[v];
+            }
+        mean /= double(q * q);
+        gx /= q * node_squares;
+        gy /= q * node_squares;
+        double lowest = en[0], rest_lo = std::numeric_limits<double>::infinity(),
+               rest_hi = -rest_lo;
+        for (std::size_t u = 0; u < q; ++u)
+            for (std::size_t v = 0; v < q; ++v) {
+                lowest = std::min(lowest, en[u * q + v]);
+                const double rest = en[u * q + v] - mean - gx * r.x[u] - gy * r.x[v];
+                rest_lo = std::min(rest_lo, rest);
+                rest_hi = std::max(rest_hi, rest);
+            }
+        const double curved = (rest_hi - rest_lo) / kT,
+                     slope = 2 * (std::abs(gx) + std::abs(gy)) / kT;
         // A bin whose largest factor is below 1e-20 of the peak node's holds nothing that shows.
-        const bool negligible = (*lo - emin) / kT > 46.0;
-        if (spread <= 0.5 || !std::isfinite(spread) || negligible) {
+        const bool negligible = (lowest - emin) / kT > 46.0;
+        if ((curved <= 0.5 && slope <= 4) || !std::isfinite(curved + slope) || negligible) {
             for (std::size_t u = 0; u < q; ++u)
                 for (std::size_t v = 0; v < q; ++v)
-                    p[bin] += r.w[u] * r.w[v] * std::exp(-(energies[k + u * q + v] - emin) / kT);
+                    p[bin] += r.w[u] * r.w[v] * std::exp(-(en[u * q + v] - emin) / kT);
             continue;
         }
         const int i = int(bin / a1.bins), j = int(bin % a1.bins);
-        const int s = int(std::min(16.0, std::ceil(std::max(std::sqrt(2 * spread), spread / 4))));
+        const int s = int(std::min(16.0, std::ceil(std::max(std::sqrt(2 * curved), slope / 4))));
         for (int a = 0; a < s; ++a)
             for (int b = 0; b < s; ++b)
                 p[bin] += bin_panel(i, j, s, a, b);
