@@ -162,6 +162,9 @@ struct PlaneNodes {
     /// Of each panel: 0 on the grid, r in the r-th ring of coarse panels around it. The panels
     /// of a plane widened fewer times are those of rings <= ring_of(k), in the same order.
     std::vector<int> ring;
+    /// Of each panel, its coarse cell (i, j): the grid's cells are 0 .. per_width - 1 on each
+    /// axis (coarse x coarse of its panels each), a ring panel is a cell of its own.
+    std::vector<std::array<int, 2>> cell;
     int widenings = -1; ///< the plane is the grid widened this many times (none yet: -1)
     int per_width = 0;  ///< coarse panels across the grid
     int ring_of(int k) const { return k * per_width / 2; }
@@ -172,40 +175,51 @@ struct PlaneNodes {
     }
 };
 
+/// visit(x, y, weight) at each of a panel's Gauss-Legendre nodes of rule q (per direction).
+template <class Visit> void panel_nodes(const Rect &p, const Rule &q, Visit &&visit) {
+    const double hx = 0.5 * (p.x.hi - p.x.lo), hy = 0.5 * (p.y.hi - p.y.lo);
+    for (std::size_t u = 0; u < q.x.size(); ++u)
+        for (std::size_t v = 0; v < q.x.size(); ++v)
+            visit(0.5 * (p.x.lo + p.x.hi) + hx * q.x[u], 0.5 * (p.y.lo + p.y.hi) + hy * q.x[v],
+                  q.w[u] * q.w[v] * hx * hy);
+}
+
 /// The Gauss-Legendre nodes of rule q (per direction) covering the grid widened k times: the
 /// grid on an m x m panel mesh, the ring around it, which holds little of the mass, on panels
 /// `coarse` times wider (m / coarse even, so that they tile the ring exactly); energies
-/// evaluated in parallel, each in its own slot (the same for any thread count).
-PlaneNodes plane_nodes(const Energy2 &e, const Rect &grid, int k, int m, int coarse,
-                       const Rule &q) {
+/// evaluated in parallel, each in its own slot (the same for any thread count), unless
+/// `evaluate` is false (they are then NaN, for the caller to fill in where needed).
+PlaneNodes plane_nodes(const Energy2 &e, const Rect &grid, int k, int m, int coarse, const Rule &q,
+                       bool evaluate = true) {
     PlaneNodes out;
-    auto visit = [&](double x, double y, double w) {
-        out.x.push_back(x);
-        out.y.push_back(y);
-        out.weight.push_back(w);
-    };
     const double wx = grid.x.hi - grid.x.lo, wy = grid.y.hi - grid.y.lo;
-    auto panel = [&](int i, int j, int per_width, int ring) {
+    auto panel = [&](int i, int j, int per_width, int ring, std::array<int, 2> cell) {
         out.ring.push_back(ring);
+        out.cell.push_back(cell);
         const double x0 = grid.x.lo + wx * i / per_width, x1 = grid.x.lo + wx * (i + 1) / per_width;
         const double y0 = grid.y.lo + wy * j / per_width, y1 = grid.y.lo + wy * (j + 1) / per_width;
-        const double hx = 0.5 * (x1 - x0), hy = 0.5 * (y1 - y0);
         out.panels.push_back({{x0, x1}, {y0, y1}});
-        for (std::size_t u = 0; u < q.x.size(); ++u)
-            for (std::size_t v = 0; v < q.x.size(); ++v)
-                visit(0.5 * (x0 + x1) + hx * q.x[u], 0.5 * (y0 + y1) + hy * q.x[v],
-                      q.w[u] * q.w[v] * hx * hy);
+        panel_nodes(out.panels.back(), q, [&](double x, double y, double w) {
+            out.x.push_back(x);
+            out.y.push_back(y);
+            out.weight.push_back(w);
+        });
     };
     for (int i = 0; i < m; ++i)
         for (int j = 0; j < m; ++j)
-            panel(i, j, m, 0);
+            panel(i, j, m, 0, {i / coarse, j / coarse});
     const int per_width = m / coarse, ring = k * per_width / 2;
     out.per_width = per_width;
     out.widenings = k;
     for (int i = -ring; i < per_width + ring; ++i)
         for (int j = -ring; j < per_width + ring; ++j)
             if (i < 0 || i >= per_width || j < 0 || j >= per_width)
-                panel(i, j, per_width, std::max({-i, i - per_width + 1, -j, j - per_width + 1}));
+                panel(i, j, per_width, std::max({-i, i - per_width + 1, -j, j - per_width + 1}),
+                      {i, j});
+    if (!evaluate) {
+        out.energy.assign(out.x.size(), std::numeric_limits<double>::quiet_NaN());
+        return out;
+    }
     out.energy.resize(out.x.size());
 #pragma omp parallel for schedule(dynamic, 1024)
     for (std::size_t i = 0; i < out.x.size(); ++i)
@@ -221,6 +235,97 @@ std::pair<Rect, int> plane_of(const Pot &pot, const Grid &grid, double kT, Energ
     e = [&pot](double x, double y) { return double(pot.energy(Vec<double, 2>{{x, y}})); };
     const Rect r{{grid.axes[0].lo, grid.axes[0].hi}, {grid.axes[1].lo, grid.axes[1].hi}};
     return {r, is_confined<Pot> ? 0 : plane_widenings(e, r, kT, scans)};
+}
+
+using Force2 = std::function<std::array<double, 2>(double, double)>; ///< -grad E
+
+constexpr int kScreenLevels = 6; // blocks of 32 x 32 cells down to single cells
+
+int floor_div(int a, int b) {
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+} // namespace
+
+namespace detail {
+/// The lower bounds behind a convex E's screen of the moment plane (screen_cells), kept with it:
+/// of each block of 2^s x 2^s cells meeting cells lo .. hi - 1 on each axis; NaN: not yet.
+struct ConvexBounds {
+    int lo = 0, hi = 0;
+    std::array<std::vector<double>, kScreenLevels> bound;
+    int first(int s) const { return floor_div(lo, 1 << s); }
+    int across(int s) const { return floor_div(hi - 1, 1 << s) - first(s) + 1; }
+    ConvexBounds() = default;
+    ConvexBounds(int lo_, int hi_) : lo(lo_), hi(hi_) {
+        for (int s = 0; s < kScreenLevels; ++s)
+            bound[s].assign(std::size_t(across(s)) * across(s),
+                            std::numeric_limits<double>::quiet_NaN());
+    }
+};
+} // namespace detail
+
+namespace {
+
+/// Of each cell of the moment plane (plane_nodes' cells, -rings .. per_width + rings - 1 on
+/// each axis, row-major from bounds.lo): whether a convex E may come below `level` on it. E lies
+/// above its tangent planes, so on a rectangle of half-widths hx, hy about c,
+/// E >= E(c) - |F_x(c)| hx - |F_y(c)| hy (F = -grad E). Blocks of 2^s x 2^s cells anchored at
+/// the grid's corner are bounded from 32 cells across down to one, where a larger block's bound
+/// is not already above the level; each bound is computed once per plane (a pure function of its
+/// block), so the cells a level takes do not depend on the levels asked before.
+std::vector<char> screen_cells(detail::ConvexBounds &bounds, const Energy2 &e, const Force2 &f,
+                               const Rect &grid, int per_width, int rings, double level) {
+    const int n = bounds.hi - bounds.lo, c0 = -rings, c1 = per_width + rings;
+    const double wx = grid.x.hi - grid.x.lo, wy = grid.y.hi - grid.y.lo;
+    std::vector<char> taken(std::size_t(n) * n, 0);
+    std::vector<std::array<int, 2>> frontier, next; // blocks (i, j): cells [i 2^s, (i + 1) 2^s)
+    int s = kScreenLevels - 1;
+    for (int i = floor_div(c0, 1 << s); i <= floor_div(c1 - 1, 1 << s); ++i)
+        for (int j = floor_div(c0, 1 << s); j <= floor_div(c1 - 1, 1 << s); ++j)
+            frontier.push_back({i, j});
+    for (;; --s) {
+        const int size = 1 << s, first = bounds.first(s), across = bounds.across(s);
+        std::vector<double> &bound = bounds.bound[s];
+        auto at = [&](const std::array<int, 2> &b) -> double & {
+            return bound[std::size_t(b[0] - first) * across + (b[1] - first)];
+        };
+#pragma omp parallel for schedule(dynamic, 16)
+        for (std::size_t t = 0; t < frontier.size(); ++t) {
+            double &lb = at(frontier[t]);
+            if (!std::isnan(lb))
+                continue;
+            const int i = frontier[t][0], j = frontier[t][1];
+            const double x0 = grid.x.lo + wx * (i * size) / per_width,
+                         x1 = grid.x.lo + wx * ((i + 1) * size) / per_width;
+            const double y0 = grid.y.lo + wy * (j * size) / per_width,
+                         y1 = grid.y.lo + wy * ((j + 1) * size) / per_width;
+            const double cx = 0.5 * (x0 + x1), cy = 0.5 * (y0 + y1);
+            const std::array<double, 2> force = f(cx, cy);
+            const double v = e(cx, cy) - std::abs(force[0]) * 0.5 * (x1 - x0) -
+                             std::abs(force[1]) * 0.5 * (y1 - y0);
+            lb = std::isnan(v) ? -std::numeric_limits<double>::infinity() : v; // NaN: no bound
+        }
+        next.clear();
+        for (const auto &b : frontier) {
+            if (at(b) > level)
+                continue;
+            if (s == 0) {
+                taken[std::size_t(b[0] - bounds.lo) * n + (b[1] - bounds.lo)] = 1;
+                continue;
+            }
+            const int half = size / 2;
+            for (int di = 0; di < 2; ++di)
+                for (int dj = 0; dj < 2; ++dj) {
+                    const int i = 2 * b[0] + di, j = 2 * b[1] + dj;
+                    if (i * half < c1 && (i + 1) * half > c0 && j * half < c1 &&
+                        (j + 1) * half > c0)
+                        next.push_back({i, j});
+                }
+        }
+        if (s == 0)
+            return taken;
+        frontier.swap(next);
+    }
 }
 
 std::vector<double> normalise(std::vector<double> p) {
@@ -402,6 +507,9 @@ struct PlaneCache {
     std::vector<double> joint_energies;
     std::unique_ptr<BasinPlane> basins;
     PlaneNodes moments; ///< energy_moments' plane (widenings -1: none yet)
+    /// A convex E's moment plane is evaluated panel by panel where a T takes it (screen_cells).
+    ConvexBounds moment_bounds;
+    std::vector<char> moment_evaluated; ///< of each panel
 };
 } // namespace detail
 
@@ -448,8 +556,9 @@ std::unique_ptr<detail::BasinPlane> plane_basins(const Basin2 &basin_at, const E
 
 } // namespace
 
-BoltzmannReferences::BoltzmannReferences(const Model &model, const Grid &grid)
-    : model_(model), grid_(grid), cache_(std::make_unique<detail::PlaneCache>()) {}
+BoltzmannReferences::BoltzmannReferences(const Model &model, const Grid &grid, double convex_margin)
+    : model_(model), grid_(grid), convex_margin_(convex_margin),
+      cache_(std::make_unique<detail::PlaneCache>()) {}
 BoltzmannReferences::~BoltzmannReferences() = default;
 
 const std::vector<std::vector<double>> &BoltzmannReferences::marginals(double kT) {
@@ -835,28 +944,67 @@ std::vector<double> BoltzmannReferences::energy_moments(double kT) {
                     return {};
                 // Over the plane where exp(-E/T) matters, as the walkers' <E> counts them all:
                 // 4x4 Gauss-Legendre nodes on a 200 x 200 panel mesh of the grid, 4 times
-                // coarser around it; kept for every T, as far as the hottest needs.
+                // coarser around it; kept for every T, as far as the hottest needs. A convex E
+                // evaluates only the cells screen_cells takes at this T (and keeps them).
                 Energy2 energy;
                 const auto [rect, k] = plane_of(pot, grid_, kT, energy, cache_->scans);
                 if (k < 0)
                     return {};
+                const bool screen = kConvex<Pot> && std::isfinite(convex_margin_);
                 PlaneNodes &nodes = cache_->moments;
+                std::vector<char> &evaluated = cache_->moment_evaluated;
+                detail::ConvexBounds &bounds = cache_->moment_bounds;
                 if (nodes.widenings < k) {
                     nodes = PlaneNodes{}; // not two planes at once
-                    nodes = plane_nodes(energy, rect, k, 200, 4, rule<4>());
+                    nodes = plane_nodes(energy, rect, k, 200, 4, rule<4>(), !screen);
                     nodes.forget_positions();
+                    if (screen) {
+                        evaluated.assign(nodes.panels.size(), 0);
+                        bounds = detail::ConvexBounds(-nodes.ring_of(k),
+                                                      nodes.per_width + nodes.ring_of(k));
+                    }
                 }
                 const std::vector<double> &es = nodes.energy, &ws = nodes.weight;
                 const std::size_t per_panel = es.size() / nodes.panels.size();
                 const int rings = nodes.ring_of(k);
+                std::vector<char> taken; // of each cell (empty: all)
+                if (screen) {
+                    const Force2 force = [&pot](double x, double y) {
+                        const Vec<double, 2> f = pot.force(Vec<double, 2>{{x, y}});
+                        return std::array<double, 2>{f[0], f[1]};
+                    };
+                    taken = screen_cells(bounds, energy, force, rect, nodes.per_width, rings,
+                                         cache_->scans[0].lowest + convex_margin_ * kT);
+                }
+                const int cells = bounds.hi - bounds.lo;
+                auto in_use = [&](std::size_t c) {
+                    return nodes.ring[c] <= rings &&
+                           (taken.empty() ||
+                            taken[std::size_t(nodes.cell[c][0] - bounds.lo) * cells +
+                                  (nodes.cell[c][1] - bounds.lo)]);
+                };
+                if (screen) {
+                    std::vector<std::size_t> todo;
+                    for (std::size_t c = 0; c < nodes.panels.size(); ++c)
+                        if (!evaluated[c] && in_use(c))
+                            todo.push_back(c);
+#pragma omp parallel for schedule(dynamic, 16)
+                    for (std::size_t t = 0; t < todo.size(); ++t) {
+                        std::size_t i = todo[t] * per_panel;
+                        panel_nodes(
+                            nodes.panels[todo[t]], rule<4>(),
+                            [&](double x, double y, double) { nodes.energy[i++] = energy(x, y); });
+                        evaluated[todo[t]] = 1;
+                    }
+                }
                 double emin = std::numeric_limits<double>::infinity();
                 for (std::size_t c = 0; c < nodes.panels.size(); ++c)
-                    if (nodes.ring[c] <= rings)
+                    if (in_use(c))
                         for (std::size_t i = c * per_panel; i < (c + 1) * per_panel; ++i)
                             emin = std::min(emin, es[i]);
                 double z = 0, m1 = 0, m2 = 0;
                 for (std::size_t c = 0; c < nodes.panels.size(); ++c) {
-                    if (nodes.ring[c] > rings)
+                    if (!in_use(c))
                         continue;
                     for (std::size_t i = c * per_panel; i < (c + 1) * per_panel; ++i) {
                         const double w = ws[i] * std::exp(-(es[i] - emin) / kT);
@@ -865,6 +1013,8 @@ std::vector<double> BoltzmannReferences::energy_moments(double kT) {
                         m2 += w * es[i] * es[i];
                     }
                 }
+                if (!(z > 0))
+                    return {};
                 const double mean = m1 / z;
                 return {mean, m2 / z - mean * mean};
             } else {

@@ -4,6 +4,7 @@
 #include "test_support.hpp"
 
 #include <functional>
+#include <limits>
 #include <tuple>
 #include <vector>
 
@@ -293,6 +294,29 @@ TEST(Boltzmann, ReferencesKeepWhatDoesNotDependOnTemperatureBitwise) {
             EXPECT_EQ(kept.energy_moments(T), moments) << "T = " << T;
             EXPECT_EQ(kept.joint(T), joint) << "T = " << T;
         }
+    }
+}
+
+TEST(Boltzmann, ConvexMomentsLeaveOutOnlyWhatIsNegligible) {
+    // logistic_regression is convex: its 2-D energy moments evaluate only the cells of the plane
+    // where its tangent planes allow E below the grid's lowest + 40 kT; each node left out
+    // carries less than e^-40 of the peak's weight. Against every node of the plane (20 points,
+    // T = 0.03: the grid widened 7 times): the same to ~1e-15 relative. Kept for T = 0.01, 0.03,
+    // 0.02 (the hotter T evaluates more cells) as a fresh computation gives them, bitwise.
+    const Study s = study_from("[potential]\nkind = \"logistic_regression\"\n[data]\nn = 20\n");
+    BoltzmannReferences kept(s.model, s.grid);
+    for (double T : {0.01, 0.03, 0.02}) {
+        const std::vector<double> fresh = boltzmann_energy_moments(s.model, s.grid, T);
+        ASSERT_EQ(fresh.size(), 2u) << "T = " << T;
+        EXPECT_EQ(kept.energy_moments(T), fresh) << "T = " << T;
+        if (T != 0.03)
+            continue;
+        const std::vector<double> all =
+            BoltzmannReferences(s.model, s.grid, std::numeric_limits<double>::infinity())
+                .energy_moments(T);
+        ASSERT_EQ(all.size(), 2u);
+        EXPECT_NEAR(fresh[0], all[0], 1e-14 * all[0]);
+        EXPECT_NEAR(fresh[1], all[1], 1e-12 * all[1]);
     }
 }
 

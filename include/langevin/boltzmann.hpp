@@ -52,7 +52,12 @@ struct PlaneCache;
 /// methods fill the kept parts.
 class BoltzmannReferences {
 public:
-    BoltzmannReferences(const Model &model, const Grid &grid);
+    /// A convex potential's energy moments in 2-D leave out the parts of the plane where its
+    /// tangent planes keep E this many kT above the grid's lowest energy (a share below e^-40
+    /// of exp(-E/kT)'s peak per node), without evaluating them; infinity: none left out.
+    static constexpr double kConvexMargin = 40.0;
+
+    BoltzmannReferences(const Model &model, const Grid &grid, double convex_margin = kConvexMargin);
     ~BoltzmannReferences();
     BoltzmannReferences(const BoltzmannReferences &) = delete;
     BoltzmannReferences &operator=(const BoltzmannReferences &) = delete;
@@ -67,6 +72,7 @@ public:
 private:
     Model model_;
     Grid grid_;
+    double convex_margin_;
     std::unique_ptr<detail::PlaneCache> cache_;
 };
 

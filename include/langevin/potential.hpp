@@ -11,6 +11,9 @@
 //   coordinate is in its global cell),
 //   optionally same_coordinates = true where coord_energy, coord_basin and default_range do
 //   not depend on d (references then compute one coordinate's and reuse it),
+//   optionally convex = true where E is convex (logistic_regression): a 2-D study's energy
+//   moments then leave out, unevaluated, the parts of the plane its tangent planes show to lie
+//   far above the minimum,
 //   optionally descends = true with descent_end(p, steps) and descent_step(p), p a
 //   Vec<double, D>, where basin() is a descent (Muller-Brown): the CPU backend runs many
 //   walkers' descents side by side with them,
@@ -78,6 +81,10 @@ LGV_HD LGV_INLINE int product_basin(const Pot &pot, const Vec<T, D> &x) {
 template <class Pot, class = void> constexpr bool kSameCoordinates = false;
 template <class Pot>
 constexpr bool kSameCoordinates<Pot, std::enable_if_t<Pot::same_coordinates>> = true;
+
+/// Potentials whose energy is convex (convex): E(p) >= E(c) - force(c).(p - c).
+template <class Pot, class = void> constexpr bool kConvex = false;
+template <class Pot> constexpr bool kConvex<Pot, std::enable_if_t<Pot::convex>> = true;
 
 /// Potentials whose basin() is a descent in parts (descends: descent_end, descent_step).
 template <class Pot, class = void> constexpr bool kDescends = false;

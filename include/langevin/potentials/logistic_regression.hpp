@@ -15,6 +15,7 @@ struct LogisticRegression : DataLoss<LogisticRegression> {
     static constexpr const char *summary =
         "L(a, b) = mean log(1 + exp(-y_i (a x_i + b))) over [data], y = +-1";
     static constexpr int fixed_dim = 2;
+    static constexpr bool convex = true; // softplus is convex, and so is its mean over the data
     int dim = 2;
 
     /// log(1 + e^t) without overflow.
