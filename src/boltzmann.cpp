@@ -558,7 +558,10 @@ std::unique_ptr<detail::BasinPlane> plane_basins(const Basin2 &basin_at, const E
 
 BoltzmannReferences::BoltzmannReferences(const Model &model, const Grid &grid, double convex_margin)
     : model_(model), grid_(grid), convex_margin_(convex_margin),
-      cache_(std::make_unique<detail::PlaneCache>()) {}
+      cache_(std::make_unique<detail::PlaneCache>()) {
+    LGV_REQUIRE(convex_margin > 0, "BoltzmannReferences: convex_margin = ", convex_margin,
+                " must be > 0 (infinity: leave nothing out)");
+}
 BoltzmannReferences::~BoltzmannReferences() = default;
 
 const std::vector<std::vector<double>> &BoltzmannReferences::marginals(double kT) {
@@ -641,13 +644,16 @@ std::vector<double> BoltzmannReferences::joint(double kT) {
                     }
     }
     const double emin = *std::min_element(energies.begin(), energies.end());
-    // One 8 x 8 panel per bin integrates exp(-E/kT) to ~3e-12 where E/kT is a plane (varying by
-    // up to 4 across the bin: 3e-13) plus a rest that varies by at most 1/2 over its nodes (a
-    // well 2 standard deviations across: 2e-12). A bin where the rest varies by C > 1/2 (a narrow
-    // well) or the plane by S > 4 (a steep wall) is split into s x s panels, s =
-    // ceil(max(sqrt(2 C), S / 4)) up to 16: the rest's variation falls as 1/s^2 per panel, the
-    // plane's as 1/s. (Taking the whole variation for a well's made a slope split as often as a
-    // well: logistic regression at T = 0.05 evaluated 2.4 times the bins' own nodes again.)
+    // One 8 x 8 panel per bin is exact to ~1e-13 while E/kT varies by at most 1/2 over its nodes
+    // (a well 2 standard deviations across). A bin where it varies by S > 1/2 (a narrow well, a
+    // steep wall) is split into s x s panels, s = ceil(max(sqrt(2 S), S / 4)) up to 16: a well's
+    // variation falls as 1/s^2 per panel, a slope's as 1/s (8 nodes integrate exp over a
+    // variation of 4 to ~3e-13). But where E/kT is mostly a plane (varying by up to 4 across the
+    // bin, the rest by up to 1/2 over its nodes), the bin is kept whole when 7 x 7 nodes give
+    // its value to 1e-13 of the 8 x 8's: slopes split like wells made logistic regression at
+    // T = 0.05 evaluate 2.4 times the bins' own nodes again. No rule on the shape alone would do:
+    // a slope of 4 with a concave rest of 1/2 leaves 8 nodes 1.7e-9 off, a cubic rest 1e-6.
+    const Rule &check = rule<7>();
     double node_squares = 0; // sum of t^2 over the rule's nodes t in [-1, 1]
     for (std::size_t u = 0; u < q; ++u)
         node_squares += r.x[u] * r.x[u];
@@ -676,27 +682,47 @@ std::vector<double> BoltzmannReferences::joint(double kT) {
         mean /= double(q * q);
         gx /= q * node_squares;
         gy /= q * node_squares;
-        double lowest = en[0], rest_lo = std::numeric_limits<double>::infinity(),
+        double lowest = en[0], highest = en[0], rest_lo = std::numeric_limits<double>::infinity(),
                rest_hi = -rest_lo;
         for (std::size_t u = 0; u < q; ++u)
             for (std::size_t v = 0; v < q; ++v) {
                 lowest = std::min(lowest, en[u * q + v]);
+                highest = std::max(highest, en[u * q + v]);
                 const double rest = en[u * q + v] - mean - gx * r.x[u] - gy * r.x[v];
                 rest_lo = std::min(rest_lo, rest);
                 rest_hi = std::max(rest_hi, rest);
             }
-        const double curved = (rest_hi - rest_lo) / kT,
+        const double spread = (highest - lowest) / kT, curved = (rest_hi - rest_lo) / kT,
                      slope = 2 * (std::abs(gx) + std::abs(gy)) / kT;
         // A bin whose largest factor is below 1e-20 of the peak node's holds nothing that shows.
         const bool negligible = (lowest - emin) / kT > 46.0;
-        if ((curved <= 0.5 && slope <= 4) || !std::isfinite(curved + slope) || negligible) {
+        auto whole = [&] {
+            double sum = 0;
             for (std::size_t u = 0; u < q; ++u)
                 for (std::size_t v = 0; v < q; ++v)
-                    p[bin] += r.w[u] * r.w[v] * std::exp(-(en[u * q + v] - emin) / kT);
+                    sum += r.w[u] * r.w[v] * std::exp(-(en[u * q + v] - emin) / kT);
+            return sum;
+        };
+        if (spread <= 0.5 || !std::isfinite(spread) || negligible) {
+            p[bin] = whole();
             continue;
         }
         const int i = int(bin / a1.bins), j = int(bin % a1.bins);
-        const int s = int(std::min(16.0, std::ceil(std::max(std::sqrt(2 * curved), slope / 4))));
+        if (curved <= 0.5 && slope <= 4) {
+            const double eight = whole();
+            double seven = 0;
+            for (std::size_t u = 0; u < check.x.size(); ++u)
+                for (std::size_t v = 0; v < check.x.size(); ++v) {
+                    const double x = a0.lo + w0 * (i + 0.5 + 0.5 * check.x[u]);
+                    const double y = a1.lo + w1 * (j + 0.5 + 0.5 * check.x[v]);
+                    seven += check.w[u] * check.w[v] * std::exp(-(e(x, y) - emin) / kT);
+                }
+            if (std::abs(eight - seven) <= 1e-13 * eight) {
+                p[bin] = eight;
+                continue;
+            }
+        }
+        const int s = int(std::min(16.0, std::ceil(std::max(std::sqrt(2 * spread), spread / 4))));
         for (int a = 0; a < s; ++a)
             for (int b = 0; b < s; ++b)
                 p[bin] += bin_panel(i, j, s, a, b);
@@ -950,7 +976,9 @@ std::vector<double> BoltzmannReferences::energy_moments(double kT) {
                 const auto [rect, k] = plane_of(pot, grid_, kT, energy, cache_->scans);
                 if (k < 0)
                     return {};
-                const bool screen = kConvex<Pot> && std::isfinite(convex_margin_);
+                // (scans[0] holds the grid's lowest energy; a confined law has none.)
+                const bool screen =
+                    kConvex<Pot> && std::isfinite(convex_margin_) && !cache_->scans.empty();
                 PlaneNodes &nodes = cache_->moments;
                 std::vector<char> &evaluated = cache_->moment_evaluated;
                 detail::ConvexBounds &bounds = cache_->moment_bounds;
