@@ -671,31 +671,10 @@ std::vector<double> BoltzmannReferences::joint(double kT) {
 #pragma omp parallel for schedule(dynamic)
     for (std::size_t bin = 0; bin < p.size(); ++bin) {
         const double *en = &energies[bin * q * q]; // en[u q + v] at (t_u, t_v)
-        // The least-squares plane mean + gx t + gy t' through the nodes (symmetric about 0).
-        double mean = 0, gx = 0, gy = 0;
-        for (std::size_t u = 0; u < q; ++u)
-            for (std::size_t v = 0; v < q; ++v) {
-                mean += en[u * q + v];
-                gx += en[u * q + v] * r.x[u];
-                gy += en[u * q + v] * r.x[v];
-            }
-        mean /= double(q * q);
-        gx /= q * node_squares;
-        gy /= q * node_squares;
-        double lowest = en[0], highest = en[0], rest_lo = std::numeric_limits<double>::infinity(),
-               rest_hi = -rest_lo;
-        for (std::size_t u = 0; u < q; ++u)
-            for (std::size_t v = 0; v < q; ++v) {
-                lowest = std::min(lowest, en[u * q + v]);
-                highest = std::max(highest, en[u * q + v]);
-                const double rest = en[u * q + v] - mean - gx * r.x[u] - gy * r.x[v];
-                rest_lo = std::min(rest_lo, rest);
-                rest_hi = std::max(rest_hi, rest);
-            }
-        const double spread = (highest - lowest) / kT, curved = (rest_hi - rest_lo) / kT,
-                     slope = 2 * (std::abs(gx) + std::abs(gy)) / kT;
+        const auto [lo, hi] = std::minmax_element(en, en + q * q);
+        const double spread = (*hi - *lo) / kT;
         // A bin whose largest factor is below 1e-20 of the peak node's holds nothing that shows.
-        const bool negligible = (lowest - emin) / kT > 46.0;
+        const bool negligible = (*lo - emin) / kT > 46.0;
         auto whole = [&] {
             double sum = 0;
             for (std::size_t u = 0; u < q; ++u)
@@ -707,8 +686,30 @@ std::vector<double> BoltzmannReferences::joint(double kT) {
             p[bin] = whole();
             continue;
         }
+        // Mostly a plane: the least-squares plane mean + gx t + gy t' through the nodes
+        // (symmetric about 0) varies by <= 4 across the bin, the rest by <= 1/2 over its nodes.
+        auto planar = [&] {
+            double mean = 0, gx = 0, gy = 0;
+            for (std::size_t u = 0; u < q; ++u)
+                for (std::size_t v = 0; v < q; ++v) {
+                    mean += en[u * q + v];
+                    gx += en[u * q + v] * r.x[u];
+                    gy += en[u * q + v] * r.x[v];
+                }
+            mean /= double(q * q);
+            gx /= q * node_squares;
+            gy /= q * node_squares;
+            double rest_lo = std::numeric_limits<double>::infinity(), rest_hi = -rest_lo;
+            for (std::size_t u = 0; u < q; ++u)
+                for (std::size_t v = 0; v < q; ++v) {
+                    const double rest = en[u * q + v] - mean - gx * r.x[u] - gy * r.x[v];
+                    rest_lo = std::min(rest_lo, rest);
+                    rest_hi = std::max(rest_hi, rest);
+                }
+            return (rest_hi - rest_lo) / kT <= 0.5 && 2 * (std::abs(gx) + std::abs(gy)) / kT <= 4;
+        };
         const int i = int(bin / a1.bins), j = int(bin % a1.bins);
-        if (curved <= 0.5 && slope <= 4) {
+        if (planar()) {
             const double eight = whole();
             double seven = 0;
             for (std::size_t u = 0; u < check.x.size(); ++u)
@@ -1012,17 +1013,17 @@ std::vector<double> BoltzmannReferences::energy_moments(double kT) {
                                   (nodes.cell[c][1] - bounds.lo)]);
                 };
                 if (screen) {
-                    std::vector<std::size_t> todo;
+                    std::vector<std::size_t> pending;
                     for (std::size_t c = 0; c < nodes.panels.size(); ++c)
                         if (!evaluated[c] && in_use(c))
-                            todo.push_back(c);
+                            pending.push_back(c);
 #pragma omp parallel for schedule(dynamic, 16)
-                    for (std::size_t t = 0; t < todo.size(); ++t) {
-                        std::size_t i = todo[t] * per_panel;
+                    for (std::size_t t = 0; t < pending.size(); ++t) {
+                        std::size_t i = pending[t] * per_panel;
                         panel_nodes(
-                            nodes.panels[todo[t]], rule<4>(),
+                            nodes.panels[pending[t]], rule<4>(),
                             [&](double x, double y, double) { nodes.energy[i++] = energy(x, y); });
-                        evaluated[todo[t]] = 1;
+                        evaluated[pending[t]] = 1;
                     }
                 }
                 double emin = std::numeric_limits<double>::infinity();
