@@ -644,11 +644,11 @@ std::vector<double> BoltzmannReferences::joint(double kT) {
                     }
     }
     const double emin = *std::min_element(energies.begin(), energies.end());
-    // One 8 x 8 panel per bin is exact to ~1e-13 while E/kT varies by at most 1/2 over its nodes
-    // (a well 2 standard deviations across). A bin where it varies by S > 1/2 (a narrow well, a
-    // steep wall) is split into s x s panels, s = ceil(max(sqrt(2 S), S / 4)) up to 16: a well's
-    // variation falls as 1/s^2 per panel, a slope's as 1/s (8 nodes integrate exp over a
-    // variation of 4 to ~3e-13). But where E/kT is mostly a plane (varying by up to 4 across the
+    // One 8 x 8 panel per bin is exact to ~5e-12 while E/kT varies by at most 1/2 over its nodes
+    // (a well 2 standard deviations across; 2e-14 at 1/4). A bin where it varies by S > 1/2 (a
+    // narrow well, a steep wall) is split into s x s panels, s = ceil(max(sqrt(2 S), S / 4)) up to
+    // 16: a well's variation falls as 1/s^2 per panel, a slope's as 1/s (8 nodes integrate exp over
+    // a variation of 4 to ~3e-13). But where E/kT is mostly a plane (varying by up to 4 across the
     // bin, the rest by up to 1/2 over its nodes), the bin is kept whole when 7 x 7 nodes give
     // its value to 1e-13 of the 8 x 8's: slopes split like wells made logistic regression at
     // T = 0.05 evaluate 2.4 times the bins' own nodes again. No rule on the shape alone would do:
