@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -11,7 +12,39 @@
 #include <boost/math/quadrature/gauss.hpp>
 
 namespace langevin {
+namespace detail {
+
+/// A caller's request to stop (BoltzmannReferences::interrupt_when) as the long loops poll it,
+/// parallel ones included: once it is seen, each loop skips what it has left, and check(), after
+/// the loop (an exception may not leave a parallel region), throws Interrupted.
+class Stop {
+public:
+    explicit Stop(const std::function<bool()> &asked) : asked_(asked) {}
+    /// Whether to skip the rest of the loop; `ask`: call the hook now (cheap items ask every
+    /// 64th time, so that it costs nothing next to them).
+    bool now(bool ask = true) {
+        if (seen_.load(std::memory_order_relaxed))
+            return true;
+        if (!ask || !asked_ || !asked_())
+            return false;
+        seen_.store(true, std::memory_order_relaxed);
+        return true;
+    }
+    void check() const {
+        if (seen_.load(std::memory_order_relaxed))
+            throw Interrupted("interrupted while computing the Boltzmann references");
+    }
+
+private:
+    const std::function<bool()> &asked_;
+    std::atomic<bool> seen_{false};
+};
+
+} // namespace detail
+
 namespace {
+
+using detail::Stop;
 
 double kNotAvailableValue() {
     return std::numeric_limits<double>::quiet_NaN();
@@ -120,22 +153,29 @@ constexpr int kMaxWidenings = 8; // the grid and 4 of its sizes on every side
 struct PlaneScan {
     double lowest, edge;
 };
-PlaneScan scan_plane(const Energy2 &e, const Rect &grid, int k) {
+PlaneScan scan_plane(const Energy2 &e, const Rect &grid, int k, Stop &stop) {
     const Rect r = widened(grid, k);
     const int n = 128, edge_points = 2048; // a coarse minimum only raises the bar
     double lowest = std::numeric_limits<double>::infinity();
 #pragma omp parallel for reduction(min : lowest)
-    for (int i = 0; i <= n; ++i)
+    for (int i = 0; i <= n; ++i) {
+        if (stop.now())
+            continue;
         for (int j = 0; j <= n; ++j)
             lowest = std::min(
                 lowest, e(r.x.lo + (r.x.hi - r.x.lo) * i / n, r.y.lo + (r.y.hi - r.y.lo) * j / n));
+    }
+    stop.check();
     double edge = std::numeric_limits<double>::infinity();
 #pragma omp parallel for reduction(min : edge)
     for (int i = 0; i <= edge_points; ++i) {
+        if (stop.now(i % 16 == 0))
+            continue;
         const double x = r.x.lo + (r.x.hi - r.x.lo) * i / edge_points;
         const double y = r.y.lo + (r.y.hi - r.y.lo) * i / edge_points;
         edge = std::min({edge, e(x, r.y.lo), e(x, r.y.hi), e(r.x.lo, y), e(r.x.hi, y)});
     }
+    stop.check();
     return {lowest, edge};
 }
 using PlaneScans = std::vector<PlaneScan>; ///< of widenings 0, 1, ... as far as scanned
@@ -145,10 +185,10 @@ using PlaneScans = std::vector<PlaneScan>; ///< of widenings 0, 1, ... as far as
 /// and a negligible share in all; -1 when kMaxWidenings are not enough (E bounded, or growing
 /// too slowly to tell: no reference for all walkers can be given). Scans are taken from and
 /// added to `scans`.
-int plane_widenings(const Energy2 &e, const Rect &grid, double kT, PlaneScans &scans) {
+int plane_widenings(const Energy2 &e, const Rect &grid, double kT, PlaneScans &scans, Stop &stop) {
     for (int k = 0; k <= kMaxWidenings; ++k) {
         if (std::size_t(k) == scans.size())
-            scans.push_back(scan_plane(e, grid, k));
+            scans.push_back(scan_plane(e, grid, k, stop));
         if (scans[std::size_t(k)].edge > scans[std::size_t(k)].lowest + 35.0 * kT)
             return k;
     }
@@ -190,7 +230,7 @@ template <class Visit> void panel_nodes(const Rect &p, const Rule &q, Visit &&vi
 /// evaluated in parallel, each in its own slot (the same for any thread count), unless
 /// `evaluate` is false (they are then NaN, for the caller to fill in where needed).
 PlaneNodes plane_nodes(const Energy2 &e, const Rect &grid, int k, int m, int coarse, const Rule &q,
-                       bool evaluate = true) {
+                       Stop &stop, bool evaluate = true) {
     PlaneNodes out;
     const double wx = grid.x.hi - grid.x.lo, wy = grid.y.hi - grid.y.lo;
     auto panel = [&](int i, int j, int per_width, int ring, std::array<int, 2> cell) {
@@ -223,7 +263,9 @@ PlaneNodes plane_nodes(const Energy2 &e, const Rect &grid, int k, int m, int coa
     out.energy.resize(out.x.size());
 #pragma omp parallel for schedule(dynamic, 1024)
     for (std::size_t i = 0; i < out.x.size(); ++i)
-        out.energy[i] = e(out.x[i], out.y[i]);
+        if (!stop.now(i % 64 == 0))
+            out.energy[i] = e(out.x[i], out.y[i]);
+    stop.check();
     return out;
 }
 
@@ -231,10 +273,10 @@ PlaneNodes plane_nodes(const Energy2 &e, const Rect &grid, int k, int m, int coa
 /// -1 when it cannot be told (plane_widenings).
 template <class Pot>
 std::pair<Rect, int> plane_of(const Pot &pot, const Grid &grid, double kT, Energy2 &e,
-                              PlaneScans &scans) {
+                              PlaneScans &scans, Stop &stop) {
     e = [&pot](double x, double y) { return double(pot.energy(Vec<double, 2>{{x, y}})); };
     const Rect r{{grid.axes[0].lo, grid.axes[0].hi}, {grid.axes[1].lo, grid.axes[1].hi}};
-    return {r, is_confined<Pot> ? 0 : plane_widenings(e, r, kT, scans)};
+    return {r, is_confined<Pot> ? 0 : plane_widenings(e, r, kT, scans, stop)};
 }
 
 using Force2 = std::function<std::array<double, 2>(double, double)>; ///< -grad E
@@ -274,7 +316,8 @@ namespace {
 /// is not already above the level; each bound is computed once per plane (a pure function of its
 /// block), so the cells a level takes do not depend on the levels asked before.
 std::vector<char> screen_cells(detail::ConvexBounds &bounds, const Energy2 &e, const Force2 &f,
-                               const Rect &grid, int per_width, int rings, double level) {
+                               const Rect &grid, int per_width, int rings, double level,
+                               Stop &stop) {
     const int n = bounds.hi - bounds.lo, c0 = -rings, c1 = per_width + rings;
     const double wx = grid.x.hi - grid.x.lo, wy = grid.y.hi - grid.y.lo;
     std::vector<char> taken(std::size_t(n) * n, 0);
@@ -292,7 +335,7 @@ std::vector<char> screen_cells(detail::ConvexBounds &bounds, const Energy2 &e, c
 #pragma omp parallel for schedule(dynamic, 16)
         for (std::size_t t = 0; t < frontier.size(); ++t) {
             double &lb = at(frontier[t]);
-            if (!std::isnan(lb))
+            if (!std::isnan(lb) || stop.now(t % 64 == 0))
                 continue;
             const int i = frontier[t][0], j = frontier[t][1];
             const double x0 = grid.x.lo + wx * (i * size) / per_width,
@@ -305,6 +348,7 @@ std::vector<char> screen_cells(detail::ConvexBounds &bounds, const Energy2 &e, c
                              std::abs(force[1]) * 0.5 * (y1 - y0);
             lb = std::isnan(v) ? -std::numeric_limits<double>::infinity() : v; // NaN: no bound
         }
+        stop.check();
         next.clear();
         for (const auto &b : frontier) {
             if (at(b) > level)
@@ -517,14 +561,16 @@ namespace {
 
 std::unique_ptr<detail::BasinPlane> plane_basins(const Basin2 &basin_at, const Energy2 &energy,
                                                  const Rect &rect, int k, int quarterings,
-                                                 bool keep) {
+                                                 bool keep, Stop &stop) {
     auto plane = std::make_unique<detail::BasinPlane>();
-    plane->nodes = plane_nodes(energy, rect, k, 160, 8, rule<2>());
+    plane->nodes = plane_nodes(energy, rect, k, 160, 8, rule<2>(), stop);
     const PlaneNodes &nodes = plane->nodes;
     plane->basin.resize(nodes.x.size());
 #pragma omp parallel for schedule(dynamic, 1024)
     for (std::size_t i = 0; i < nodes.x.size(); ++i)
-        plane->basin[i] = basin_at(nodes.x[i], nodes.y[i]);
+        if (!stop.now(i % 64 == 0))
+            plane->basin[i] = basin_at(nodes.x[i], nodes.y[i]);
+    stop.check();
     const std::size_t panels = nodes.panels.size();
     plane->corners.resize(panels);
     plane->crossed.assign(panels, 0);
@@ -532,6 +578,8 @@ std::unique_ptr<detail::BasinPlane> plane_basins(const Basin2 &basin_at, const E
         plane->leaves.resize(panels);
 #pragma omp parallel for schedule(dynamic, 64)
     for (std::size_t c = 0; c < panels; ++c) {
+        if (stop.now())
+            continue;
         const Rect &r = nodes.panels[c];
         std::array<int, 4> &corners = plane->corners[c];
         corners = {basin_at(r.x.lo, r.y.lo), basin_at(r.x.hi, r.y.lo), basin_at(r.x.lo, r.y.hi),
@@ -550,6 +598,7 @@ std::unique_ptr<detail::BasinPlane> plane_basins(const Basin2 &basin_at, const E
                              l.basin.push_back(b);
                          });
     }
+    stop.check();
     plane->nodes.forget_positions();
     return plane;
 }
@@ -563,6 +612,32 @@ BoltzmannReferences::BoltzmannReferences(const Model &model, const Grid &grid, d
                 " must be > 0 (infinity: leave nothing out)");
 }
 BoltzmannReferences::~BoltzmannReferences() = default;
+
+void BoltzmannReferences::interrupt_when(std::function<bool()> asked) {
+    asked_ = std::move(asked);
+}
+
+template <class Body> auto BoltzmannReferences::interruptible(Body &&body) {
+    Stop stop(asked_);
+    try {
+        return body(stop);
+    } catch (const Interrupted &) {
+        cache_ = std::make_unique<detail::PlaneCache>();
+        throw;
+    }
+}
+
+std::vector<double> BoltzmannReferences::joint(double kT) {
+    return interruptible([&](Stop &stop) { return joint(kT, stop); });
+}
+
+std::vector<double> BoltzmannReferences::basins(double kT) {
+    return interruptible([&](Stop &stop) { return basins(kT, stop); });
+}
+
+std::vector<double> BoltzmannReferences::energy_moments(double kT) {
+    return interruptible([&](Stop &stop) { return energy_moments(kT, stop); });
+}
 
 const std::vector<std::vector<double>> &BoltzmannReferences::marginals(double kT) {
     auto &[last_kT, out] = cache_->marginals; // the joint of a separable law asks again
@@ -585,7 +660,7 @@ const std::vector<std::vector<double>> &BoltzmannReferences::marginals(double kT
     return out;
 }
 
-std::vector<double> BoltzmannReferences::joint(double kT) {
+std::vector<double> BoltzmannReferences::joint(double kT, Stop &stop) {
     if (!(kT > 0) || model_.dim() != 2)
         return {};
     const Axis &a0 = grid_.axes[0], &a1 = grid_.axes[1];
@@ -635,13 +710,14 @@ std::vector<double> BoltzmannReferences::joint(double kT) {
         // Threads evaluate, each value in its own slot: the results do not depend on their number.
 #pragma omp parallel for schedule(dynamic)
         for (int i = 0; i < a0.bins; ++i)
-            for (int j = 0; j < a1.bins; ++j)
+            for (int j = 0; j < a1.bins && !stop.now(); ++j)
                 for (std::size_t u = 0; u < q; ++u)
                     for (std::size_t v = 0; v < q; ++v) {
                         const double x = a0.lo + w0 * (i + 0.5 + 0.5 * r.x[u]);
                         const double y = a1.lo + w1 * (j + 0.5 + 0.5 * r.x[v]);
                         energies[((std::size_t(i) * a1.bins + j) * q + u) * q + v] = e(x, y);
                     }
+        stop.check();
     }
     const double emin = *std::min_element(energies.begin(), energies.end());
     // One 8 x 8 panel per bin is exact to ~5e-12 while E/kT varies by at most 1/2 over its nodes
@@ -670,6 +746,8 @@ std::vector<double> BoltzmannReferences::joint(double kT) {
     std::vector<double> p(std::size_t(a0.bins) * a1.bins, 0.0);
 #pragma omp parallel for schedule(dynamic)
     for (std::size_t bin = 0; bin < p.size(); ++bin) {
+        if (stop.now())
+            continue;
         const double *en = &energies[bin * q * q]; // en[u q + v] at (t_u, t_v)
         const auto [lo, hi] = std::minmax_element(en, en + q * q);
         const double spread = (*hi - *lo) / kT;
@@ -728,10 +806,11 @@ std::vector<double> BoltzmannReferences::joint(double kT) {
             for (int b = 0; b < s; ++b)
                 p[bin] += bin_panel(i, j, s, a, b);
     }
+    stop.check();
     return normalise(p);
 }
 
-std::vector<double> BoltzmannReferences::basins(double kT) {
+std::vector<double> BoltzmannReferences::basins(double kT, Stop &stop) {
     if (!(kT > 0))
         return {};
     return std::visit(
@@ -765,7 +844,7 @@ std::vector<double> BoltzmannReferences::basins(double kT) {
                 if (pot.dim != 2)
                     return {};
                 Energy2 energy;
-                const auto [rect, k] = plane_of(pot, grid_, kT, energy, cache_->scans);
+                const auto [rect, k] = plane_of(pot, grid_, kT, energy, cache_->scans, stop);
                 if (k < 0)
                     return {};
                 const Basin2 basin_at = [&pot](double x, double y) {
@@ -775,7 +854,8 @@ std::vector<double> BoltzmannReferences::basins(double kT) {
                 std::unique_ptr<detail::BasinPlane> &kept = cache_->basins;
                 if (!kept || kept->nodes.widenings < k) {
                     kept.reset(); // not two planes at once
-                    kept = plane_basins(basin_at, energy, rect, k, kQuarterings, kDescends<Pot>);
+                    kept =
+                        plane_basins(basin_at, energy, rect, k, kQuarterings, kDescends<Pot>, stop);
                 }
                 detail::BasinPlane &plane = *kept;
                 constexpr std::size_t kKeptLeafEnergies = std::size_t(1) << 22; // 32 MB
@@ -793,7 +873,7 @@ std::vector<double> BoltzmannReferences::basins(double kT) {
                 std::vector<std::vector<double>> crossed(nodes.panels.size());
 #pragma omp parallel for schedule(dynamic, 64)
                 for (std::size_t c = 0; c < nodes.panels.size(); ++c) {
-                    if (!plane.crossed[c] || nodes.ring[c] > rings)
+                    if (!plane.crossed[c] || nodes.ring[c] > rings || stop.now())
                         continue;
                     std::vector<double> &p = crossed[c];
                     p.assign(std::size_t(n), 0.0);
@@ -821,6 +901,7 @@ std::vector<double> BoltzmannReferences::basins(double kT) {
                                          });
                     }
                 }
+                stop.check();
                 if (record) {
                     plane.leaf_energies_recorded = true;
                     std::size_t count = 0;
@@ -938,7 +1019,7 @@ std::vector<double> boltzmann_energy_moments(const Model &model, const Grid &gri
     return BoltzmannReferences(model, grid).energy_moments(kT);
 }
 
-std::vector<double> BoltzmannReferences::energy_moments(double kT) {
+std::vector<double> BoltzmannReferences::energy_moments(double kT, Stop &stop) {
     if (!(kT > 0))
         return {};
     return std::visit(
@@ -974,7 +1055,7 @@ std::vector<double> BoltzmannReferences::energy_moments(double kT) {
                 // coarser around it; kept for every T, as far as the hottest needs. A convex E
                 // evaluates only the cells screen_cells takes at this T (and keeps them).
                 Energy2 energy;
-                const auto [rect, k] = plane_of(pot, grid_, kT, energy, cache_->scans);
+                const auto [rect, k] = plane_of(pot, grid_, kT, energy, cache_->scans, stop);
                 if (k < 0)
                     return {};
                 // (scans[0] holds the grid's lowest energy; a confined law has none.)
@@ -985,7 +1066,7 @@ std::vector<double> BoltzmannReferences::energy_moments(double kT) {
                 detail::ConvexBounds &bounds = cache_->moment_bounds;
                 if (nodes.widenings < k) {
                     nodes = PlaneNodes{}; // not two planes at once
-                    nodes = plane_nodes(energy, rect, k, 200, 4, rule<4>(), !screen);
+                    nodes = plane_nodes(energy, rect, k, 200, 4, rule<4>(), stop, !screen);
                     nodes.forget_positions();
                     if (screen) {
                         evaluated.assign(nodes.panels.size(), 0);
@@ -1003,7 +1084,7 @@ std::vector<double> BoltzmannReferences::energy_moments(double kT) {
                         return std::array<double, 2>{f[0], f[1]};
                     };
                     taken = screen_cells(bounds, energy, force, rect, nodes.per_width, rings,
-                                         cache_->scans[0].lowest + convex_margin_ * kT);
+                                         cache_->scans[0].lowest + convex_margin_ * kT, stop);
                 }
                 const int cells = bounds.hi - bounds.lo;
                 auto in_use = [&](std::size_t c) {
@@ -1019,12 +1100,15 @@ std::vector<double> BoltzmannReferences::energy_moments(double kT) {
                             pending.push_back(c);
 #pragma omp parallel for schedule(dynamic, 16)
                     for (std::size_t t = 0; t < pending.size(); ++t) {
+                        if (stop.now())
+                            continue;
                         std::size_t i = pending[t] * per_panel;
                         panel_nodes(
                             nodes.panels[pending[t]], rule<4>(),
                             [&](double x, double y, double) { nodes.energy[i++] = energy(x, y); });
                         evaluated[pending[t]] = 1;
                     }
+                    stop.check();
                 }
                 double emin = std::numeric_limits<double>::infinity();
                 for (std::size_t c = 0; c < nodes.panels.size(); ++c)

@@ -492,10 +492,8 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
         std::signal(SIGTERM, on_signal);
         hooks.interrupted = [] { return g_signal != 0; };
 
-        RunResult result;
-        try {
-            result = run_study(study, hooks, resume_state);
-        } catch (const Interrupted &e) {
+        // Checkpointed before it was thrown (a rank merging the job: when it was done).
+        auto interrupted = [&](const Interrupted &e) {
             if (tty && !quiet)
                 std::cerr << "\n";
             if (study.output.empty())
@@ -524,6 +522,14 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
             if (mpi)
                 ranks.abort(128 + g_signal.load());
             return 128 + g_signal.load();
+        };
+        hooks.summarise = !mpi; // rank 0 summarises the merged accumulators once
+        hooks.progress_summaries = ranks.root();
+        RunResult result;
+        try {
+            result = run_study(study, hooks, resume_state);
+        } catch (const Interrupted &e) {
+            return interrupted(e);
         }
         if (mpi) {
             // Rank 0 merges every rank's exact totals: the single run's result.
@@ -548,7 +554,11 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
                 parts.push_back({"rank " + std::to_string(r), part, all[r]});
             }
             Study merged_study;
-            result = merge_shards(parts, &merged_study, true);
+            try {
+                result = merge_shards(parts, &merged_study, true, hooks.interrupted);
+            } catch (const Interrupted &e) {
+                return interrupted(e);
+            }
             merged_study.output = study.output;
             study = merged_study;
             // seconds: the job's wall time (merge_shards sums device-seconds).

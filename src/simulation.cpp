@@ -127,7 +127,11 @@ struct References {
 
 /// The references of every temperature a run has sampled, and what they share.
 struct ReferenceCache {
-    explicit ReferenceCache(const Study &study) : boltzmann(study.model, study.grid) {}
+    /// `interrupted`: polled while the references are computed (BoltzmannReferences).
+    explicit ReferenceCache(const Study &study, const std::function<bool()> &interrupted = {})
+        : boltzmann(study.model, study.grid) {
+        boltzmann.interrupt_when(interrupted);
+    }
     std::map<double, References> by_temperature;
     BoltzmannReferences boltzmann; ///< keeps what does not depend on T
 };
@@ -289,8 +293,10 @@ FirstPassageResult summarise_passage(const Study &study, const Accumulator &last
 }
 
 /// Walkers 0..M-1 recorded every trajectory_every steps: a separate small run, bitwise the same
-/// trajectories as inside the ensemble (a walker depends on its id only).
-Trajectories record_trajectories(const Study &study, Backend &backend) {
+/// trajectories as inside the ensemble (a walker depends on its id only). `interrupted` is polled
+/// between records.
+Trajectories record_trajectories(const Study &study, Backend &backend,
+                                 const std::function<bool()> &interrupted) {
     Trajectories tr;
     const std::uint64_t m = std::min(study.trajectories, study.walkers);
     if (m == 0 || study.trajectory_every == 0)
@@ -308,6 +314,8 @@ Trajectories record_trajectories(const Study &study, Backend &backend) {
     };
     record(0);
     for (std::uint64_t step = 0; step < study.steps;) {
+        if (interrupted && interrupted())
+            throw Interrupted("interrupted while recording the trajectories");
         const std::uint64_t n = std::min(study.trajectory_every, study.steps - step);
         backend.advance(study.model, step, n, study.schedule.table(step, n));
         step += n;
@@ -613,7 +621,7 @@ RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks,
     const double seconds_before = state.seconds;
     auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
     auto last_report = Clock::now();
-    ReferenceCache cache(study);
+    ReferenceCache cache(study, hooks.interrupted);
     SampleResult latest;
     bool have_latest = false;
     auto report = [&](bool force) {
@@ -680,6 +688,7 @@ RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks,
                 segment *= 2;
             else if (took > 0.5 && segment > 1)
                 segment /= 2;
+            const std::size_t before = state.next_sample;
             for (const Observation &obs : observations) {
                 const std::uint64_t target = samples[state.next_sample];
                 state.samples[state.next_sample].add(obs, width);
@@ -694,19 +703,30 @@ RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks,
                         "; or on_nonfinite = \"drop\" to exclude them and go on");
                     break;
                 }
-                if (state.next_sample == samples.size() || state.next_sample % 8 == 0 ||
-                    !have_latest) {
-                    latest = summarise(study, target, state.samples[state.next_sample - 1], cache);
-                    have_latest = true;
-                }
             }
             if (result.stopped)
                 break;
+            const auto where = [&] {
+                return detail::concat(" at step ", state.step, " of chunk ", state.chunk);
+            };
+            // Progress shows the latest of the samples 1, 8, 16, ... and the last.
+            std::size_t shown = have_latest || state.next_sample == before ? 0 : before + 1;
+            for (std::size_t k = before + 1; k <= state.next_sample; ++k)
+                if (k == samples.size() || k % 8 == 0)
+                    shown = k;
+            if (shown > 0 && hooks.progress && hooks.progress_summaries) {
+                try {
+                    latest = summarise(study, samples[shown - 1], state.samples[shown - 1], cache);
+                } catch (const Interrupted &e) {
+                    checkpoint(); // every sample taken so far is in it
+                    throw Interrupted(e.what() + where());
+                }
+                have_latest = true;
+            }
             report(false);
             if (hooks.interrupted && hooks.interrupted()) {
                 checkpoint();
-                throw Interrupted("interrupted at step " + std::to_string(state.step) +
-                                  " of chunk " + std::to_string(state.chunk));
+                throw Interrupted("interrupted" + where());
             }
             if (study.checkpoint_every > 0 && state.step % study.checkpoint_every == 0 &&
                 state.next_sample < samples.size())
@@ -731,18 +751,35 @@ RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks,
         hooks.checkpoint(state);
     }
 
-    summarise_samples(study, state.samples, result, cache); // the progress reports' references
-    // Walkers 0..M-1 belong to the (first non-empty) shard that starts at walker 0.
-    if (range.begin == 0 && range.end > 0)
-        result.trajectories = record_trajectories(study, backend);
+    // The references and the trajectories may take a while after the last step. Interrupted then,
+    // the run checkpoints itself as finished, and a resume starts here. A run that stopped early
+    // finishes (its checkpoint could not say that it stopped).
+    const std::function<bool()> interrupted = result.stopped ? nullptr : hooks.interrupted;
+    cache.boltzmann.interrupt_when(interrupted);
+    try {
+        if (hooks.summarise) // with the progress reports' references
+            summarise_samples(study, state.samples, result, cache);
+        // Walkers 0..M-1 belong to the (first non-empty) shard that starts at walker 0.
+        if (range.begin == 0 && range.end > 0)
+            result.trajectories = record_trajectories(study, backend, interrupted);
+    } catch (const Interrupted &e) {
+        if (hooks.checkpoint) {
+            state.step = 0;
+            state.next_sample = 0;
+            state.seconds = seconds_before + elapsed();
+            hooks.checkpoint(state);
+        }
+        throw Interrupted(std::string(e.what()) + ", after the last step");
+    }
     result.accumulators = std::move(state.samples);
     result.seconds = seconds_before + elapsed();
     result.walker_steps_per_second = result.seconds > 0 ? done / result.seconds : 0.0;
     return result;
 }
 
-void summarise_run(const Study &study, const std::vector<Accumulator> &totals, RunResult &result) {
-    ReferenceCache cache(study);
+void summarise_run(const Study &study, const std::vector<Accumulator> &totals, RunResult &result,
+                   const std::function<bool()> &interrupted) {
+    ReferenceCache cache(study, interrupted);
     summarise_samples(study, totals, result, cache);
 }
 

@@ -3,6 +3,7 @@
 #include "langevin/stats.hpp"
 #include "test_support.hpp"
 
+#include <atomic>
 #include <functional>
 #include <limits>
 #include <tuple>
@@ -529,4 +530,56 @@ TEST(Stats, ComparisonOfExactCountsAndMerging) {
     const Comparison merged = compare_histogram({1, 1, 1, 94, 1, 1, 1}, tails);
     EXPECT_EQ(merged.chi2_dof, 0); // one group: first three + 94 reach 5 at once, rest joins
     EXPECT_FALSE(compare_histogram({1, 2}, {}).available);
+}
+
+TEST(Boltzmann, InterruptedReferencesThrowAndForgetWhatTheyKept) {
+    // The hook given to interrupt_when is asked in every long loop (parallel ones included). Told
+    // to stop at its k-th call, the method throws Interrupted; the same object, asked again
+    // without the hook, gives bitwise what an uninterrupted one gives, at that T and at one it had
+    // kept before. k runs from the first call to the last, so the loops are interrupted in turn.
+    // Logistic regression (20 points): the joint histogram (its node energies, then its bins),
+    // and the energy moments (T = 0.03 widens the plane that T = 0.01 kept: scans, the screen,
+    // its cells); Müller–Brown (a fresh plane): the basins' scans, nodes, descents and crossed
+    // panels. Without forgetting, the joint would reuse node energies left half evaluated.
+    const Study lr = study_from("[potential]\nkind = \"logistic_regression\"\n[data]\nn = 20\n"
+                                "[histogram]\nbins = 24\n");
+    const Study mb = study_from("[potential]\nkind = \"muller_brown\"\n[histogram]\nbins = 16\n");
+    using Method = std::vector<double> (BoltzmannReferences::*)(double);
+    struct Case {
+        const Study *study;
+        Method method;
+        const char *name;
+        double before, T; // kept at `before` (none: 0), interrupted at T
+        int tries;
+    };
+    for (const Case &c : {Case{&lr, &BoltzmannReferences::joint, "joint", 0.0, 0.02, 5},
+                          Case{&lr, &BoltzmannReferences::energy_moments, "moments", 0.01, 0.03, 5},
+                          Case{&mb, &BoltzmannReferences::basins, "basins", 0.0, 5.0, 3}}) {
+        SCOPED_TRACE(c.name);
+        auto keep = [&](BoltzmannReferences &refs) {
+            return c.before > 0 ? (refs.*c.method)(c.before) : std::vector<double>{};
+        };
+        BoltzmannReferences counted(c.study->model, c.study->grid);
+        const std::vector<double> kept = keep(counted);
+        std::atomic<int> calls{0};
+        counted.interrupt_when([&] {
+            ++calls;
+            return false;
+        });
+        const std::vector<double> whole = (counted.*c.method)(c.T);
+        ASSERT_FALSE(whole.empty());
+        const int n = calls;
+        ASSERT_GT(n, 10);
+        for (int t = 0; t < c.tries; ++t) {
+            const int k = 1 + (n - 1) * t / (c.tries - 1);
+            BoltzmannReferences refs(c.study->model, c.study->grid);
+            EXPECT_EQ(keep(refs), kept);
+            std::atomic<int> asked{0};
+            refs.interrupt_when([&] { return ++asked >= k; });
+            EXPECT_THROW((refs.*c.method)(c.T), Interrupted) << "k = " << k << " of " << n;
+            refs.interrupt_when({});
+            EXPECT_EQ((refs.*c.method)(c.T), whole) << "k = " << k;
+            EXPECT_EQ(keep(refs), kept) << "k = " << k;
+        }
+    }
 }

@@ -1,6 +1,8 @@
 // Studies: schedules, sampling, first passage, MSD, checkpoints, HDF5 round trips.
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -9,6 +11,8 @@
 #include "io/hdf5.hpp"
 #include "langevin/output.hpp"
 #include "test_support.hpp"
+
+#include <omp.h>
 
 using namespace langevin;
 using test::BackendTest;
@@ -26,6 +30,13 @@ std::string error_of(const std::string &toml) {
     return "<no error>";
 }
 
+/// A double's bits: equal for equal NaNs (no first passage) too.
+std::uint64_t bits(double v) {
+    std::uint64_t u;
+    std::memcpy(&u, &v, sizeof u);
+    return u;
+}
+
 void expect_same_results(const RunResult &a, const RunResult &b) {
     ASSERT_EQ(a.samples.size(), b.samples.size());
     for (std::size_t k = 0; k < a.samples.size(); ++k) {
@@ -41,8 +52,8 @@ void expect_same_results(const RunResult &a, const RunResult &b) {
             EXPECT_EQ(p.histograms[h].counts, q.histograms[h].counts);
     }
     EXPECT_EQ(a.first_passage.counts, b.first_passage.counts);
-    EXPECT_EQ(a.first_passage.mean, b.first_passage.mean);
-    EXPECT_EQ(a.first_passage.standard_error, b.first_passage.standard_error);
+    EXPECT_EQ(bits(a.first_passage.mean), bits(b.first_passage.mean));
+    EXPECT_EQ(bits(a.first_passage.standard_error), bits(b.first_passage.standard_error));
     EXPECT_EQ(a.trajectories.positions, b.trajectories.positions);
 }
 
@@ -568,6 +579,125 @@ checkpoint_every = 100
         expect_same_results(whole, resumed);
     }
     std::remove(path.c_str());
+}
+
+TEST_P(StudyLaws, InterruptedAfterItsStepsARunResumesBitwise) {
+    // The Boltzmann references (and the trajectories) can take long, in the run and after its
+    // last step; an interruption there must act at once and leave a checkpoint from which the
+    // run resumes bitwise. Logistic regression (20 points, 2-D): joint histogram and moments.
+    const std::string toml = R"(
+[ensemble]
+walkers = 8192
+chunk = 4096
+seed = 5
+[potential]
+kind = "logistic_regression"
+[data]
+n = 20
+[integrator]
+kind = "euler_maruyama"
+dt = 0.01
+[temperature]
+T = 0.02
+[run]
+steps = 200
+sample_every = 10
+[histogram]
+bins = 24
+[output]
+trajectories = 2
+trajectory_every = 50
+)";
+    const Study s = study_from(toml);
+    auto b = backend();
+    const RunResult whole = run_study(s, *b);
+    ASSERT_TRUE(whole.samples.back().comparison.available);
+    ASSERT_FALSE(std::isnan(whole.samples.back().boltzmann_mean_energy));
+    const std::string path = ::testing::TempDir() + "late_stop_" + GetParam() + ".h5.partial";
+    struct Case {
+        const char *name, *what, *where;
+        bool in_run; // progress summaries: the references are computed during the run
+        bool summarise;
+    };
+    // In the run: the hook says stop from its first call, which a progress summary of the first
+    // segment (16 steps, samples every 10) makes from within the references. After the last step
+    // (armed by the progress report of all steps done): the references, else (summarise = false)
+    // the trajectories. No checkpoint_every: only the interruption writes a checkpoint.
+    for (const Case &c :
+         {Case{"in the run", "Boltzmann references", "at step 16 of chunk 0", true, true},
+          Case{"after", "Boltzmann references", "after the last step", false, true},
+          Case{"trajectories", "trajectories", "after the last step", false, false}}) {
+        SCOPED_TRACE(c.name);
+        std::remove(path.c_str());
+        std::atomic<bool> armed{c.in_run}, said{false};
+        std::atomic<int> asked_after{0}; // calls after the hook first said stop
+        RunHooks hooks;
+        hooks.progress = [&](double done, double total, double, const SampleResult *) {
+            if (done == total)
+                armed = true;
+        };
+        hooks.progress_summaries = c.in_run;
+        hooks.summarise = c.summarise;
+        hooks.checkpoint = [&](const RunState &st) { write_checkpoint(path, s, st); };
+        // Called by the references' threads at once: each may ask once more before it sees the
+        // first stop.
+        hooks.interrupted = [&] {
+            if (said)
+                ++asked_after;
+            if (armed)
+                said = true;
+            return said.load();
+        };
+        try {
+            run_study(s, *b, hooks);
+            ADD_FAILURE() << "not interrupted";
+        } catch (const Interrupted &e) {
+            EXPECT_NE(std::string(e.what()).find(c.what), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find(c.where), std::string::npos) << e.what();
+        }
+        EXPECT_TRUE(said);
+        EXPECT_LT(asked_after, omp_get_max_threads())
+            << "the run went on after it was told to stop";
+        Checkpoint cp = read_checkpoint(path);
+        auto b2 = backend();
+        const RunResult resumed = run_study(cp.study, *b2, {}, &cp.state);
+        expect_same_results(whole, resumed);
+        EXPECT_EQ(resumed.samples.back().comparison.kl, whole.samples.back().comparison.kl);
+        EXPECT_EQ(resumed.samples.back().boltzmann_mean_energy,
+                  whole.samples.back().boltzmann_mean_energy);
+    }
+    std::remove(path.c_str());
+
+    // summarise = false (MPI ranks): no samples, the accumulators that give the whole run's, and
+    // (progress_summaries = false) no summary in the progress reports.
+    RunHooks quiet;
+    quiet.summarise = false;
+    quiet.progress_summaries = false;
+    bool summarised = false, reported = false;
+    quiet.progress = [&](double, double, double, const SampleResult *latest) {
+        reported = true;
+        summarised = summarised || latest;
+    };
+    RunResult bare = run_study(s, *b, quiet);
+    EXPECT_TRUE(reported);
+    EXPECT_FALSE(summarised);
+    EXPECT_TRUE(bare.samples.empty());
+    summarise_run(s, bare.accumulators, bare);
+    expect_same_results(whole, bare);
+    EXPECT_EQ(bare.samples.back().comparison.kl, whole.samples.back().comparison.kl);
+
+    // Progress summaries (the default) when the first segments hold no sample: none until one
+    // is taken, and the last report shows the last sample.
+    const Study sparse = study_from(toml, {"run.sample_every=100"});
+    RunHooks shown;
+    SampleResult last_shown;
+    shown.progress = [&](double, double, double, const SampleResult *latest) {
+        if (latest)
+            last_shown = *latest;
+    };
+    const RunResult sparse_run = run_study(sparse, *b, shown);
+    EXPECT_EQ(last_shown.step, 200u);
+    EXPECT_EQ(last_shown.comparison.kl, sparse_run.samples.back().comparison.kl);
 }
 
 TEST_P(StudyLaws, ShardsMergeToTheSingleRunBitwise) {

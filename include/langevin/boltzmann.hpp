@@ -2,9 +2,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
+#include "langevin/error.hpp"
 #include "langevin/grid.hpp"
 #include "langevin/model.hpp"
 
@@ -41,7 +43,8 @@ std::vector<double> boltzmann_energy_moments(const Model &model, const Grid &gri
 
 namespace detail {
 struct PlaneCache;
-}
+class Stop;
+} // namespace detail
 
 /// The references of one model and grid at the many temperatures a study samples: bitwise what
 /// boltzmann_joint, boltzmann_basins and boltzmann_energy_moments give, with what does not
@@ -62,6 +65,11 @@ public:
     BoltzmannReferences(const BoltzmannReferences &) = delete;
     BoltzmannReferences &operator=(const BoltzmannReferences &) = delete;
 
+    /// Polls `asked` (from several threads at once) during the long computations of the methods
+    /// below: once it returns true, the method throws Interrupted within a fraction of a second
+    /// and forgets what it kept (later calls compute it afresh). Empty: never asked.
+    void interrupt_when(std::function<bool()> asked);
+
     /// boltzmann_marginal of each dimension over its axis (a coordinate like an earlier one,
     /// on the same axis, takes its marginal: rastrigin, styblinski_tang).
     const std::vector<std::vector<double>> &marginals(double kT);
@@ -73,7 +81,14 @@ private:
     Model model_;
     Grid grid_;
     double convex_margin_;
+    std::function<bool()> asked_;
     std::unique_ptr<detail::PlaneCache> cache_;
+    std::vector<double> joint(double kT, detail::Stop &stop);
+    std::vector<double> basins(double kT, detail::Stop &stop);
+    std::vector<double> energy_moments(double kT, detail::Stop &stop);
+    /// body(stop), with a Stop on asked_; an interrupted body leaves the kept parts half filled,
+    /// so they are all forgotten.
+    template <class Body> auto interruptible(Body &&body);
 };
 
 /// Exact mean first-passage time of 1-D overdamped dynamics (friction coefficient gamma) from x0

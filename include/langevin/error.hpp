@@ -15,6 +15,13 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// A run or a long computation stopped because its caller asked (SIGINT, SIGTERM): run_study
+/// throws it after checkpointing, BoltzmannReferences when its hook says stop.
+class Interrupted : public Error {
+public:
+    using Error::Error;
+};
+
 /// A CUDA runtime or CUB call failed.
 class CudaError : public Error {
 public:

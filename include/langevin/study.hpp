@@ -169,12 +169,13 @@ struct RunHooks {
     std::function<bool()> interrupted;
     /// Also checkpoint when the run is done (MPI ranks: a finished rank survives interruption).
     bool checkpoint_when_done = false;
-};
-
-/// Thrown after an interruption has been checkpointed.
-class Interrupted : public Error {
-public:
-    using Error::Error;
+    /// Whether the progress hook is given the latest sample's summary, its Boltzmann references
+    /// computed on the way (progress every 8th sample, and the first and last).
+    bool progress_summaries = true;
+    /// Whether the result's samples are summarised, with their references. False leaves them
+    /// empty beside the accumulators, for a caller that merges several runs' accumulators and
+    /// summarises them once (MPI ranks).
+    bool summarise = true;
 };
 
 /// The schedule line of reports and output files: the temperature schedule, or for SGD its
@@ -186,8 +187,10 @@ std::vector<std::uint64_t> sample_steps_linear(std::uint64_t steps, std::uint64_
 std::vector<std::uint64_t> sample_steps_count(std::uint64_t steps, std::uint64_t count, bool log);
 
 /// Fills result.samples and result.first_passage from per-sample totals (those of one run, or
-/// of shards merged in any order).
-void summarise_run(const Study &study, const std::vector<Accumulator> &totals, RunResult &result);
+/// of shards merged in any order). `interrupted` is polled while the Boltzmann references are
+/// computed: true throws Interrupted.
+void summarise_run(const Study &study, const std::vector<Accumulator> &totals, RunResult &result,
+                   const std::function<bool()> &interrupted = {});
 
 /// Runs a study on the backend it names.
 RunResult run_study(const Study &study, const RunHooks &hooks = {}, RunState *resume = nullptr);
