@@ -232,8 +232,10 @@ public:
             }
         }
         toml::array out;
-        for (double x : v)
+        for (double &x : v) {
+            x = x == 0 ? 0.0 : x; // -0 reads as 0, in lists too
             out.push_back(x);
+        }
         resolved_[section].insert_or_assign(key, out);
         return v;
     }
@@ -259,7 +261,7 @@ public:
                 if (!lo || !hi || !std::isfinite(*lo) || !std::isfinite(*hi) || !(*lo < *hi) ||
                     !std::isfinite(*hi - *lo))
                     fail(section, key, node_text(*n), rule);
-                return Range{*lo, *hi};
+                return Range{*lo == 0 ? 0.0 : *lo, *hi == 0 ? 0.0 : *hi}; // -0 reads as 0
             };
             if (a->size() == 2 && !(*a)[0].is_array()) {
                 v.assign(dim, pair(*n));
@@ -913,9 +915,12 @@ Study build_study(Reader &r, const std::string &source) {
             if (!sch.knots.empty() && *step <= sch.knots.back().first)
                 r.fail("temperature", "knots", node_text(*n),
                        detail::concat(rule, " (step ", *step, " does not increase)"));
-            sch.knots.emplace_back(*step, *T);
+            sch.knots.emplace_back(*step, *T == 0 ? 0.0 : *T); // -0 reads as 0
         }
-        r.set_resolved("temperature", "knots", *n);
+        toml::array resolved;
+        for (const auto &[step, T] : sch.knots)
+            resolved.push_back(toml::array{std::int64_t(step), T});
+        r.set_resolved("temperature", "knots", resolved);
     }
     std::visit(
         [&](const auto &i) {

@@ -225,8 +225,15 @@ TEST(Config, MessagesSayWhichKindsReadAKeyAndWhatRangeIsAllowed) {
     EXPECT_EQ(study_from("", {" ensemble.walkers = 4096 "}).walkers, 4096u);
     EXPECT_CONTAINS(error_of("", {"histogram.range=[-3,3"}),
                     "--set histogram.range=[-3,3: [-3,3 is not a valid TOML value");
-    // -0 reads as 0.
+    // -0 reads as 0, in lists too, and so it is stored.
     EXPECT_FALSE(std::signbit(study_from("", {"temperature.T=-0.0"}).schedule.T));
+    const Study zeros = study_from(
+        "[ensemble]\ninit = \"point\"\ninit_point = [-0.0]\n[histogram]\nrange = [-0.0, 2]\n"
+        "[temperature]\nkind = \"piecewise\"\nknots = [[0, 1.0], [10, -0.0]]\n");
+    EXPECT_FALSE(std::signbit(zeros.init.point[0]));
+    EXPECT_FALSE(std::signbit(zeros.grid.axes[0].lo));
+    EXPECT_FALSE(std::signbit(zeros.schedule.knots.back().second));
+    EXPECT_EQ(zeros.resolved_toml.find("-0"), std::string::npos) << zeros.resolved_toml;
     // Integers out of range or too large say the range.
     EXPECT_CONTAINS(error_of("", {"ensemble.walkers=1e30"}),
                     "[ensemble] walkers = 1e+30: must be an integer >= 1 (below 2^63)");
