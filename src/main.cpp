@@ -203,8 +203,9 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
         "merge", "combine shard files (run --shard i/K) into the single run's results");
     std::string merged_output;
     std::vector<std::string> shard_files;
-    merge->add_option("output", merged_output, "the merged HDF5 file to write")->required();
-    merge->add_option("shards", shard_files, "the shard files, in any order")->required();
+    // (Missing ones are told below with the usage: CLI11 would say "shards is required".)
+    merge->add_option("output", merged_output, "the merged HDF5 file to write");
+    merge->add_option("shards", shard_files, "the shard files, in any order");
     merge->add_flag("--force", force, "overwrite an existing output file");
     merge->add_flag("--json", as_json, "print one JSON document on stdout");
 
@@ -214,7 +215,7 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
     std::vector<std::string> plot_files;
     std::string plot_out = ".", plot_format = "png";
     int plot_dpi = 100;
-    plot->add_option("files", plot_files, "results files (run ... -o OUT.h5)")->required();
+    plot->add_option("files", plot_files, "results files (run ... -o OUT.h5)");
     plot->add_option("--out", plot_out, "folder for the figures (default: .)");
     plot->add_option("--format", plot_format, "png | pdf | svg")
         ->check(CLI::IsMember({"png", "pdf", "svg"}));
@@ -241,6 +242,18 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
             return ranks.root() ? app.exit(e) : app.exit(e, unused, unused);
         if (ranks.root())
             std::cerr << "error: " << e.what() << "\nRun with --help for more information.\n";
+        return 1;
+    }
+    const std::string missing =
+        app.got_subcommand("merge") && shard_files.empty()
+            ? "merge: give the merged file and the shard files: langevin merge OUT.h5 SHARD.h5 "
+              "[SHARD.h5 ...]"
+        : app.got_subcommand("plot") && plot_files.empty()
+            ? "plot: give the results files: langevin plot OUT.h5 [MORE.h5 ...] [--out DIR]"
+            : "";
+    if (!missing.empty()) {
+        if (ranks.root())
+            std::cerr << "error: " << missing << "\n";
         return 1;
     }
     // Rank 0 alone plots or merges files (the other ranks would write the same files).
@@ -395,6 +408,9 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
                 study.options.device = ranks.local_rank() % devices;
         }
 #endif
+        // Before anything is removed: a backend that cannot start (--force over an interrupted
+        // run with an unavailable backend) must leave the checkpoint to --resume.
+        const std::unique_ptr<Backend> engine = make_backend(study.backend, study.options);
         const bool mpi = ranks.size() > 1;
         // Progress counts the walker-steps of this run: a shard's own walkers, or under MPI the
         // whole job's (every rank a shard).
@@ -524,10 +540,16 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
             return 128 + g_signal.load();
         };
         hooks.summarise = !mpi; // rank 0 summarises the merged accumulators once
+        // After the 100 % line, what the run still does (a 2-D data loss's references: seconds).
+        auto phase = [&](const std::string &what) {
+            if (tty && !quiet && ranks.root())
+                std::cerr << "\r" << std::string(110, ' ') << "\r" << what << " ..." << std::flush;
+        };
+        hooks.phase = phase;
         hooks.progress_summaries = ranks.root();
         RunResult result;
         try {
-            result = run_study(study, hooks, resume_state);
+            result = run_study(study, *engine, hooks, resume_state);
         } catch (const Interrupted &e) {
             return interrupted(e);
         }
@@ -555,6 +577,7 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
             }
             Study merged_study;
             try {
+                phase("computing the Boltzmann references");
                 result = merge_shards(parts, &merged_study, true, hooks.interrupted);
             } catch (const Interrupted &e) {
                 return interrupted(e);

@@ -428,8 +428,11 @@ void check_host_memory(const Study &study) {
     // 8-byte counts in the totals, the sample's result and its Boltzmann reference, and the
     // copy written to HDF5.
     const double samples = 32.0 * slots * double(study.samples.size());
-    const double records =
-        study.trajectories > 0 ? double(study.steps / study.trajectory_every + 2) : 0.0;
+    // Step 0 and the end of every trajectory_every steps (the last span may be shorter).
+    const double records = study.trajectories > 0
+                               ? double(study.steps / study.trajectory_every +
+                                        (study.steps % study.trajectory_every != 0) + 1)
+                               : 0.0;
     const double paths = 16.0 * records * double(study.trajectories) * dim;
     auto gb = [](double bytes) { return detail::number_text(std::round(bytes / 1e7) / 100); };
     if (samples + paths <= 0.8 * memory)
@@ -632,6 +635,10 @@ RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks,
         hooks.progress(done, total, secs > 0 ? (done - done_before) / secs : 0.0,
                        have_latest ? &latest : nullptr);
     };
+    auto phase = [&](const std::string &what) {
+        if (hooks.phase)
+            hooks.phase(what);
+    };
     auto checkpoint = [&]() {
         if (!hooks.checkpoint)
             return;
@@ -715,6 +722,9 @@ RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks,
                 if (k == samples.size() || k % 8 == 0)
                     shown = k;
             if (shown > 0 && hooks.progress && hooks.progress_summaries) {
+                const double kT = sample_temperature(study, samples[shown - 1]);
+                if (cache.by_temperature.count(kT) == 0)
+                    phase(detail::concat("computing the Boltzmann references at T = ", kT));
                 try {
                     latest = summarise(study, samples[shown - 1], state.samples[shown - 1], cache);
                 } catch (const Interrupted &e) {
@@ -757,11 +767,16 @@ RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks,
     const std::function<bool()> interrupted = result.stopped ? nullptr : hooks.interrupted;
     cache.boltzmann.interrupt_when(interrupted);
     try {
-        if (hooks.summarise) // with the progress reports' references
+        if (hooks.summarise) { // with the progress reports' references
+            phase("computing the Boltzmann references");
             summarise_samples(study, state.samples, result, cache);
+        }
         // Walkers 0..M-1 belong to the (first non-empty) shard that starts at walker 0.
-        if (range.begin == 0 && range.end > 0)
+        if (range.begin == 0 && range.end > 0 && study.trajectories > 0 &&
+            study.trajectory_every > 0) {
+            phase("recording the trajectories");
             result.trajectories = record_trajectories(study, backend, interrupted);
+        }
     } catch (const Interrupted &e) {
         if (hooks.checkpoint) {
             state.step = 0;

@@ -143,6 +143,12 @@ TEST(Cli, ErrorsAreClearAndNonZero) {
     o = run("");
     EXPECT_EQ(o.status, 1);
     EXPECT_NE(o.out.find("error: A subcommand is required"), std::string::npos) << o.out;
+    // A command without its files says how to give them.
+    for (const char *args : {"merge", "merge out.h5"})
+        expect_exit(1, args,
+                    "error: merge: give the merged file and the shard files: langevin merge "
+                    "OUT.h5 SHARD.h5 [SHARD.h5 ...]");
+    expect_exit(1, "plot", "error: plot: give the results files: langevin plot OUT.h5");
     // Checkpoints without an output file: the run goes on, and says nothing is written.
     o = run("run " + kExamples +
             "harmonic.toml -q --set run.steps=20 --set output.checkpoint_every=10");
@@ -237,8 +243,15 @@ TEST(Cli, StudiesTooLargeForTheMemoryAreRefusedBeforeAnyStep) {
                 small_run("brownian.toml", 1000000) +
                     " --set ensemble.walkers=100000 --set output.trajectories=100000 --set "
                     "output.trajectory_every=1",
-                "[output] trajectories = 100000 walkers over 1000002 records (trajectory_every = "
-                "1): 3200.01 GB");
+                "[output] trajectories = 100000 walkers over 1000001 records (trajectory_every = "
+                "1): 3200 GB");
+    // Step 0 and the end of each span, the last one short: 1 + ceil(1000000 / 3).
+    expect_exit(1,
+                small_run("brownian.toml", 1000000) +
+                    " --set ensemble.walkers=300000 --set output.trajectories=300000 --set "
+                    "output.trajectory_every=3",
+                "[output] trajectories = 300000 walkers over 333335 records (trajectory_every = "
+                "3)");
     // 2^32 synthetic data points are 68.72 GB, made while the study is read.
     const double memory = langevin::physical_memory_bytes();
     if (memory > 0 && 16.0 * 4294967296.0 > memory / 2) // else n = 2^32, the most, fits
@@ -328,6 +341,30 @@ TEST(Cli, TableColumnsNeverRunTogether) {
 // with EFBIG, as one on a full disk fails with ENOSPC). HDF5 caches what it writes, so the failure
 // may show only when a file is closed. This study's checkpoints take ~0.95 MB at step 50 and
 // ~1.2 MB at step 100, its results ~0.43 MB (2.2 MB as a shard, with its exact totals).
+TEST(Cli, AForcedRunThatCannotStartKeepsTheCheckpoint) {
+    // --force over an interrupted run removes its checkpoint before the first step, but only
+    // once the run can start: a backend that cannot (no CUDA in this build, or no device 1024 on
+    // any machine) leaves the checkpoint to --resume. It used to be removed first.
+    namespace fs = std::filesystem;
+    const fs::path dir =
+        fs::temp_directory_path() / ("langevin_force_" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const std::string out = (dir / "out.h5").string();
+    { std::ofstream(out + ".partial") << "an interrupted run's checkpoint"; }
+    expect_exit(1,
+                "run " + kExamples +
+                    "double_well.toml --quiet --set ensemble.walkers=4096 --set run.steps=10 "
+                    "--backend cuda --set backend.device=1024 --force -o " +
+                    out,
+                "error: ");
+    std::ifstream in(out + ".partial");
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}),
+              "an interrupted run's checkpoint");
+    EXPECT_FALSE(fs::exists(out));
+    fs::remove_all(dir);
+}
+
 TEST(Cli, AFullDiskLosesNothingAlreadyWritten) {
     namespace fs = std::filesystem;
     const fs::path dir =

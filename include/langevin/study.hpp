@@ -176,6 +176,10 @@ struct RunHooks {
     /// empty beside the accumulators, for a caller that merges several runs' accumulators and
     /// summarises them once (MPI ranks).
     bool summarise = true;
+    /// Told, before it starts, what may keep the run from its next progress report: computing
+    /// the Boltzmann references (of a new T during the run; all of them after the last step),
+    /// recording the trajectories.
+    std::function<void(const std::string &what)> phase;
 };
 
 /// The schedule line of reports and output files: the temperature schedule, or for SGD its
