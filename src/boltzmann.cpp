@@ -20,8 +20,8 @@ namespace detail {
 class Stop {
 public:
     explicit Stop(const std::function<bool()> &asked) : asked_(asked) {}
-    /// Whether to skip the rest of the loop; `ask`: call the hook now (cheap items ask every
-    /// 64th time, so that it costs nothing next to them).
+    /// Whether to skip the rest of the loop; `ask`: call the hook now (loops of cheap items ask
+    /// every 64 or so energies, so that it costs nothing next to them).
     bool now(bool ask = true) {
         if (seen_.load(std::memory_order_relaxed))
             return true;

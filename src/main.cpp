@@ -539,7 +539,9 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
                 ranks.abort(128 + g_signal.load());
             return 128 + g_signal.load();
         };
-        hooks.summarise = !mpi; // rank 0 summarises the merged accumulators once
+        hooks.summarise = !mpi;  // rank 0 summarises the merged accumulators once
+        if (mpi && ranks.root()) // with the references of its progress summaries
+            hooks.references = make_reference_cache(study);
         // After the 100 % line, what the run still does (a 2-D data loss's references: seconds).
         auto phase = [&](const std::string &what) {
             if (tty && !quiet && ranks.root())
@@ -578,7 +580,12 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
             Study merged_study;
             try {
                 phase("computing the Boltzmann references");
-                result = merge_shards(parts, &merged_study, true, hooks.interrupted);
+                // A stopped job's checkpoints could not say it stopped: it finishes.
+                const bool stopped = std::any_of(all.begin(), all.end(),
+                                                 [](const RunResult &r) { return r.stopped; });
+                result =
+                    merge_shards(parts, &merged_study, true, stopped ? nullptr : hooks.interrupted,
+                                 hooks.references.get());
             } catch (const Interrupted &e) {
                 return interrupted(e);
             }

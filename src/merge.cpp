@@ -54,7 +54,7 @@ std::string join_unique(const std::vector<std::string> &items) {
 } // namespace
 
 RunResult merge_shards(const std::vector<ShardFile> &shards, Study *study, bool allow_stopped,
-                       const std::function<bool()> &interrupted) {
+                       const std::function<bool()> &interrupted, ReferenceCache *references) {
     LGV_REQUIRE(!shards.empty(), "merge: give at least one shard file");
     const ShardFile &first = shards.front();
     for (const ShardFile &s : shards) {
@@ -150,7 +150,7 @@ RunResult merge_shards(const std::vector<ShardFile> &shards, Study *study, bool 
     // seconds: summed over shards (device-seconds), so the rate is per device.
     merged.walker_steps_per_second =
         merged.seconds > 0 ? double(walkers) * double(study->steps) / merged.seconds : 0.0;
-    summarise_run(*study, totals, merged, interrupted);
+    summarise_run(*study, totals, merged, interrupted, references);
     merged.accumulators = std::move(totals);
     return merged;
 }

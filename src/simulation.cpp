@@ -67,6 +67,21 @@ void Accumulator::merge(const Accumulator &o) {
         best_position = o.best_position;
 }
 
+/// The references of every temperature the summaries have met, and what they share.
+struct ReferenceCache {
+    struct References {
+        std::vector<std::vector<double>> marginals;
+        std::vector<double> joint, basins, energy;
+    };
+    explicit ReferenceCache(const Study &study) : boltzmann(study.model, study.grid) {}
+    std::map<double, References> by_temperature;
+    BoltzmannReferences boltzmann; ///< keeps what does not depend on T
+};
+
+std::shared_ptr<ReferenceCache> make_reference_cache(const Study &study) {
+    return std::make_shared<ReferenceCache>(study);
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -119,22 +134,6 @@ HistogramResult make_histogram(std::vector<int> dims, std::vector<Axis> axes,
     h.comparison = compare_histogram(h.counts, h.reference);
     return h;
 }
-
-struct References {
-    std::vector<std::vector<double>> marginals;
-    std::vector<double> joint, basins, energy;
-};
-
-/// The references of every temperature a run has sampled, and what they share.
-struct ReferenceCache {
-    /// `interrupted`: polled while the references are computed (BoltzmannReferences).
-    explicit ReferenceCache(const Study &study, const std::function<bool()> &interrupted = {})
-        : boltzmann(study.model, study.grid) {
-        boltzmann.interrupt_when(interrupted);
-    }
-    std::map<double, References> by_temperature;
-    BoltzmannReferences boltzmann; ///< keeps what does not depend on T
-};
 
 SampleResult summarise(const Study &study, std::uint64_t step, const Accumulator &acc,
                        ReferenceCache &cache) {
@@ -190,7 +189,7 @@ SampleResult summarise(const Study &study, std::uint64_t step, const Accumulator
     const bool joint = dim == 2 && study.grid.joint;
     auto found = cache.by_temperature.find(kT);
     if (found == cache.by_temperature.end()) {
-        References r;
+        ReferenceCache::References r;
         r.marginals = cache.boltzmann.marginals(kT);
         if (joint)
             r.joint = cache.boltzmann.joint(kT);
@@ -198,7 +197,7 @@ SampleResult summarise(const Study &study, std::uint64_t step, const Accumulator
         r.energy = cache.boltzmann.energy_moments(kT);
         found = cache.by_temperature.emplace(kT, std::move(r)).first;
     }
-    const References &refs = found->second;
+    const ReferenceCache::References &refs = found->second;
     std::size_t offset = 0;
     for (int d = 0; d < dim; ++d) {
         const std::size_t slots = study.grid.axes[d].bins + 2;
@@ -624,7 +623,10 @@ RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks,
     const double seconds_before = state.seconds;
     auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
     auto last_report = Clock::now();
-    ReferenceCache cache(study, hooks.interrupted);
+    const std::shared_ptr<ReferenceCache> kept =
+        hooks.references ? hooks.references : make_reference_cache(study);
+    ReferenceCache &cache = *kept;
+    cache.boltzmann.interrupt_when(hooks.interrupted);
     SampleResult latest;
     bool have_latest = false;
     auto report = [&](bool force) {
@@ -793,8 +795,12 @@ RunResult run_study(const Study &study, Backend &backend, const RunHooks &hooks,
 }
 
 void summarise_run(const Study &study, const std::vector<Accumulator> &totals, RunResult &result,
-                   const std::function<bool()> &interrupted) {
-    ReferenceCache cache(study, interrupted);
+                   const std::function<bool()> &interrupted, ReferenceCache *references) {
+    std::optional<ReferenceCache> own;
+    if (!references)
+        own.emplace(study);
+    ReferenceCache &cache = references ? *references : *own;
+    cache.boltzmann.interrupt_when(interrupted);
     summarise_samples(study, totals, result, cache);
 }
 

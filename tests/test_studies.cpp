@@ -698,6 +698,26 @@ trajectory_every = 50
     const RunResult sparse_run = run_study(sparse, *b, shown);
     EXPECT_EQ(last_shown.step, 200u);
     EXPECT_EQ(last_shown.comparison.kl, sparse_run.samples.back().comparison.kl);
+
+    // The references the progress summaries computed serve a later summary of the same study
+    // (MPI rank 0's merge): at one T, it computes nothing again (the hook is never polled).
+    RunHooks keep = shown;
+    keep.summarise = false;
+    keep.references = make_reference_cache(sparse);
+    RunResult kept = run_study(sparse, *b, keep);
+    std::atomic<int> polls{0};
+    const auto count = [&] {
+        ++polls;
+        return false;
+    };
+    RunResult fresh = kept;
+    summarise_run(sparse, kept.accumulators, kept, count, keep.references.get());
+    EXPECT_EQ(polls, 0);
+    expect_same_results(sparse_run, kept);
+    EXPECT_EQ(kept.samples.back().comparison.kl, sparse_run.samples.back().comparison.kl);
+    summarise_run(sparse, fresh.accumulators, fresh, count);
+    EXPECT_GT(polls, 0);
+    EXPECT_EQ(fresh.samples.back().comparison.kl, sparse_run.samples.back().comparison.kl);
 }
 
 TEST_P(StudyLaws, ShardsMergeToTheSingleRunBitwise) {

@@ -37,9 +37,10 @@ ShardFile read_shard(const std::string &path);
 /// Checks that the shards are of one study and hold each of its walkers exactly once, and adds
 /// their totals: the result is bitwise that of the single run (timings aside). Sets *study to
 /// the merged study (shard 0/1). allow_stopped (MPI ranks): merge the samples that every shard
-/// reached instead of refusing a shard that on_nonfinite = "stop" ended early. `interrupted` is
-/// polled while the references are computed (Interrupted).
+/// reached instead of refusing a shard that on_nonfinite = "stop" ended early. `interrupted` and
+/// `references`: as for summarise_run.
 RunResult merge_shards(const std::vector<ShardFile> &shards, Study *study,
-                       bool allow_stopped = false, const std::function<bool()> &interrupted = {});
+                       bool allow_stopped = false, const std::function<bool()> &interrupted = {},
+                       ReferenceCache *references = nullptr);
 
 } // namespace langevin

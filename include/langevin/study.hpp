@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -158,6 +159,12 @@ struct RunState {
     double seconds = 0;  ///< wall time spent so far
 };
 
+/// The Boltzmann references that the summaries of one model and grid have computed, by
+/// temperature, with what they share (opaque). A run hands its own to the summary of merged
+/// totals (MPI rank 0), so that no temperature is computed twice.
+struct ReferenceCache;
+std::shared_ptr<ReferenceCache> make_reference_cache(const Study &study);
+
 /// Progress and control hooks of a running study (all optional).
 struct RunHooks {
     /// Called every few seconds: walker-steps done, total, latest sample (or null).
@@ -165,12 +172,16 @@ struct RunHooks {
         progress;
     /// Called with the state to checkpoint (every checkpoint_every steps and on interruption).
     std::function<void(const RunState &)> checkpoint;
-    /// Polled between kernel launches: true stops the run after a checkpoint.
+    /// Polled between kernel launches, and in the loops of the Boltzmann references, from
+    /// several threads at once (so it must be thread-safe and must not throw): true stops the
+    /// run after a checkpoint, after its last step too (its result is then dropped: a
+    /// checkpoint hook keeps it for a resume). Not polled after the last step of a run that
+    /// stopped early (on_nonfinite = "stop"): its checkpoint could not say so.
     std::function<bool()> interrupted;
     /// Also checkpoint when the run is done (MPI ranks: a finished rank survives interruption).
     bool checkpoint_when_done = false;
     /// Whether the progress hook is given the latest sample's summary, its Boltzmann references
-    /// computed on the way (progress every 8th sample, and the first and last).
+    /// computed on the way (samples 8, 16, ..., the last, and the first this call takes).
     bool progress_summaries = true;
     /// Whether the result's samples are summarised, with their references. False leaves them
     /// empty beside the accumulators, for a caller that merges several runs' accumulators and
@@ -180,6 +191,9 @@ struct RunHooks {
     /// the Boltzmann references (of a new T during the run; all of them after the last step),
     /// recording the trajectories.
     std::function<void(const std::string &what)> phase;
+    /// Where the summaries keep their references (null: the run's own), for a caller that
+    /// summarises merged totals of the same study afterwards (summarise_run, merge_shards).
+    std::shared_ptr<ReferenceCache> references;
 };
 
 /// The schedule line of reports and output files: the temperature schedule, or for SGD its
@@ -192,9 +206,11 @@ std::vector<std::uint64_t> sample_steps_count(std::uint64_t steps, std::uint64_t
 
 /// Fills result.samples and result.first_passage from per-sample totals (those of one run, or
 /// of shards merged in any order). `interrupted` is polled while the Boltzmann references are
-/// computed: true throws Interrupted.
+/// computed, from several threads at once: true throws Interrupted. `references`: those already
+/// computed for this study's model and grid (RunHooks::references), added to; null: none.
 void summarise_run(const Study &study, const std::vector<Accumulator> &totals, RunResult &result,
-                   const std::function<bool()> &interrupted = {});
+                   const std::function<bool()> &interrupted = {},
+                   ReferenceCache *references = nullptr);
 
 /// Runs a study on the backend it names.
 RunResult run_study(const Study &study, const RunHooks &hooks = {}, RunState *resume = nullptr);
