@@ -1278,8 +1278,8 @@ double exact_discrete_mean_first_passage(const Model &model, double x0, double b
 }
 
 double kramers_time(const Model &model, double x0, double b, double kT, double gamma) {
-    Energy1 e;
-    if (!line_energy(model, e) || !(kT > 0))
+    Energy1 e, force;
+    if (!line_energy(model, e, &force) || !(kT > 0))
         return kNotAvailableValue();
     // The minimum nearest x0 (downhill on a fine grid), then the highest point towards b.
     const double step = 1e-4 * (b > x0 ? 1 : -1);
@@ -1296,12 +1296,29 @@ double kramers_time(const Model &model, double x0, double b, double kT, double g
             eb = e(x);
             xb = x;
         }
-    const double h = 1e-4;
-    auto second = [&](double x) { return (e(x + h) - 2 * e(x) + e(x - h)) / (h * h); };
-    const double kb = second(xb), km = second(xm);
-    if (!(km > 0) || !(kb < 0) || xb == xm)
+    if (xb == xm)
         return kNotAvailableValue();
-    return 2 * M_PI * gamma / std::sqrt(km * -kb) * std::exp((eb - e(xm)) / kT);
+    // E'' as the force's central difference (the energy's second one loses 8 digits), and each
+    // grid point refined to where the force vanishes by Newton steps, kept within a grid step
+    // (off by up to half a step, a tilted well's 1/k was 7e-5 off).
+    const double h = 1e-5;
+    auto second = [&](double x) { return -(force(x + h) - force(x - h)) / (2 * h); };
+    auto refine = [&](double x) {
+        const double lo = x - std::fabs(step), hi = x + std::fabs(step);
+        for (int i = 0; i < 20; ++i) {
+            const double k = second(x), next = x + force(x) / k;
+            if (!(k != 0) || !(next > lo && next < hi) || next == x)
+                break;
+            x = next;
+        }
+        return x;
+    };
+    xm = refine(xm);
+    xb = refine(xb);
+    const double kb = second(xb), km = second(xm);
+    if (!(km > 0) || !(kb < 0))
+        return kNotAvailableValue();
+    return 2 * M_PI * gamma / std::sqrt(km * -kb) * std::exp((e(xb) - e(xm)) / kT);
 }
 
 } // namespace langevin

@@ -480,6 +480,25 @@ TEST(FirstPassage, ReferenceTimesScaleWithFriction) {
                 1e-9 * chain);
 }
 
+TEST(FirstPassage, KramersTimeUsesTheExactMinimumAndBarrierTop) {
+    // Tilted well E = (x^2 - 1)^2 + 0.25 x: its minimum and barrier top lie off any grid. Against
+    // the roots of E'(x) = 4 x (x^2 - 1) + 0.25 by Newton in long double: 2 pi / sqrt(E''(x_m)
+    // |E''(x_b)|) e^{(E(x_b) - E(x_m))/T}, to 1e-9 (a grid of 1e-4 left it 7e-5 off).
+    const Study s = study_from("[potential]\nkind = \"double_well\"\ntilt = 0.25\n"
+                               "[integrator]\nkind = \"euler_maruyama\"\n");
+    auto root = [](long double x) {
+        for (int i = 0; i < 60; ++i)
+            x -= (4 * x * (x * x - 1) + 0.25L) / (12 * x * x - 4);
+        return x;
+    };
+    const long double xm = root(0.95L), xb = root(0.06L);
+    auto energy = [](long double x) { return (x * x - 1) * (x * x - 1) + 0.25L * x; };
+    const double T = 0.5;
+    const double exact = double(2 * M_PI / std::sqrt((12 * xm * xm - 4) * -(12 * xb * xb - 4)) *
+                                std::exp((energy(xb) - energy(xm)) / T));
+    EXPECT_NEAR(kramers_time(s.model, 1.0, -0.5, T, 1.0), exact, 1e-9 * exact);
+}
+
 TEST(FirstPassage, AFirstStepThatSurelyCrossesTakesOneDt) {
     // Harmonic well centred at 10, start 0, level 0.1, T = 0.01, dt = 0.1: the first step lands
     // at N(1, 0.002), past the level with certainty, so the chain's MFPT is exactly one dt.
