@@ -53,6 +53,15 @@ Output expect_exit(int status, const std::string &args, const std::string &part)
     return o;
 }
 
+/// An empty folder of this test process's own in the temporary directory.
+std::filesystem::path fresh_folder(const std::string &name) {
+    const std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / (name + "_" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    return dir;
+}
+
 /// The same for a run that succeeds.
 void expect_says(const std::string &args, const std::string &part) {
     expect_exit(0, args, part);
@@ -261,8 +270,7 @@ TEST(Cli, StudiesTooLargeForTheMemoryAreRefusedBeforeAnyStep) {
 
 TEST(Cli, OutputsThatCannotBeWrittenAreRefusedBeforeAnyStep) {
     namespace fs = std::filesystem;
-    const fs::path dir = fs::temp_directory_path() / ("langevin_cli_" + std::to_string(::getpid()));
-    fs::remove_all(dir);
+    const fs::path dir = fresh_folder("langevin_cli");
     fs::create_directories(dir / "folder");
     const std::string study = (dir / "study.toml").string(), data = (dir / "pairs.csv").string();
     fs::copy_file(kExamples + "harmonic.toml", study);
@@ -346,10 +354,7 @@ TEST(Cli, AForcedRunThatCannotStartKeepsTheCheckpoint) {
     // once the run can start: a backend that cannot (no CUDA in this build, or no device 1024 on
     // any machine) leaves the checkpoint to --resume. It used to be removed first.
     namespace fs = std::filesystem;
-    const fs::path dir =
-        fs::temp_directory_path() / ("langevin_force_" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
+    const fs::path dir = fresh_folder("langevin_force");
     const std::string out = (dir / "out.h5").string();
     { std::ofstream(out + ".partial") << "an interrupted run's checkpoint"; }
     expect_exit(1,
@@ -367,10 +372,7 @@ TEST(Cli, AForcedRunThatCannotStartKeepsTheCheckpoint) {
 
 TEST(Cli, AFullDiskLosesNothingAlreadyWritten) {
     namespace fs = std::filesystem;
-    const fs::path dir =
-        fs::temp_directory_path() / ("langevin_full_" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
+    const fs::path dir = fresh_folder("langevin_full");
     const std::string out = (dir / "out.h5").string(), err = (dir / "err.txt").string();
     const std::string study = small_run("double_well.toml", 200) +
                               " --set run.sample_every=1 --set output.checkpoint_every=50 -o " +
