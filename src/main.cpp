@@ -542,7 +542,7 @@ int run_main(int argc, char **argv, langevin::Ranks &ranks) {
         hooks.summarise = !mpi;  // rank 0 summarises the merged accumulators once
         if (mpi && ranks.root()) // with the references of its progress summaries
             hooks.references = make_reference_cache(study);
-        // After the 100 % line, what the run still does (a 2-D data loss's references: seconds).
+        // What holds the next progress line back (a 2-D data loss's references take seconds).
         auto phase = [&](const std::string &what) {
             if (tty && !quiet && ranks.root())
                 std::cerr << "\r" << std::string(110, ' ') << "\r" << what << " ..." << std::flush;
